@@ -1,0 +1,259 @@
+"""Ajil's configuration: the TOML file's schema, how it is found and loaded, and its errors.
+
+Every problem an operator can make in the file ends as a `ConfigError` whose lines name the file,
+the key path and what was expected; the CLI prints them and exits 2. The token is a `SecretStr`
+and no error line ever quotes it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+TOKEN_ENV = "AJIL_TELEGRAM_TOKEN"
+CONFIG_ENV = "AJIL_CONFIG"
+DEFAULT_CONFIG = Path("config.toml")
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+MIN_INTERVAL = 15
+
+SourceKind = Literal["auto", "rss", "wordpress", "html"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class ConfigError(Exception):
+    """A configuration the bot cannot start with; `lines` are ready to print."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
+
+
+class _Section(BaseModel):
+    # Unknown keys are an error: a typo such as `intervall` must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+class TelegramConfig(_Section):
+    token: SecretStr | None = None
+    api_url: str = TELEGRAM_API_URL
+    admins: list[int] = Field(default_factory=list)
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        secret = value.get_secret_value()
+        bot_id, sep, key = secret.partition(":")
+        if not sep or not bot_id.isdigit() or len(key) < 20:
+            # Never echo the value: a half-pasted token is still a secret.
+            raise ValueError("expected a token from @BotFather, like 123456789:AA... (not shown)")
+        return value
+
+
+class StorageConfig(_Section):
+    database: Path = Path("ajil.db")
+
+
+class ScheduleConfig(_Section):
+    timezone: str = "Africa/Casablanca"
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone name such as Africa/Casablanca") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class LoggingConfig(_Section):
+    level: LogLevel = "INFO"
+
+
+class SourceConfig(_Section):
+    name: str = Field(min_length=1, max_length=64)
+    url: str
+    kind: SourceKind = "auto"
+    interval: int = Field(default=60, ge=MIN_INTERVAL, le=86_400)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if value != value.strip() or any(c.isspace() for c in value):
+            raise ValueError("expected a short name without spaces, such as kifache")
+        return value
+
+
+class Config(_Section):
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_source_names(self) -> Config:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice; names must differ")
+            seen.add(source.name)
+        return self
+
+    @property
+    def token(self) -> str | None:
+        return self.telegram.token.get_secret_value() if self.telegram.token else None
+
+
+def resolve_path(cli_path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
+    """--config wins over AJIL_CONFIG, which wins over ./config.toml."""
+    if cli_path:
+        return Path(cli_path)
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    return DEFAULT_CONFIG
+
+
+def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and complete the configuration at `path`, or raise ConfigError."""
+    env = os.environ if env is None else env
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            [
+                f"{path}: no such configuration file",
+                f"  copy config.example.toml to {path}, or name one with --config PATH "
+                f"or {CONFIG_ENV}",
+            ]
+        ) from None
+    except (IsADirectoryError, PermissionError, OSError) as exc:
+        raise ConfigError(
+            [f"{path}: cannot read the configuration file ({exc.strerror})"]
+        ) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text; save the file as UTF-8"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    return from_mapping(data, path, env)
+
+
+def from_mapping(data: Mapping[str, Any], path: Path, env: Mapping[str, str]) -> Config:
+    """Validate an already parsed TOML document; relative paths are taken from the file's folder."""
+    try:
+        config = Config.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    env_token = env.get(TOKEN_ENV, "").strip()
+    if env_token:
+        try:
+            telegram = TelegramConfig.model_validate(
+                {**config.telegram.model_dump(), "token": env_token}
+            )
+        except ValidationError:
+            raise ConfigError(
+                [f"{TOKEN_ENV}: expected a token from @BotFather, like 123456789:AA... (not shown)"]
+            ) from None
+        config = config.model_copy(update={"telegram": telegram})
+    database = config.storage.database
+    if not database.is_absolute():
+        database = path.parent / database
+        config = config.model_copy(
+            update={"storage": config.storage.model_copy(update={"database": database})}
+        )
+    return config
+
+
+def _key_path(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+_EXPECTED = {
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "string_type": "expected a string in quotes",
+    "list_type": "expected a list, like [1, 2]",
+    "bool_type": "expected true or false",
+    "model_type": "expected a table",
+    "dict_type": "expected a table",
+}
+
+
+def _describe(exc: ValidationError, path: Path) -> list[str]:
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [p for p in error["loc"] if isinstance(p, int | str)]
+        key = _key_path(loc)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            what = "unknown key; check its spelling against config.example.toml"
+        elif kind == "missing":
+            what = "required key is missing"
+        elif kind in ("greater_than_equal", "less_than_equal", "too_short", "too_long"):
+            what = _bound_message(kind, error.get("ctx", {}))
+        elif kind in _EXPECTED:
+            what = _EXPECTED[kind]
+        else:
+            what = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path}: {key}: {what}")
+    # A screenful of errors hides the first one; the operator fixes them a few at a time.
+    if len(lines) > 5:
+        lines = [*lines[:5], f"{path}: ... and {len(lines) - 5} more"]
+    return lines
+
+
+def _bound_message(kind: str, ctx: Mapping[str, Any]) -> str:
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "too_short":
+        return "must not be empty"
+    return f"is too long (at most {ctx.get('max_length')} characters)"

@@ -1,0 +1,166 @@
+"""The SQLite database: opening it safely, migrating it, and the one writer connection.
+
+One long-lived writer connection serialises every write (transactions are taken under a lock,
+so two tasks never interleave statements of different transactions); a second, read-only
+connection serves queries without waiting behind writes, which WAL allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StorageError(Exception):
+    """The database cannot be used; the message names the file and says what to do."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> list[Migration]:
+    """The numbered migrations shipped in storage/migrations, in order (NNNN_name.sql)."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        number, _, rest = entry.name.partition("_")
+        found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise RuntimeError(f"migration numbers must run 1, 2, 3...: {migration.version}")
+    return found
+
+
+class Database:
+    """An open Ajil database: `writer` for changes (inside `transaction()`), `reader` for queries."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self.writer = writer
+        self.reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str, migrations: list[Migration] | None = None) -> Database:
+        """Open (creating if needed) and migrate the database at `path`, or raise StorageError."""
+        path = Path(path)
+        if not path.parent.exists():
+            raise StorageError(f"{path}: the folder {path.parent} does not exist")
+        try:
+            writer = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{path}: cannot open the database ({exc})") from None
+        reader: aiosqlite.Connection | None = None
+        try:
+            await _configure(writer)
+            await _migrate(writer, path, bundled_migrations() if migrations is None else migrations)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await reader.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            await writer.close()
+            if reader is not None:
+                await reader.close()
+            raise StorageError(_explain(path, exc)) from None
+        except StorageError:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            await self.reader.close()
+            await self.writer.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT on the writer; ROLLBACK if the block raises."""
+        async with self._write_lock:
+            await self.writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.writer
+            except BaseException:
+                await self.writer.execute("ROLLBACK")
+                raise
+            await self.writer.execute("COMMIT")
+
+    async def schema_version(self) -> int:
+        return await _user_version(self.reader)
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # The first real read of the file: a file that is not SQLite fails here.
+    cursor = await conn.execute("PRAGMA journal_mode = WAL")
+    row = await cursor.fetchone()
+    if row is None or str(row[0]).lower() != "wal":
+        raise sqlite3.OperationalError("the database cannot use WAL journaling here")
+    # NORMAL is durable across application crashes in WAL mode; only a power cut may lose the
+    # last transactions, which the outbox tolerates (a resend, never a loss of older rows).
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+
+
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    cursor = await conn.execute("PRAGMA user_version")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _migrate(conn: aiosqlite.Connection, path: Path, migrations: list[Migration]) -> None:
+    current = await _user_version(conn)
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise StorageError(
+            f"{path}: the database has schema version {current}, newer than this Ajil knows "
+            f"({latest}); it was written by a newer release. Upgrade Ajil, or restore a backup."
+        )
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        # executescript would commit on its own; an explicit transaction keeps each
+        # migration all-or-nothing together with its version number.
+        try:
+            await conn.executescript(
+                "BEGIN IMMEDIATE;\n"
+                f"{migration.sql}\n"
+                f"PRAGMA user_version = {migration.version};\n"
+                "COMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+
+
+def _explain(path: Path, exc: sqlite3.Error) -> str:
+    text = str(exc)
+    lowered = text.lower()
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return (
+            f"{path}: the file is not a usable SQLite database ({text}). "
+            "Restore a backup, or move the file away to start afresh."
+        )
+    if "readonly" in lowered or "unable to open" in lowered or "permission" in lowered:
+        return (
+            f"{path}: the database cannot be written ({text}). "
+            "Check the permissions of the file and of its folder."
+        )
+    if "disk" in lowered and "full" in lowered:
+        return f"{path}: the disk is full ({text}). Free some space and start again."
+    return f"{path}: database error ({text})"

@@ -1,0 +1,133 @@
+"""Items (headlines and articles seen on sources): storing them once, listing, searching."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.database import Database
+from storage.models import NewItem, StoredItem, from_epoch, to_epoch
+
+_COLUMNS = (
+    "i.id, i.uid, i.source_id, s.name, i.url, i.title, i.published_at, i.sort_at, i.urgent,"
+    " i.summary, i.image_url, i.story_id"
+)
+
+
+def _item(row: Sequence[Any]) -> StoredItem:
+    sort_at = from_epoch(row[7])
+    assert sort_at is not None
+    return StoredItem(
+        id=row[0],
+        uid=row[1],
+        source_id=row[2],
+        source_name=row[3],
+        url=row[4],
+        title=row[5],
+        published_at=from_epoch(row[6]),
+        sort_at=sort_at,
+        urgent=bool(row[8]),
+        summary=row[9],
+        image_url=row[10],
+        story_id=row[11],
+    )
+
+
+def _row(item: NewItem) -> tuple[Any, ...]:
+    fetched = to_epoch(item.fetched_at)
+    published = to_epoch(item.published_at) if item.published_at else None
+    # A clock running ahead on the site must not pin an item to the top of /latest.
+    sort_at = min(published, fetched) if published is not None else fetched
+    return (
+        item.uid,
+        item.source_id,
+        item.url,
+        item.title,
+        item.normalized_title,
+        item.normalized_text,
+        published,
+        sort_at,
+        int(item.urgent),
+        item.summary,
+        item.image_url,
+        item.story_id,
+        fetched,
+    )
+
+
+async def insert_new(db: Database, items: Sequence[NewItem]) -> list[int]:
+    """Store the items not seen before (by uid or URL); return the ids of those inserted."""
+    inserted: list[int] = []
+    async with db.transaction() as conn:
+        for item in items:
+            cursor = await conn.execute(
+                "INSERT INTO items (uid, source_id, url, title, normalized_title, normalized_text,"
+                " published_at, sort_at, urgent, summary, image_url, story_id, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                _row(item),
+            )
+            if cursor.rowcount == 1 and cursor.lastrowid is not None:
+                inserted.append(cursor.lastrowid)
+    return inserted
+
+
+async def insert_many(db: Database, items: Sequence[NewItem]) -> int:
+    """Bulk insert (imports, benchmarks), ignoring duplicates; returns how many were new."""
+    async with db.transaction() as conn:
+        before = conn.total_changes
+        await conn.executemany(
+            "INSERT INTO items (uid, source_id, url, title, normalized_title, normalized_text,"
+            " published_at, sort_at, urgent, summary, image_url, story_id, fetched_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [_row(item) for item in items],
+        )
+        # total_changes also counts the FTS rows the trigger writes: two per item.
+        return (conn.total_changes - before) // 2
+
+
+async def latest(
+    db: Database, limit: int, offset: int = 0, urgent_only: bool = False
+) -> list[StoredItem]:
+    """The newest items across enabled sources, newest first: what /latest and /urgent show."""
+    where = "s.disabled = 0" + (" AND i.urgent = 1" if urgent_only else "")
+    cursor = await db.reader.execute(
+        f"SELECT {_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id"
+        f" WHERE {where} ORDER BY i.sort_at DESC, i.id DESC LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return [_item(row) for row in await cursor.fetchall()]
+
+
+async def get(db: Database, item_id: int) -> StoredItem | None:
+    cursor = await db.reader.execute(
+        f"SELECT {_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = ?",
+        (item_id,),
+    )
+    row = await cursor.fetchone()
+    return _item(row) if row else None
+
+
+async def search(db: Database, words: Sequence[str], limit: int) -> list[StoredItem]:
+    """Items whose normalized title or text holds every word (already normalized), newest first."""
+    terms = [w for w in words if w]
+    if not terms:
+        return []
+    # Each word is quoted as an FTS5 string, so user input can never be read as query syntax.
+    match = " ".join('"' + w.replace('"', '""') + '"' for w in terms)
+    cursor = await db.reader.execute(
+        f"SELECT {_COLUMNS} FROM items_fts f JOIN items i ON i.id = f.rowid"
+        " JOIN sources s ON s.id = i.source_id"
+        " WHERE items_fts MATCH ? ORDER BY i.sort_at DESC LIMIT ?",
+        (match, limit),
+    )
+    return [_item(row) for row in await cursor.fetchall()]
+
+
+async def recent_titles(db: Database, since: datetime) -> list[tuple[int, str, int | None]]:
+    """(id, normalized title, story id) of items seen since `since`: the dedup window."""
+    cursor = await db.reader.execute(
+        "SELECT id, normalized_title, story_id FROM items WHERE fetched_at >= ? ORDER BY id",
+        (to_epoch(since),),
+    )
+    return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]

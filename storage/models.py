@@ -1,0 +1,137 @@
+"""The records that storage functions take and return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+ChatType = Literal["private", "group", "supergroup", "channel"]
+Language = Literal["ar", "fr", "en"]
+AlertLevel = Literal["urgent", "all", "digest"]
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BROKEN = "broken"
+    DROPPED = "dropped"
+
+
+class Priority:
+    URGENT = 0
+    NORMAL = 1
+
+
+def to_epoch(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: storage keeps only timezone-aware moments")
+    return int(moment.timestamp())
+
+
+def from_epoch(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    chat_id: int
+    chat_type: ChatType
+    language: Language
+    active: bool
+    alert_level: AlertLevel
+    title: str | None = None
+    quiet_start: int | None = None
+    quiet_end: int | None = None
+    quiet_to_digest: bool = False
+    digest_at: int | None = None
+    topic_id: int | None = None
+    deactivated_why: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    id: int
+    name: str
+    url: str
+    kind: str
+    etag: str | None
+    last_modified: str | None
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    failing_since: datetime | None
+    next_fetch_at: datetime | None
+    disabled: bool
+    primed: bool
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item as news processing found it, ready to be stored."""
+
+    uid: str
+    source_id: int
+    url: str | None
+    title: str
+    normalized_title: str
+    published_at: datetime | None
+    fetched_at: datetime
+    urgent: bool = False
+    normalized_text: str = ""
+    summary: str | None = None
+    image_url: str | None = None
+    story_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    uid: str
+    source_id: int
+    source_name: str
+    url: str | None
+    title: str
+    published_at: datetime | None
+    sort_at: datetime
+    urgent: bool
+    summary: str | None
+    image_url: str | None
+    story_id: int | None
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    item_id: int
+    chat_id: int
+    priority: int = Priority.NORMAL
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    item_id: int
+    chat_id: int
+    priority: int
+    state: DeliveryState
+    attempts: int
+    not_before: datetime
+    last_error: str | None
+    message_id: int | None
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What the sender learned about one delivery; written back in batches."""
+
+    delivery_id: int
+    state: DeliveryState
+    attempts: int
+    last_error: str | None = None
+    message_id: int | None = None
+    not_before: datetime | None = None

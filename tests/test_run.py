@@ -1,0 +1,117 @@
+"""`ajil run`: refusing to start without a token, keeping the token secret, serving, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import config as config_module
+from bot.app import run
+from bot.cli import main
+from bot.sandbox.emulator import Emulator
+from storage import Database, subscribers
+from tests.conftest import TOKEN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_missing_token_exits_2_saying_what_to_set(
+    write_config, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AJIL_TELEGRAM_TOKEN", raising=False)
+    path = write_config("[storage]\ndatabase = 'a.db'\n")
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "AJIL_TELEGRAM_TOKEN" in err and "[telegram] token" in err
+    assert "Traceback" not in err
+
+
+async def _ajil(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )
+
+
+async def test_token_never_reaches_the_logs_when_the_api_is_unreachable(write_config) -> None:
+    path = write_config(f"[telegram]\napi_url = 'http://127.0.0.1:{closed_port()}/bot'\n")
+    proc = await _ajil("-v", "run", "--config", str(path), env={"AJIL_TELEGRAM_TOKEN": TOKEN})
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = (out + err).decode()
+    assert proc.returncode == 1
+    assert "cannot reach the Bot API at http://127.0.0.1:" in text
+    assert TOKEN not in text
+    assert TOKEN.split(":", 1)[1] not in text
+    assert "Traceback" not in text
+
+
+async def test_a_refused_token_is_a_configuration_error_and_stays_secret(write_config) -> None:
+    emulator = Emulator("999:" + "z" * 35)  # a server that knows another token
+    await emulator.start()
+    try:
+        path = write_config(f"[telegram]\napi_url = '{emulator.api_url}'\n")
+        proc = await _ajil("-v", "run", "--config", str(path), env={"AJIL_TELEGRAM_TOKEN": TOKEN})
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        await emulator.stop()
+    text = (out + err).decode()
+    assert proc.returncode == 2
+    assert "refused the token" in text
+    assert TOKEN.split(":", 1)[1] not in text
+
+
+async def test_start_subscribes_the_chat(emulator: Emulator, write_config) -> None:
+    path = write_config(f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n")
+    config = config_module.load(path, env={})
+    stop = asyncio.Event()
+    bot = asyncio.create_task(run(config, stop))
+    world = emulator.world
+    try:
+        world.add_user(501, "سلمى", language_code="ar")
+        await world.user_message(501, "/start")
+        await world.wait_for(lambda: len(world.bot_messages(501)) >= 1, timeout=20)
+        assert "عاجل" in world.bot_messages(501)[0].text
+        assert world.commands, "commands are published at start"
+    finally:
+        stop.set()
+        await asyncio.wait_for(bot, 20)
+    db = await Database.open(config.storage.database)
+    try:
+        subscriber = await subscribers.get(db, 501)
+    finally:
+        await db.close()
+    assert subscriber is not None and subscriber.active and subscriber.chat_type == "private"
+
+
+async def test_sigterm_stops_the_bot_cleanly_within_seconds(
+    emulator: Emulator, write_config
+) -> None:
+    path = write_config(f"[telegram]\napi_url = '{emulator.api_url}'\n")
+    proc = await _ajil("run", "--config", str(path), env={"AJIL_TELEGRAM_TOKEN": TOKEN})
+    assert proc.stderr is not None
+    # Wait until it is polling, then ask it to stop.
+    while b"running" not in (line := await asyncio.wait_for(proc.stderr.readline(), 30)):
+        assert line, "ajil run ended before it was running"
+    proc.send_signal(signal.SIGTERM)
+    _, rest = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 0
+    assert b"stopped" in rest
+    assert b"Traceback" not in rest
