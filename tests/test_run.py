@@ -115,3 +115,14 @@ async def test_sigterm_stops_the_bot_cleanly_within_seconds(
     assert proc.returncode == 0
     assert b"stopped" in rest
     assert b"Traceback" not in rest
+
+
+def test_corrupt_database_exits_2_naming_the_file(
+    write_config, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.db").write_bytes(b"\x00garbage" * 512)
+    path = write_config(f"[telegram]\ntoken = '{TOKEN}'\n[storage]\ndatabase = 'broken.db'\n")
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "broken.db") in err and "not a usable SQLite database" in err
+    assert "Traceback" not in err
