@@ -1,0 +1,219 @@
+"""Near-duplicate headlines: the same story from two sources, or a headline corrected in place.
+
+Wording scores alone confuse «ارتفاع/انخفاض أسعار المحروقات» and «حريق في فاس/مكناس», so a
+match needs close wording *and* no guard against it: the same numbers, the same places, and
+no pair of opposite words. Matching is over light-stemmed content words within a time window
+(24 h by default), through an inverted index so that a new headline is compared only with the
+few recent ones that share a word with it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rapidfuzz import fuzz
+
+from bot.news.text import words
+
+THRESHOLD = 84.0
+WINDOW = timedelta(hours=24)
+
+_STOPWORDS = frozenset(
+    words(
+        "في من على الى إلى عن مع بعد قبل خلال حول بين ضد عند منذ حتى او أو ثم كما لكن هذا هذه ذلك"
+        " تلك التي الذي الذين هو هي هم ان أن إن لا لم لن ما قد كل بعض غير اي أي وفق امام أمام"
+        " le la les l de des du d un une et à a au aux en pour par sur dans avec sans est sont"
+        " the a an of in on at to for by with from is are and or"
+        # Filler that outlets add or drop without changing the story.
+        " اقليم مدينه عماله رسميا عاجل جلاله المملكه"
+    )
+)
+# Attached prepositions and conjunctions, longest first; only stripped when a real word remains.
+_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+
+
+def stem(word: str) -> str:
+    """A light stem: attached particles and the article go, and the present tense's ي/ت prefix,
+    so that «بالمخدرات» meets «المخدرات» and «تفكك» meets «يفكك»."""
+    for prefix in _PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            word = word[len(prefix) :]
+            break
+    if word[:1] in ("ي", "ت") and len(word) >= 4:
+        word = word[1:]
+    return word
+
+
+# Places, one per line or separated by commas; several words make one place («بني ملال»).
+_PLACE_NAMES = """
+المغرب, الرباط, الدار البيضاء, البيضاء, فاس, مكناس, طنجة, تطوان, مراكش, أكادير, وجدة, الناظور,
+الحسيمة, العيون, الداخلة, كلميم, تارودانت, بني ملال, خريبكة, سطات, الجديدة, آسفي, الصويرة,
+ورزازات, الراشيدية, إفران, تازة, القنيطرة, سلا, تمارة, المحمدية, الخميسات, العرائش, القصر الكبير,
+شفشاون, برشيد, سيدي قاسم, سيدي سليمان, تيزنيت, طانطان, السمارة, بوجدور, زاكورة, ميدلت, الفنيدق,
+سبتة, مليلية, سوس ماسة, جهة الشرق, درعة تافيلالت, الجزائر, وهران, تونس, صفاقس, ليبيا, طرابلس,
+بنغازي, مصر, القاهرة, الإسكندرية, موريتانيا, نواكشوط, السعودية, الرياض, جدة, مكة, الإمارات, دبي,
+أبوظبي, قطر, الدوحة, الكويت, البحرين, مسقط, اليمن, صنعاء, عدن, العراق, بغداد, سوريا, دمشق, حلب,
+لبنان, بيروت, الأردن, فلسطين, غزة, القدس, رام الله, السودان, الخرطوم, فرنسا, باريس, إسبانيا,
+مدريد, برشلونة, إيطاليا, روما, ألمانيا, برلين, بلجيكا, بروكسل, هولندا, بريطانيا, لندن, أمريكا,
+واشنطن, روسيا, موسكو, الصين, بكين, تركيا, أنقرة, إسطنبول, إيران, طهران, أوكرانيا, كييف, السنغال,
+كندا, maroc, rabat, casablanca, fès, meknès, tanger, tétouan, marrakech, agadir, oujda, nador,
+al hoceima, laâyoune, dakhla, kénitra, salé, témara, mohammedia, paris, madrid
+"""
+
+
+def _place_key(phrase: str) -> str:
+    return " ".join(stem(w) for w in words(phrase))
+
+
+PLACES = frozenset(_place_key(p) for p in _PLACE_NAMES.replace("\n", ",").split(",") if p.strip())
+# Other names of the same place.
+_ALIASES = {
+    _place_key(alias): _place_key(name)
+    for alias, name in (("البيضاء", "الدار البيضاء"), ("casablanca", "الدار البيضاء"))
+}
+_PLACE_LENGTHS = sorted({len(p.split()) for p in PLACES}, reverse=True)
+
+# Words whose swap turns a story into another: prices up or down, a win or a loss.
+_OPPOSITES = [
+    ("ارتفاع", "انخفاض"),
+    ("ارتفاع", "تراجع"),
+    ("يرتفع", "ينخفض"),
+    ("ترتفع", "تنخفض"),
+    ("زياده", "تخفيض"),
+    ("زياده", "نقص"),
+    ("فوز", "هزيمه"),
+    ("فوز", "خساره"),
+    ("يفوز", "يخسر"),
+    ("فتح", "اغلاق"),
+    ("رفع", "خفض"),
+    ("قبول", "رفض"),
+    ("تاجيل", "تقديم"),
+    ("براءه", "ادانه"),
+    ("hausse", "baisse"),
+    ("victoire", "defaite"),
+    ("ouverture", "fermeture"),
+]
+OPPOSITES: dict[str, frozenset[str]] = {}
+for _a, _b in _OPPOSITES:
+    OPPOSITES[_a] = OPPOSITES.get(_a, frozenset()) | {_b}
+    OPPOSITES[_b] = OPPOSITES.get(_b, frozenset()) | {_a}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What the comparison of two headlines looks at."""
+
+    tokens: tuple[str, ...]
+    numbers: frozenset[str]
+    places: frozenset[str]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+def fingerprint(title: str) -> Fingerprint:
+    raw = words(title)
+    tokens = tuple(stem(w) for w in raw if w not in _STOPWORDS)
+    stems = [stem(w) for w in raw]
+    places = set()
+    for size in _PLACE_LENGTHS:
+        for start in range(len(stems) - size + 1):
+            phrase = " ".join(stems[start : start + size])
+            if phrase in PLACES:
+                places.add(_ALIASES.get(phrase, phrase))
+    # «الدار البيضاء» also contains «البيضاء»: keep only the longest names.
+    places = {p for p in places if not any(p != q and f" {p} " in f" {q} " for q in places)}
+    numbers = frozenset(w.lstrip("0") or "0" for w in raw if w.isdigit())
+    return Fingerprint(tokens, numbers, frozenset(places))
+    return Fingerprint(tokens, numbers, places)
+
+
+def similarity(a: Fingerprint, b: Fingerprint) -> float:
+    """0-100: how close the wording is, or 0 when a guard says the stories differ."""
+    if not a.tokens or not b.tokens:
+        return 0.0
+    if a.numbers != b.numbers and a.numbers and b.numbers:
+        return 0.0
+    if a.places and b.places and a.places != b.places:
+        return 0.0
+    set_a, set_b = set(a.tokens), set(b.tokens)
+    for word in set_a ^ set_b:
+        if OPPOSITES.get(word, frozenset()) & (set_b if word in set_a else set_a):
+            return 0.0
+    # token_set_ratio forgives one title being a longer version of the other; the sort ratio
+    # keeps two short titles sharing one word from looking identical.
+    set_score = fuzz.token_set_ratio(a.text, b.text)
+    sort_score = fuzz.token_sort_ratio(a.text, b.text)
+    return float(0.5 * set_score + 0.5 * sort_score)
+
+
+def same_story(a: str, b: str, threshold: float = THRESHOLD) -> bool:
+    return similarity(fingerprint(a), fingerprint(b)) >= threshold
+
+
+@dataclass(eq=False)
+class _Entry:
+    item_id: int
+    story_id: int
+    seen_at: datetime
+    print: Fingerprint
+
+
+class StoryIndex:
+    """Recent headlines by their words, to find the story a new headline belongs to."""
+
+    def __init__(self, window: timedelta = WINDOW, threshold: float = THRESHOLD) -> None:
+        self.window = window
+        self.threshold = threshold
+        self._entries: deque[_Entry] = deque()
+        self._by_word: defaultdict[str, list[_Entry]] = defaultdict(list)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, item_id: int, title: str, seen_at: datetime, story_id: int | None = None) -> None:
+        """Remember a headline (in order of `seen_at`); it starts a story unless told otherwise."""
+        entry = _Entry(item_id, story_id or item_id, seen_at, fingerprint(title))
+        self._entries.append(entry)
+        for word in set(entry.print.tokens):
+            self._by_word[word].append(entry)
+
+    def find(self, title: str, at: datetime) -> int | None:
+        """The story id of the closest recent headline telling the same story, if any."""
+        self._expire(at)
+        new = fingerprint(title)
+        shared: defaultdict[int, int] = defaultdict(int)
+        candidates: dict[int, _Entry] = {}
+        for word in set(new.tokens):
+            for entry in self._by_word.get(word, ()):
+                shared[entry.item_id] += 1
+                candidates[entry.item_id] = entry
+        best: tuple[float, int] | None = None
+        # Two shared words at least, or one when a title is that short.
+        need = 1 if len(set(new.tokens)) <= 2 else 2
+        for item_id, count in shared.items():
+            if count < need:
+                continue
+            entry = candidates[item_id]
+            score = similarity(new, entry.print)
+            if score >= self.threshold and (best is None or score > best[0]):
+                best = (score, entry.story_id)
+        return best[1] if best else None
+
+    def _expire(self, now: datetime) -> None:
+        horizon = now - self.window
+        while self._entries and self._entries[0].seen_at < horizon:
+            old = self._entries.popleft()
+            for word in set(old.print.tokens):
+                bucket = self._by_word.get(word)
+                if bucket:
+                    # Entries arrive in time order, so the expired one is at the front.
+                    if bucket[0] is old:
+                        bucket.pop(0)
+                    else:
+                        bucket.remove(old)
+                    if not bucket:
+                        del self._by_word[word]

@@ -1,0 +1,56 @@
+"""Stable ids for items: the canonical URL, else the guid, else source plus normalized title."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from bot.news.text import normalize
+
+# Query parameters that track the reader and never change the page.
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "_ga", "_gl", "hsa_", "oly_")
+_TRACKING = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ref", "ref_src", "src",
+        "source", "amp", "cmpid", "ito", "ns_mchannel", "ns_source", "share", "spm", "at_medium",
+        "at_campaign", "xtor", "wt_mc", "s_cid", "output", "from", "feed",
+    }
+)
+_SAFE_PATH = "/:@!$&'()*+,;=-._~%"
+
+
+def canonical_url(url: str) -> str:
+    """The URL with what does not name the page removed.
+
+    Scheme, default port, "www.", fragment, tracking parameters and a trailing slash go; the host
+    is lowercased; the path's percent-encoding is made uniform, so that an Arabic slug written
+    raw in one feed and percent-encoded in another page gives the same URL.
+    """
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    path = quote(unquote(parts.path), safe=_SAFE_PATH) or "/"
+    if len(path) > 1:
+        path = path.rstrip("/")
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in _TRACKING and not key.lower().startswith(_TRACKING_PREFIXES)
+    ]
+    query.sort()
+    text = f"{host}{path}"
+    if query:
+        text += "?" + urlencode(query, quote_via=quote, safe=_SAFE_PATH)
+    return text
+
+
+def stable_id(source: str, url: str | None, guid: str | None, title: str) -> str:
+    """One id per item, the same whichever listing (feed, ticker, homepage) it came from."""
+    if url and urlsplit(url).scheme in ("http", "https"):
+        return "url:" + canonical_url(url)
+    if guid and guid.strip():
+        guid = guid.strip()
+        if urlsplit(guid).scheme in ("http", "https"):
+            return "url:" + canonical_url(guid)
+        return f"guid:{source}:{guid}"
+    return f"title:{source}:{normalize(title)}"

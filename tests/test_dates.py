@@ -1,0 +1,159 @@
+"""Arabic and French datelines, relative times, ISO 8601 and RFC 822, in Morocco's clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.news.dates import parse_date
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+CAIRO = ZoneInfo("Africa/Cairo")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Morocco is UTC+01, and UTC+00 during Ramadan (11 April - 16 May 2021).
+        ("الإثنين 31 مايو 2021 على الساعة 20:30", utc(2021, 5, 31, 19, 30)),
+        ("الاثنين 31 مايو 2021 على الساعة 20:30", utc(2021, 5, 31, 19, 30)),
+        ("الثلاثاء 20 أبريل 2021 على الساعة 20:30", utc(2021, 4, 20, 20, 30)),
+        ("20 إبريل 2021 20:30", utc(2021, 4, 20, 20, 30)),
+        # Moroccan month names.
+        ("31 ماي 2021 على الساعة 20:30", utc(2021, 5, 31, 19, 30)),
+        ("4 يوليوز 2024 على الساعة 09:15", utc(2024, 7, 4, 8, 15)),
+        ("الجمعة 9 غشت 2024 2:15 م", utc(2024, 8, 9, 13, 15)),
+        ("12 شتنبر 2023 11:05", utc(2023, 9, 12, 10, 5)),
+        ("3 نونبر 2025، 18:00", utc(2025, 11, 3, 17, 0)),
+        ("25 دجنبر 2025 - 07:45", utc(2025, 12, 25, 6, 45)),
+        # Algerian and Tunisian.
+        ("الجمعة 8 فيفري 2019", utc(2019, 2, 7, 23, 0)),
+        ("1 جانفي 2024 10:00", utc(2024, 1, 1, 9, 0)),
+        ("5 أفريل 2023 10:00", utc(2023, 4, 5, 10, 0)),  # Ramadan: UTC+00
+        ("25 أفريل 2023 10:00", utc(2023, 4, 25, 9, 0)),
+        ("14 جويلية 2022 10:00", utc(2022, 7, 14, 9, 0)),
+        ("20 أوت 2022 10:00", utc(2022, 8, 20, 9, 0)),
+        ("10 جوان 2022 10:00", utc(2022, 6, 10, 9, 0)),
+        # Levantine, and the dual form of Egyptian and Gulf sites.
+        ("5 كانون الثاني 2020 10:00", utc(2020, 1, 5, 9, 0)),
+        ("1 تشرين الأول 2022 10:00", utc(2022, 10, 1, 9, 0)),
+        ("8 أكتوبر/ تشرين الأول 2023", utc(2023, 10, 7, 23, 0)),
+        ("17 آذار 2020 10:00", utc(2020, 3, 17, 9, 0)),
+        # AM/PM, trailing Gregorian marker, Eastern digits, a comma after the weekday.
+        ("الإثنين، 24 أغسطس 2020 09:23 ص", utc(2020, 8, 24, 8, 23)),
+        ("الأربعاء، 07 أكتوبر 2020 - 12:09 م", utc(2020, 10, 7, 11, 9)),
+        ("الأربعاء، 07 أكتوبر 2020 - 12:09 ص", utc(2020, 10, 6, 23, 9)),
+        ("03 يونيو 2020م", utc(2020, 6, 2, 23, 0)),
+        ("٣١ مايو ٢٠٢١ على الساعة ٢٠:٣٠", utc(2021, 5, 31, 19, 30)),
+        ("13 ديسمبر2018", utc(2018, 12, 12, 23, 0)),
+        # French.
+        ("31 mai 2021 à 20h30", utc(2021, 5, 31, 19, 30)),
+        ("Lundi 31 mai 2021 à 20h", utc(2021, 5, 31, 19, 0)),
+        ("1er décembre 2025 à 08:00", None),  # "1er" is not a bare day number: refused
+        ("12 févr. 2024 à 10h05", utc(2024, 2, 12, 9, 5)),
+        # ISO 8601 and RFC 822 with their own offsets.
+        ("2021-05-31T20:30:00+01:00", utc(2021, 5, 31, 19, 30)),
+        ("2021-05-31T19:30:00Z", utc(2021, 5, 31, 19, 30)),
+        ("2021-05-31 20:30", utc(2021, 5, 31, 19, 30)),
+        ("Mon, 31 May 2021 20:30:00 +0100", utc(2021, 5, 31, 19, 30)),
+        ("Mon, 31 May 2021 19:30:00 GMT", utc(2021, 5, 31, 19, 30)),
+        # Never a guess.
+        ("31 فبراير 2021 10:00", None),
+        ("15 رمضان 1442 هـ", None),
+        ("مايو 2021", None),
+        ("خبر عاجل", None),
+        ("", None),
+        ("25:99 31 مايو 2021", None),
+    ],
+)
+def test_absolute_dates(text: str, expected: datetime | None) -> None:
+    assert parse_date(text, now=NOW) == expected
+
+
+def test_another_source_timezone() -> None:
+    # Cairo was UTC+03 in summer 2023.
+    assert parse_date("10 أغسطس 2023 10:00", tz=CAIRO) == utc(2023, 8, 10, 7, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "ago"),
+    [
+        ("منذ 3 ساعات", timedelta(hours=3)),
+        ("قبل ساعتين", timedelta(hours=2)),
+        ("منذ ساعة", timedelta(hours=1)),
+        ("منذ ٥ دقائق", timedelta(minutes=5)),
+        ("قبل دقيقتين", timedelta(minutes=2)),
+        ("منذ يومين", timedelta(days=2)),
+        ("منذ لحظات", timedelta(0)),
+        ("il y a 5 minutes", timedelta(minutes=5)),
+        ("Il y a une heure", timedelta(hours=1)),
+        ("il y a 2 jours", timedelta(days=2)),
+        ("10 minutes ago", timedelta(minutes=10)),
+        ("an hour ago", timedelta(hours=1)),
+    ],
+)
+def test_relative_times(text: str, ago: timedelta) -> None:
+    assert parse_date(text, now=NOW) == NOW - ago
+
+
+def test_relative_time_needs_a_clock() -> None:
+    assert parse_date("منذ 3 ساعات") is None
+    assert parse_date("il y a quelques minutes", now=NOW) is None
+
+
+STANDARD = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر",
+            "أكتوبر", "نوفمبر", "ديسمبر"]
+MOROCCAN = ["يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر",
+            "أكتوبر", "نونبر", "دجنبر"]
+MAGHREB = ["جانفي", "فيفري", "مارس", "أفريل", "ماي", "جوان", "جويلية", "أوت", "سبتمبر",
+           "أكتوبر", "نوفمبر", "ديسمبر"]
+LEVANT = ["كانون الثاني", "شباط", "آذار", "نيسان", "أيار", "حزيران", "تموز", "آب", "أيلول",
+          "تشرين الأول", "تشرين الثاني", "كانون الأول"]
+FRENCH = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre"]
+WEEKDAYS = ["الإثنين", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"]
+EASTERN = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31)),
+    names=st.sampled_from([STANDARD, MOROCCAN, MAGHREB, LEVANT]),
+    weekday=st.sampled_from(["", *WEEKDAYS]),
+    comma=st.booleans(),
+    eastern=st.booleans(),
+    style=st.sampled_from(["24h", "ampm", "french"]),
+)
+def test_round_trip_of_generated_datelines(
+    moment: datetime, names: list[str], weekday: str, comma: bool, eastern: bool, style: str
+) -> None:
+    moment = moment.replace(second=0, microsecond=0)
+    if style == "french":
+        text = f"{moment.day} {FRENCH[moment.month - 1]} {moment.year} à {moment:%H}h{moment:%M}"
+    else:
+        if style == "ampm":
+            hour = moment.hour % 12 or 12
+            clock = f"{hour}:{moment:%M} {'م' if moment.hour >= 12 else 'ص'}"
+        else:
+            clock = f"{moment:%H:%M}"
+        lead = f"{weekday}{'،' if comma else ''} " if weekday else ""
+        text = f"{lead}{moment.day} {names[moment.month - 1]} {moment.year} على الساعة {clock}"
+        if eastern:
+            text = text.translate(EASTERN)
+    parsed = parse_date(text)
+    assert parsed is not None, text
+    assert parsed.replace(tzinfo=None) == moment
+    assert parsed.utcoffset() in (timedelta(0), timedelta(hours=1))
+
+
+@given(st.text(max_size=300))
+def test_random_text_never_raises(text: str) -> None:
+    result = parse_date(text, now=NOW)
+    assert result is None or result.tzinfo is not None
