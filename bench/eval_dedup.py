@@ -33,8 +33,15 @@ def evaluate(threshold: float, pairs: list[tuple[bool, str, str, str]]) -> dict[
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn,
-            "tn": tn}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
 
 
 def main() -> None:
@@ -44,12 +51,16 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="list the misclassified pairs")
     args = parser.parse_args()
     pairs = load_pairs()
-    print(f"{len(pairs)} pairs: {sum(p[0] for p in pairs)} same story, "
-          f"{sum(not p[0] for p in pairs)} different")
+    print(
+        f"{len(pairs)} pairs: {sum(p[0] for p in pairs)} same story, "
+        f"{sum(not p[0] for p in pairs)} different"
+    )
     for threshold in range(50, 96, 5) if args.sweep else [args.threshold]:
         r = evaluate(threshold, pairs)
-        print(f"threshold {threshold:>5}: precision {r['precision']:.2f} recall {r['recall']:.2f}"
-              f" F1 {r['f1']:.2f} (tp {r['tp']} fp {r['fp']} fn {r['fn']} tn {r['tn']})")
+        print(
+            f"threshold {threshold:>5}: precision {r['precision']:.2f} recall {r['recall']:.2f}"
+            f" F1 {r['f1']:.2f} (tp {r['tp']} fp {r['fp']} fn {r['fn']} tn {r['tn']})"
+        )
     if args.errors:
         for same, kind, a, b in pairs:
             score = similarity(fingerprint(a), fingerprint(b))

@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 TOKEN_ENV = "AJIL_TELEGRAM_TOKEN"
 CONFIG_ENV = "AJIL_CONFIG"
@@ -52,6 +53,14 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone name such as Africa/Casablanca") from None
     return value
 
 
@@ -103,11 +112,35 @@ class LoggingConfig(_Section):
     level: LogLevel = "INFO"
 
 
+class NewsConfig(_Section):
+    freshness_hours: int = Field(default=6, ge=1, le=168)
+    dedup_window_hours: int = Field(default=24, ge=1, le=168)
+
+
 class SourceConfig(_Section):
     name: str = Field(min_length=1, max_length=64)
     url: str
     kind: SourceKind = "auto"
     interval: int = Field(default=60, ge=MIN_INTERVAL, le=86_400)
+    timezone: str | None = None
+    ticker_selector: str | None = None
+    headline_selector: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else _zone_name(value)
+
+    @field_validator("ticker_selector", "headline_selector")
+    @classmethod
+    def _check_selector(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            LexborHTMLParser("<p></p>").css(value)
+        except (SelectolaxError, ValueError):
+            raise ValueError("expected a CSS selector such as .breaking-news a") from None
+        return value
 
     @field_validator("url")
     @classmethod
@@ -127,6 +160,7 @@ class Config(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    news: NewsConfig = Field(default_factory=NewsConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

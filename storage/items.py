@@ -56,9 +56,12 @@ def _row(item: NewItem) -> tuple[Any, ...]:
     )
 
 
-async def insert_new(db: Database, items: Sequence[NewItem]) -> list[int]:
-    """Store the items not seen before (by uid or URL); return the ids of those inserted."""
-    inserted: list[int] = []
+async def insert_new(db: Database, items: Sequence[NewItem]) -> list[int | None]:
+    """Store the items not seen before (by uid or URL).
+
+    Returns, for each item in order, its new id, or None where it was already stored.
+    """
+    inserted: list[int | None] = []
     async with db.transaction() as conn:
         for item in items:
             cursor = await conn.execute(
@@ -67,8 +70,8 @@ async def insert_new(db: Database, items: Sequence[NewItem]) -> list[int]:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 _row(item),
             )
-            if cursor.rowcount == 1 and cursor.lastrowid is not None:
-                inserted.append(cursor.lastrowid)
+            new = cursor.rowcount == 1 and cursor.lastrowid is not None
+            inserted.append(cursor.lastrowid if new else None)
     return inserted
 
 
@@ -131,3 +134,34 @@ async def recent_titles(db: Database, since: datetime) -> list[tuple[int, str, i
         (to_epoch(since),),
     )
     return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+
+
+async def known_uids(db: Database, uids: Sequence[str]) -> set[str]:
+    """Which of these stable ids are already stored."""
+    found: set[str] = set()
+    unique = list(dict.fromkeys(uids))
+    # SQLite caps bound parameters; 500 at a time stays far below every build's limit.
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        cursor = await db.reader.execute(f"SELECT uid FROM items WHERE uid IN ({marks})", chunk)
+        found.update(row[0] for row in await cursor.fetchall())
+    return found
+
+
+async def mark_urgent(db: Database, uids: Sequence[str]) -> list[int]:
+    """Flag stored items as urgent (a ticker now lists them); the ids of those that changed."""
+    changed: list[int] = []
+    async with db.transaction() as conn:
+        for uid in uids:
+            cursor = await conn.execute(
+                "UPDATE items SET urgent = 1 WHERE uid = ? AND urgent = 0 RETURNING id", (uid,)
+            )
+            changed.extend(row[0] for row in await cursor.fetchall())
+    return changed
+
+
+async def id_of(db: Database, uid: str) -> int | None:
+    cursor = await db.reader.execute("SELECT id FROM items WHERE uid = ?", (uid,))
+    row = await cursor.fetchone()
+    return int(row[0]) if row else None

@@ -28,14 +28,24 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
     9: ("سبتمبر", "شتنبر", "شتمبر", "أيلول", "septembre", "sept", "september", "sep"),
     10: ("أكتوبر", "اكتوبر", "تشرين الأول", "octobre", "oct", "october"),
     11: ("نوفمبر", "نونبر", "تشرين الثاني", "novembre", "nov", "november"),
-    12: ("ديسمبر", "دجنبر", "دجمبر", "كانون الأول", "décembre", "decembre", "déc", "dec", "december"),
+    12: (
+        "ديسمبر",
+        "دجنبر",
+        "دجمبر",
+        "كانون الأول",
+        "décembre",
+        "decembre",
+        "déc",
+        "dec",
+        "december",
+    ),
 }
 # Normalized name -> month; two-word Levantine names are looked up as a pair of tokens.
 MONTHS: dict[str, int] = {
     normalize(name): month for month, names in _MONTH_NAMES.items() for name in names
 }
-_PM = {"م", "مساء", "مساءا", "ليلا", "pm", "p.m"}
-_AM = {"ص", "صباحا", "صباح", "فجرا", "am", "a.m"}
+_PM = {normalize(w) for w in ("م", "مساء", "مساءً", "مساءا", "ليلا", "pm", "p.m")}
+_AM = {normalize(w) for w in ("ص", "صباحا", "صباحًا", "صباح", "فجرا", "am", "a.m")}
 
 _TOKEN = re.compile(
     r"(?P<time>\d{1,2}[:h]\d{2}(?::\d{2})?|\d{1,2}h(?![^\W\d_]))|(?P<num>\d+)|(?P<word>[^\W\d_]+(?:\.[^\W\d_]+)?)"
@@ -74,12 +84,7 @@ def parse_date(
     plain = normalize(text)
     if not plain or len(plain) > 200:
         return None
-    return (
-        _iso(plain, tz)
-        or _rfc822(text)
-        or _relative(plain, now)
-        or _dateline(plain, tz)
-    )
+    return _iso(plain, tz) or _rfc822(text) or _relative(plain, now) or _dateline(plain, tz)
 
 
 def _iso(plain: str, tz: tzinfo) -> datetime | None:

@@ -15,36 +15,10 @@ from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
 
-from bot.news.text import words
+from bot.news.text import STOPWORDS, stem, words
 
 THRESHOLD = 84.0
 WINDOW = timedelta(hours=24)
-
-_STOPWORDS = frozenset(
-    words(
-        "في من على الى إلى عن مع بعد قبل خلال حول بين ضد عند منذ حتى او أو ثم كما لكن هذا هذه ذلك"
-        " تلك التي الذي الذين هو هي هم ان أن إن لا لم لن ما قد كل بعض غير اي أي وفق امام أمام"
-        " le la les l de des du d un une et à a au aux en pour par sur dans avec sans est sont"
-        " the a an of in on at to for by with from is are and or"
-        # Filler that outlets add or drop without changing the story.
-        " اقليم مدينه عماله رسميا عاجل جلاله المملكه"
-    )
-)
-# Attached prepositions and conjunctions, longest first; only stripped when a real word remains.
-_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
-
-
-def stem(word: str) -> str:
-    """A light stem: attached particles and the article go, and the present tense's ي/ت prefix,
-    so that «بالمخدرات» meets «المخدرات» and «تفكك» meets «يفكك»."""
-    for prefix in _PREFIXES:
-        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
-            word = word[len(prefix) :]
-            break
-    if word[:1] in ("ي", "ت") and len(word) >= 4:
-        word = word[1:]
-    return word
-
 
 # Places, one per line or separated by commas; several words make one place («بني ملال»).
 _PLACE_NAMES = """
@@ -116,7 +90,7 @@ class Fingerprint:
 
 def fingerprint(title: str) -> Fingerprint:
     raw = words(title)
-    tokens = tuple(stem(w) for w in raw if w not in _STOPWORDS)
+    tokens = tuple(stem(w) for w in raw if w not in STOPWORDS)
     stems = [stem(w) for w in raw]
     places = set()
     for size in _PLACE_LENGTHS:

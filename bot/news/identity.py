@@ -10,9 +10,31 @@ from bot.news.text import normalize
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "_ga", "_gl", "hsa_", "oly_")
 _TRACKING = frozenset(
     {
-        "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ref", "ref_src", "src",
-        "source", "amp", "cmpid", "ito", "ns_mchannel", "ns_source", "share", "spm", "at_medium",
-        "at_campaign", "xtor", "wt_mc", "s_cid", "output", "from", "feed",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "ref",
+        "ref_src",
+        "src",
+        "source",
+        "amp",
+        "cmpid",
+        "ito",
+        "ns_mchannel",
+        "ns_source",
+        "share",
+        "spm",
+        "at_medium",
+        "at_campaign",
+        "xtor",
+        "wt_mc",
+        "s_cid",
+        "output",
+        "from",
+        "feed",
     }
 )
 _SAFE_PATH = "/:@!$&'()*+,;=-._~%"

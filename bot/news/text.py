@@ -11,9 +11,19 @@ import unicodedata
 # Invisible characters that change nothing a reader sees but break matching: direction marks
 # and embeddings, zero-width joiners and spaces, the Arabic letter mark, the BOM, soft hyphen.
 _INVISIBLE = dict.fromkeys(
-    [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x061C, 0xFEFF, 0x00AD, 0x2060]
-    + list(range(0x202A, 0x202F))
-    + list(range(0x2066, 0x206A)),
+    [
+        0x200B,
+        0x200C,
+        0x200D,
+        0x200E,
+        0x200F,
+        0x061C,
+        0xFEFF,
+        0x00AD,
+        0x2060,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ],
     None,
 )
 _TATWEEL = "\u0640"
@@ -64,6 +74,34 @@ def normalize(text: str) -> str:
 def words(text: str) -> list[str]:
     """The normalized words of `text`, punctuation dropped."""
     return _WORD.findall(normalize(text))
+
+
+# -- words for comparing ------------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    words(
+        "في من على الى إلى عن مع بعد قبل خلال حول بين ضد عند منذ حتى او أو ثم كما لكن هذا هذه ذلك"
+        " تلك التي الذي الذين هو هي هم ان أن إن لا لم لن ما قد كل بعض غير اي أي وفق امام أمام"
+        " le la les l de des du d un une et à a au aux en pour par sur dans avec sans est sont"
+        " the a an of in on at to for by with from is are and or"
+        # Filler that outlets add or drop without changing the story.
+        " اقليم مدينه عماله رسميا عاجل جلاله المملكه"
+    )
+)
+# Attached prepositions and conjunctions, longest first; only stripped when a real word remains.
+_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+
+
+def stem(word: str) -> str:
+    """A light stem: attached particles and the article go, and the present tense's ي/ت prefix,
+    so that «بالمخدرات» meets «المخدرات» and «تفكك» meets «يفكك»."""
+    for prefix in _PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            word = word[len(prefix) :]
+            break
+    if word[:1] in ("ي", "ت") and len(word) >= 4:
+        word = word[1:]
+    return word
 
 
 # -- sentences --------------------------------------------------------------------------------

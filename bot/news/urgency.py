@@ -14,8 +14,19 @@ from bot.news.text import normalize
 MARKERS = frozenset(
     normalize(m)
     for m in (
-        "عاجل", "عاجلة", "خبر عاجل", "أخبار عاجلة", "عاجل جدا", "تنبيه عاجل",
-        "urgent", "breaking", "breaking news", "flash", "flash info", "alerte", "dernière minute",
+        "عاجل",
+        "عاجلة",
+        "خبر عاجل",
+        "أخبار عاجلة",
+        "عاجل جدا",
+        "تنبيه عاجل",
+        "urgent",
+        "breaking",
+        "breaking news",
+        "flash",
+        "flash info",
+        "alerte",
+        "dernière minute",
         "dernière heure",
     )
 )

@@ -1,0 +1,88 @@
+"""RSS 0.9x/1.0/2.0 and Atom feeds, through feedparser, into Items."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import feedparser
+
+from bot.news.dates import parse_date
+from bot.news.markup import absolute_url, clean_text
+from bot.news.models import Item, ParseError
+from bot.news.urgency import is_urgent_label, title_urgency
+
+MAX_ITEMS = 100
+
+
+def looks_like_feed(text: str) -> bool:
+    head = text[:2048].lstrip().lower()
+    return head.startswith("<?xml") or "<rss" in head or "<feed" in head or "<rdf:rdf" in head
+
+
+def parse_feed(
+    text: str, source: str, base_url: str, tz: tzinfo, now: datetime | None = None
+) -> list[Item]:
+    """The feed's items, newest as listed; raises ParseError for what is not a feed."""
+    parsed = feedparser.parse(text, sanitize_html=False, resolve_relative_uris=False)
+    if not parsed.entries:
+        if parsed.get("bozo"):
+            reason = str(parsed.get("bozo_exception") or "not well-formed")
+            raise ParseError(f"malformed feed ({reason[:80]})")
+        if not parsed.get("version") and not parsed.feed:
+            raise ParseError("not an RSS or Atom feed")
+        return []
+    items = []
+    for entry in parsed.entries[:MAX_ITEMS]:
+        item = _item(entry, source, base_url, tz, now)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def _item(entry: Any, source: str, base: str, tz: tzinfo, now: datetime | None) -> Item | None:
+    raw_title = clean_text(entry.get("title"))
+    if not raw_title:
+        return None
+    urgent, title = title_urgency(raw_title)
+    categories = tuple(
+        clean_text(tag.get("term") or tag.get("label")) for tag in entry.get("tags", []) or []
+    )
+    urgent = urgent or any(is_urgent_label(c) for c in categories if c)
+    return Item(
+        source=source,
+        title=title,
+        url=absolute_url(base, entry.get("link")),
+        published=_published(entry, tz, now),
+        urgent=urgent,
+        guid=entry.get("id") or None,
+        summary=clean_text(entry.get("summary")) or None,
+        image=_image(entry, base),
+        categories=tuple(c for c in categories if c),
+    )
+
+
+def _published(entry: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
+    for key in ("published", "updated", "created"):
+        raw = entry.get(key)
+        if raw:
+            moment = parse_date(raw, tz, now)
+            if moment is not None:
+                return moment
+        parsed = entry.get(f"{key}_parsed")
+        if parsed:
+            # feedparser's own reading, already converted to UTC.
+            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    return None
+
+
+def _image(entry: Any, base: str) -> str | None:
+    for media in (entry.get("media_content") or []) + (entry.get("media_thumbnail") or []):
+        url = absolute_url(base, media.get("url"))
+        if url and media.get("medium", "image") == "image":
+            return url
+    for link in entry.get("links", []) or []:
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
+            return absolute_url(base, link.get("href"))
+    return None

@@ -1,0 +1,52 @@
+"""What news processing produces: items found on a source, and articles read in full."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.news.identity import stable_id
+
+
+class ParseError(Exception):
+    """A page or feed that cannot be read as what it claims to be; `reason` is short."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Item:
+    """A headline as a source lists it (feed entry, REST post, ticker or homepage link)."""
+
+    source: str
+    title: str
+    url: str | None
+    published: datetime | None = None
+    urgent: bool = False
+    guid: str | None = None
+    summary: str | None = None
+    image: str | None = None
+    categories: tuple[str, ...] = ()
+    from_ticker: bool = False
+
+    @property
+    def uid(self) -> str:
+        return stable_id(self.source, self.url, self.guid, self.title)
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article page read in full: metadata and the body as paragraphs."""
+
+    url: str | None
+    title: str | None
+    published: datetime | None
+    image: str | None
+    author: str | None
+    paragraphs: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
