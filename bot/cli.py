@@ -55,14 +55,55 @@ def _parser() -> argparse.ArgumentParser:
         help="validate the configuration and print ok",
         description="Validate the configuration file; print ok, or what is wrong.",
     )
+    fetch = commands.add_parser(
+        "fetch",
+        parents=[common],
+        help="poll the sources once and print what they list",
+        description="Poll every configured source once (writing nothing) and print its items. "
+        "Exit status 1 when a source failed.",
+    )
+    fetch.add_argument("--source", metavar="NAME", help="only this source")
+    fetch.add_argument("--json", action="store_true", help="one JSON object per line")
+    article = commands.add_parser(
+        "article",
+        parents=[common],
+        help="read one article and summarize it",
+        description="Extract an article (URL or saved HTML file): title, time, image, text "
+        "and a summary.",
+    )
+    article.add_argument("target", metavar="URL_OR_FILE")
+    article.add_argument("--json", action="store_true", help="print one JSON object")
+    article.add_argument(
+        "--sentences",
+        type=_sentence_count,
+        default=3,
+        metavar="N",
+        help="sentences in the summary (1-10, default 3)",
+    )
     return parser
+
+
+def _sentence_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 10:
+        raise argparse.ArgumentTypeError("expected a whole number from 1 to 10")
+    return int(value)
+
+
+_NO_CONFIG_NEEDED = {"article"}
+
+
+def _implicit(args: argparse.Namespace) -> bool:
+    return getattr(args, "config", None) is None and not os.environ.get(config_module.CONFIG_ENV)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     path = config_module.resolve_path(getattr(args, "config", None), os.environ)
     try:
-        config = config_module.load(path)
+        if args.command in _NO_CONFIG_NEEDED and _implicit(args) and not path.exists():
+            config = Config()  # reading one article needs no sources nor token
+        else:
+            config = config_module.load(path)
     except ConfigError as exc:
         for line in exc.lines:
             print(f"ajil: {logs.redact(line)}", file=sys.stderr)
@@ -71,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup("DEBUG" if verbose else config.logging.level, [config.token or ""])
     if args.command == "check":
         return _check(config)
+    if args.command == "fetch":
+        return _fetch(config, args.source, args.json)
+    if args.command == "article":
+        return _article(config, args.target, args.json, args.sentences)
     return _run(config)
 
 
@@ -82,6 +127,73 @@ def _check(config: Config) -> int:
             "or [telegram] token",
             file=sys.stderr,
         )
+    return EXIT_OK
+
+
+def _fetch(config: Config, source: str | None, as_json: bool) -> int:
+    from bot.news import oneshot
+
+    if source is not None and source not in {s.name for s in config.sources}:
+        names = ", ".join(s.name for s in config.sources) or "none configured"
+        print(f"ajil: no source named {source!r} (sources: {names})", file=sys.stderr)
+        return EXIT_USAGE
+    if not config.sources:
+        print("ajil: no [[sources]] in the configuration", file=sys.stderr)
+        return EXIT_USAGE
+    report = asyncio.run(oneshot.fetch_once(config, source))
+    for found in report.found:
+        if as_json:
+            print(oneshot.json_line(found.as_json()))
+        else:
+            print(_describe_item(found, config))
+    for name, warnings in report.warnings.items():
+        for warning in warnings:
+            print(f"ajil: {name}: warning: {warning}", file=sys.stderr)
+    for name, reason in report.failures.items():
+        print(f"ajil: {name}: failed: {reason}", file=sys.stderr)
+    return EXIT_FAILURE if report.failures else EXIT_OK
+
+
+def _describe_item(found: object, config: Config) -> str:
+    from bot.news.oneshot import Found
+
+    assert isinstance(found, Found)
+    item = found.item
+    zone = config.schedule.zone
+    when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M") if item.published else "-"
+    flags = ("URGENT " if item.urgent else "") + ("(same story) " if found.duplicate_of else "")
+    return f"{item.source}\t{when}\t{flags}{item.title}\t{item.url or ''}"
+
+
+def _article(config: Config, target: str, as_json: bool, sentences: int) -> int:
+    from bot.news import oneshot
+
+    try:
+        report = asyncio.run(oneshot.read_article(target, config, sentences))
+    except oneshot.FetchError as exc:
+        print(f"ajil: {target}: cannot fetch: {exc.reason}", file=sys.stderr)
+        return EXIT_FAILURE
+    except oneshot.ParseError as exc:
+        print(f"ajil: {target}: {exc.reason}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"ajil: {target}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_USAGE
+    if as_json:
+        print(oneshot.json_line(report.as_json()))
+        return EXIT_OK
+    article = report.article
+    when = article.published.astimezone(config.schedule.zone).isoformat() if article.published else "-"
+    print(article.title or "(no title)")
+    print(f"published: {when}")
+    if article.image:
+        print(f"image: {article.image}")
+    print()
+    print("summary:")
+    for sentence in report.summary:
+        print(f"- {sentence}")
+    print()
+    print(article.text)
     return EXIT_OK
 
 

@@ -117,3 +117,9 @@ def test_stable_id_prefers_url_then_guid_then_title() -> None:
     assert stable_id("s", None, "https://site.ma/a/", "t") == "url:site.ma/a"
     assert stable_id("s", None, "tag:site.ma,2026:1", "t") == "guid:s:tag:site.ma,2026:1"
     assert stable_id("s", None, None, "عاجلٌ: خبر") == stable_id("s", None, " ", "عاجل: خبر")
+
+
+@given(st.text(max_size=80), st.text(max_size=80), st.text(max_size=40))
+def test_stable_id_never_raises(url: str, guid: str, title: str) -> None:
+    for candidate in (url, "http://" + url, "https://[" + url):
+        assert stable_id("s", candidate, guid, title)

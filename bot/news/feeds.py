@@ -65,12 +65,13 @@ def _item(entry: Any, source: str, base: str, tz: tzinfo, now: datetime | None) 
 
 def _published(entry: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        # dict.get: feedparser's own lookup maps "published" to "updated" with a warning.
+        raw = dict.get(entry, key)
         if raw:
             moment = parse_date(raw, tz, now)
             if moment is not None:
                 return moment
-        parsed = entry.get(f"{key}_parsed")
+        parsed = dict.get(entry, f"{key}_parsed")
         if parsed:
             # feedparser's own reading, already converted to UTC.
             return datetime.fromtimestamp(calendar.timegm(parsed), UTC)

@@ -47,10 +47,14 @@ def canonical_url(url: str) -> str:
     is lowercased; the path's percent-encoding is made uniform, so that an Arabic slug written
     raw in one feed and percent-encoded in another page gives the same URL.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # a malformed host or port: keep the text as it is
+        return url.strip()
     host = (parts.hostname or "").lower().removeprefix("www.")
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
     path = quote(unquote(parts.path), safe=_SAFE_PATH) or "/"
     if len(path) > 1:
         path = path.rstrip("/")
@@ -66,13 +70,20 @@ def canonical_url(url: str) -> str:
     return text
 
 
+def _is_web(url: str) -> bool:
+    try:
+        return urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        return False
+
+
 def stable_id(source: str, url: str | None, guid: str | None, title: str) -> str:
     """One id per item, the same whichever listing (feed, ticker, homepage) it came from."""
-    if url and urlsplit(url).scheme in ("http", "https"):
+    if url and _is_web(url):
         return "url:" + canonical_url(url)
     if guid and guid.strip():
         guid = guid.strip()
-        if urlsplit(guid).scheme in ("http", "https"):
+        if _is_web(guid):
             return "url:" + canonical_url(guid)
         return f"guid:{source}:{guid}"
     return f"title:{source}:{normalize(title)}"

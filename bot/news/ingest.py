@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.news.backoff import next_attempt
 from bot.news.dedup import StoryIndex
 from bot.news.models import Item
 from bot.news.sources import PollResult
@@ -66,6 +67,13 @@ class Ingestor:
         ):
             self.stories.add(item_id, title, now, story_id)
         self._warm = True
+
+    async def record_failure(
+        self, source: SourceState, reason: str, interval: timedelta, now: datetime
+    ) -> SourceState:
+        """Count the failure and set when to try again (backoff); returns the new state."""
+        retry_at = next_attempt(source.consecutive_failures + 1, interval, now)
+        return await source_store.record_failure(self.db, source.id, now, reason, retry_at)
 
     async def ingest(
         self, source: SourceState, result: PollResult, now: datetime

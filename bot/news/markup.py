@@ -28,13 +28,19 @@ def absolute_url(base: str, href: str | None) -> str | None:
     href = href.strip()
     if href.startswith(("javascript:", "mailto:", "tel:", "#", "whatsapp:")):
         return None
-    url = urljoin(base, href)
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:
+        url = urljoin(base, href)
+        return url if urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname else None
+    except ValueError:  # "http://[::1": a malformed link is no link
+        return None
 
 
 def same_site(a: str, b: str) -> bool:
-    host_a = (urlsplit(a).hostname or "").removeprefix("www.")
-    host_b = (urlsplit(b).hostname or "").removeprefix("www.")
+    try:
+        host_a = (urlsplit(a).hostname or "").removeprefix("www.")
+        host_b = (urlsplit(b).hostname or "").removeprefix("www.")
+    except ValueError:
+        return False
     return bool(host_a) and (
         host_a == host_b or host_a.endswith("." + host_b) or host_b.endswith("." + host_a)
     )

@@ -1,0 +1,135 @@
+"""One pass over the sources, and one article, for `ajil fetch` and `ajil article`.
+
+Nothing here writes to the database: these commands show an operator what Ajil would see.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.config import Config, SourceConfig
+from bot.news.article import extract_article
+from bot.news.dedup import StoryIndex
+from bot.news.encoding import decode
+from bot.news.fetch import FetchError, HttpFetcher
+from bot.news.models import Article, Item, ParseError
+from bot.news.sources import SourceError, SourcePoller, SourceSettings, poll_all
+from bot.news.summary import DEFAULT_SENTENCES, summarize
+
+
+def settings_for(source: SourceConfig, config: Config) -> SourceSettings:
+    return SourceSettings(
+        name=source.name,
+        url=source.url,
+        kind=source.kind,
+        timezone=ZoneInfo(source.timezone or config.schedule.timezone),
+        ticker_selector=source.ticker_selector,
+        headline_selector=source.headline_selector,
+    )
+
+
+@dataclass(frozen=True)
+class Found:
+    item: Item
+    duplicate_of: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.item.source,
+            "id": self.item.uid,
+            "url": self.item.url,
+            "title": self.item.title,
+            "published": self.item.published.isoformat() if self.item.published else None,
+            "urgent": self.item.urgent,
+            "duplicate_of": self.duplicate_of,
+        }
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    found: list[Found]
+    failures: dict[str, str]  # source name -> reason
+    warnings: dict[str, list[str]]
+
+
+async def fetch_once(
+    config: Config, only: str | None = None, fetcher: HttpFetcher | None = None
+) -> FetchReport:
+    """Poll every configured source (or the one named) once, marking same-story duplicates."""
+    chosen = [s for s in config.sources if only is None or s.name == only]
+    own = fetcher is None
+    fetcher = fetcher or HttpFetcher()
+    try:
+        pollers = [SourcePoller(settings_for(s, config), fetcher) for s in chosen]
+        now = datetime.now(UTC)
+        results = await poll_all(pollers, {}, now)
+    finally:
+        if own:
+            await fetcher.aclose()
+    stories = StoryIndex(window=timedelta(hours=config.news.dedup_window_hours))
+    first_of_story: dict[int, str] = {}
+    found: list[Found] = []
+    failures: dict[str, str] = {}
+    warnings: dict[str, list[str]] = {}
+    counter = 0
+    for name, result in results.items():
+        if isinstance(result, SourceError):
+            failures[name] = result.reason
+            continue
+        if result.warnings:
+            warnings[name] = result.warnings
+        for item in result.items:
+            counter += 1
+            story = stories.find(item.title, now)
+            stories.add(counter, item.title, now, story)
+            if story is None:
+                first_of_story[counter] = item.uid
+            found.append(Found(item, first_of_story.get(story) if story else None))
+    return FetchReport(found, failures, warnings)
+
+
+@dataclass(frozen=True)
+class ArticleReport:
+    article: Article
+    summary: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        article = self.article
+        return {
+            "url": article.url,
+            "title": article.title,
+            "published": article.published.isoformat() if article.published else None,
+            "image": article.image,
+            "text": article.text,
+            "summary": self.summary,
+        }
+
+
+async def read_article(
+    target: str, config: Config, sentences: int = DEFAULT_SENTENCES
+) -> ArticleReport:
+    """Fetch (http/https) or read (a file) one article; raises FetchError, ParseError, OSError."""
+    zone = ZoneInfo(config.schedule.timezone)
+    if target.startswith(("http://", "https://")):
+        async with HttpFetcher() as fetcher:
+            fetched = await fetcher.fetch(target)
+        html, url = decode(fetched.body, fetched.charset), fetched.url
+    else:
+        html, url = decode(Path(target).read_bytes()), None
+    article = extract_article(html, url, zone)
+    return ArticleReport(article, summarize(article.paragraphs, article.title, sentences))
+
+
+def json_line(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+__all__ = [
+    "ArticleReport", "FetchError", "FetchReport", "Found", "ParseError", "fetch_once",
+    "json_line", "read_article", "settings_for",
+]

@@ -1,0 +1,107 @@
+"""Freshness and storage of what sources yield: first poll, age limit, re-listing, the ticker."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from bot.news.backoff import CAP, retry_delay
+from bot.news.ingest import Ingestor, select_new
+from bot.news.models import Item
+from bot.news.sources import PollResult
+from storage import Database, items, sources
+from storage.sources import SourceSpec
+
+NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+SIX_HOURS = timedelta(hours=6)
+
+
+def item(n: int, minutes_ago: int | None = 5, **extra: object) -> Item:
+    published = NOW - timedelta(minutes=minutes_ago) if minutes_ago is not None else None
+    return Item(
+        "site", extra.pop("title", f"خبر محلي رقم {n} عن موضوع مختلف {n * 7}"),  # type: ignore[arg-type]
+        f"https://site.ma/{n}", published=published, **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_select_new_rules() -> None:
+    fresh, old, undated, known = item(1), item(2, 7 * 60), item(3, None), item(4)
+    listed = [fresh, old, undated, known]
+    assert select_new(listed, {known.uid}, primed=False, now=NOW, max_age=SIX_HOURS) == []
+    assert select_new(listed, {known.uid}, True, NOW, SIX_HOURS) == [fresh, undated]
+
+
+async def test_first_poll_primes_then_only_new_items_are_announced(db: Database) -> None:
+    (state,) = await sources.sync(db, [SourceSpec("site", "https://site.ma/", "rss")])
+    ingestor = Ingestor(db, SIX_HOURS, timedelta(hours=24))
+    first = await ingestor.ingest(state, PollResult([item(1), item(2)], None), NOW)
+    assert first == []  # recorded, not called new
+    assert len(await items.latest(db, 10)) == 2
+
+    state = await sources.get(db, "site")
+    assert state is not None and state.primed
+    # The feed re-lists and reorders the old items, adds one new and one too old.
+    later = NOW + timedelta(minutes=2)
+    result = PollResult([item(2), item(3), item(1), item(4, 8 * 60)], None)
+    arrivals = await ingestor.ingest(state, result, later)
+    assert [a.item.url for a in arrivals] == ["https://site.ma/3"]
+    assert len(await items.latest(db, 10)) == 4  # the old one is stored for /latest
+
+
+async def test_same_story_from_another_source_is_linked(db: Database) -> None:
+    a, b = await sources.sync(
+        db, [SourceSpec("a", "https://a.ma/", "rss"), SourceSpec("b", "https://b.ma/", "rss")]
+    )
+    ingestor = Ingestor(db, SIX_HOURS, timedelta(hours=24))
+    await ingestor.ingest(a, PollResult([], None), NOW)
+    await ingestor.ingest(b, PollResult([], None), NOW)
+    a, b = (await sources.get(db, "a")), (await sources.get(db, "b"))
+    assert a is not None and b is not None
+    story = Item("a", "حريق مهول يأتي على سوق شعبي بمدينة فاس", "https://a.ma/1", NOW, True)
+    again = Item("b", "حريق مهول يأتي على سوق شعبي بفاس", "https://b.ma/9", NOW, True)
+    (first,) = await ingestor.ingest(a, PollResult([story], None), NOW)
+    (second,) = await ingestor.ingest(b, PollResult([again], None), NOW + timedelta(minutes=3))
+    assert not first.duplicate
+    assert second.duplicate and second.story_id == first.item_id
+
+
+async def test_a_stored_headline_entering_the_ticker_becomes_urgent(db: Database) -> None:
+    (state,) = await sources.sync(db, [SourceSpec("site", "https://site.ma/", "auto")])
+    ingestor = Ingestor(db, SIX_HOURS, timedelta(hours=24))
+    await ingestor.ingest(state, PollResult([], None), NOW)
+    state = await sources.get(db, "site")
+    assert state is not None
+    plain = item(1)
+    (arrival,) = await ingestor.ingest(state, PollResult([plain], None), NOW)
+    assert not arrival.urgent
+    promoted = replace(plain, urgent=True, from_ticker=True)
+    (again,) = await ingestor.ingest(state, PollResult([promoted], None), NOW)
+    assert again.urgent and again.item_id == arrival.item_id
+    # Listed again by the ticker: nothing more.
+    assert await ingestor.ingest(state, PollResult([promoted], None), NOW) == []
+
+
+async def test_validators_are_kept_and_failures_back_off(db: Database) -> None:
+    from bot.news.fetch import Validators
+
+    (state,) = await sources.sync(db, [SourceSpec("site", "https://site.ma/", "rss")])
+    ingestor = Ingestor(db, SIX_HOURS, timedelta(hours=24))
+    await ingestor.ingest(state, PollResult([], Validators('"e1"', "lm")), NOW)
+    state = await sources.get(db, "site")
+    assert state is not None and state.etag == '"e1"' and state.last_modified == "lm"
+    for n in range(1, 4):
+        state = await ingestor.record_failure(state, "HTTP 500", timedelta(seconds=60), NOW)
+        assert state.consecutive_failures == n and state.last_error == "HTTP 500"
+    assert state.next_fetch_at is not None and state.next_fetch_at > NOW
+    assert state.failing_since == NOW
+
+
+def test_backoff_grows_with_jitter_and_caps_at_an_hour() -> None:
+    rng = random.Random(7)
+    minute = timedelta(seconds=60)
+    delays = [retry_delay(n, minute, rng) for n in range(1, 12)]
+    assert timedelta(seconds=48) <= delays[0] <= timedelta(seconds=72)
+    assert timedelta(seconds=192) <= delays[2] <= timedelta(seconds=288)
+    assert all(d <= CAP for d in delays) and delays[-1] == CAP
+    assert len({retry_delay(3, minute, rng) for _ in range(5)}) > 1  # jittered
