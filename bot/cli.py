@@ -183,7 +183,9 @@ def _article(config: Config, target: str, as_json: bool, sentences: int) -> int:
         print(oneshot.json_line(report.as_json()))
         return EXIT_OK
     article = report.article
-    when = article.published.astimezone(config.schedule.zone).isoformat() if article.published else "-"
+    when = (
+        article.published.astimezone(config.schedule.zone).isoformat() if article.published else "-"
+    )
     print(article.title or "(no title)")
     print(f"published: {when}")
     if article.image:

@@ -54,5 +54,12 @@ def setup(level: str, secrets: Iterable[str] = ()) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs carry the token; their lines add
     # nothing an operator needs, even redacted. The same goes for the per-update chatter of
     # the scheduler and PTB's own polling at INFO.
-    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "htmldate", "charset_normalizer"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "trafilatura",
+        "htmldate",
+        "charset_normalizer",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -45,7 +45,7 @@ THEMES = {
     # JNews
     "jnews": '<div class="jeg_breakingnews clearfix"><div class="jeg_breakingnews_title">'
     f'عاجل</div><div class="jeg_news_ticker"><div class="jeg_news_ticker_items">'
-    f'{_links(TICKER, "div")}</div></div></div>',
+    f"{_links(TICKER, 'div')}</div></div></div>",
     # tagDiv Newspaper
     "tagdiv": '<div class="td-trending-now-wrapper"><div class="td-trending-now-title">'
     f'عاجل</div><div class="td-trending-now-display-area">{_links(TICKER, "div")}</div></div>',
@@ -167,7 +167,8 @@ def build_app() -> web.Application:
 
     async def iso6(_: web.Request) -> web.Response:
         return web.Response(
-            body=LEGACY_ARABIC.encode("iso8859_6"), headers={"Content-Type": "text/html; charset=ISO-8859-6"}
+            body=LEGACY_ARABIC.encode("iso8859_6"),
+            headers={"Content-Type": "text/html; charset=ISO-8859-6"},
         )
 
     async def slow(_: web.Request) -> web.Response:
@@ -181,8 +182,9 @@ def build_app() -> web.Application:
         headers = {"ETag": '"v1"', "Last-Modified": "Sun, 29 Nov 2026 08:00:00 GMT"}
         if request.headers.get("If-None-Match") == '"v1"':
             return web.Response(status=304, headers=headers)
-        return web.Response(text=RSS.format(base=base(request)), headers=headers,
-                            content_type="application/rss+xml")
+        return web.Response(
+            text=RSS.format(base=base(request)), headers=headers, content_type="application/rss+xml"
+        )
 
     async def huge(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/html"})

@@ -61,7 +61,9 @@ def test_cnn_arabic_body_matches_the_expected_text() -> None:
     article = extract_article(read(CORPUS / "newspaper__cnn_arabic_2013_article.html"), None, ZONE)
     expected = [
         line.strip()
-        for line in (CORPUS / "newspaper__cnn_arabic_2013_expected_text.txt").read_text("utf-8").splitlines()
+        for line in (CORPUS / "newspaper__cnn_arabic_2013_expected_text.txt")
+        .read_text("utf-8")
+        .splitlines()
         if line.strip()
     ]
     got = normalize(article.text)
@@ -73,7 +75,8 @@ def test_cnn_arabic_body_matches_the_expected_text() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["chardet__windows-1256_no_charset_decl.html", "chardet__iso-8859-6_no_charset_decl.html"]
+    "name",
+    ["chardet__windows-1256_no_charset_decl.html", "chardet__iso-8859-6_no_charset_decl.html"],
 )
 def test_undeclared_legacy_encodings_come_out_as_arabic(name: str) -> None:
     text = read(CORPUS / name)
@@ -83,7 +86,8 @@ def test_undeclared_legacy_encodings_come_out_as_arabic(name: str) -> None:
 def test_sputnik_ticker_is_found() -> None:
     items = parse_homepage(
         read(CORPUS / "htmldate__sputnik_arabic_2020_article_breaking_ticker.html"),
-        "sputnik", "https://arabic.sputniknews.com/",
+        "sputnik",
+        "https://arabic.sputniknews.com/",
     )
     ticker = [i for i in items if i.from_ticker]
     assert len(ticker) == 2 and all(i.urgent for i in ticker)
@@ -91,7 +95,9 @@ def test_sputnik_ticker_is_found() -> None:
 
 
 def test_akhbarelyom_prefix_marks_urgency_and_almadenah_does_not() -> None:
-    urgent = parse_homepage(read(CORPUS / "htmldate__akhbarelyom_2020_article.html"), "a", "https://akhbarelyom.com/")
+    urgent = parse_homepage(
+        read(CORPUS / "htmldate__akhbarelyom_2020_article.html"), "a", "https://akhbarelyom.com/"
+    )
     assert any(i.urgent and not i.from_ticker and not i.title.startswith("عاجل") for i in urgent)
     page = read(CORPUS / "htmldate__almadenahnews_jo_2020_article.html")
     links = [
@@ -114,10 +120,16 @@ def test_every_feed_parses_or_fails_cleanly(path: Path) -> None:
 
 
 def test_feed_details() -> None:
-    rss = parse_feed(read(CORPUS / "nabdsharqi__jekyll_2015_rss.xml"), "n", "https://example.org/", ZONE)
-    atom = parse_feed(read(CORPUS / "nabdsharqi__jekyll_2015_atom.xml"), "n", "https://example.org/", ZONE)
+    rss = parse_feed(
+        read(CORPUS / "nabdsharqi__jekyll_2015_rss.xml"), "n", "https://example.org/", ZONE
+    )
+    atom = parse_feed(
+        read(CORPUS / "nabdsharqi__jekyll_2015_atom.xml"), "n", "https://example.org/", ZONE
+    )
     assert len(rss) == 10 and len(atom) == 10
     assert all(i.published is not None and i.published.year == 2015 for i in rss)
     assert {i.uid for i in rss} == {i.uid for i in atom}  # the same posts, the same ids
-    al3omk = parse_feed(read(CORPUS / "prospect__al3omk_2026_rss_regenerated.xml"), "a", "https://al3omk.com/", ZONE)
+    al3omk = parse_feed(
+        read(CORPUS / "prospect__al3omk_2026_rss_regenerated.xml"), "a", "https://al3omk.com/", ZONE
+    )
     assert len(al3omk) == 10 and all(i.url for i in al3omk)

@@ -217,3 +217,13 @@ def test_round_trip_of_generated_datelines(
 def test_random_text_never_raises(text: str) -> None:
     result = parse_date(text, now=NOW)
     assert result is None or result.tzinfo is not None
+
+
+def test_dateline_found_in_page_text() -> None:
+    from bot.news.article import find_dateline
+
+    text = "الرئيسية\nعاجل\nالإثنين 31 مايو 2021 على الساعة 20:30\nعنوان المقال\nنص"
+    assert find_dateline(text, ZoneInfo("Africa/Casablanca")) == utc(2021, 5, 31, 19, 30)
+    assert find_dateline("le 31 mai 2021 à 20h30", ZoneInfo("Africa/Casablanca")) == utc(
+        2021, 5, 31, 19, 30
+    )

@@ -21,11 +21,30 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 TAGS = ["div", "a", "p", "span", "ul", "li", "h2", "marquee", "script", "article", "time", "meta"]
 ATTRS = [
-    ' class="breaking-news"', ' class="ticker"', ' href="/x"', ' href="javascript:alert(1)"',
-    ' href="http://[::1"', ' content="2021-13-45"', ' property="article:published_time"', "",
+    ' class="breaking-news"',
+    ' class="ticker"',
+    ' href="/x"',
+    ' href="javascript:alert(1)"',
+    ' href="http://[::1"',
+    ' content="2021-13-45"',
+    ' property="article:published_time"',
+    "",
 ]
-WORDS = ["عاجل", "Urgent", "|", ":", "..", "الإثنين 31 مايو 2021 على الساعة 20:30", "&amp;", "<",
-         "\u202e", "خبر", "x" * 40, "6.037", "؟"]
+WORDS = [
+    "عاجل",
+    "Urgent",
+    "|",
+    ":",
+    "..",
+    "الإثنين 31 مايو 2021 على الساعة 20:30",
+    "&amp;",
+    "<",
+    "\u202e",
+    "خبر",
+    "x" * 40,
+    "6.037",
+    "؟",
+]
 
 
 def fragments() -> st.SearchStrategy[str]:
@@ -34,7 +53,9 @@ def fragments() -> st.SearchStrategy[str]:
         leaf,
         lambda inner: st.builds(
             lambda tag, attr, kids: f"<{tag}{attr}>{''.join(kids)}</{tag}>",
-            st.sampled_from(TAGS), st.sampled_from(ATTRS), st.lists(inner, max_size=4),
+            st.sampled_from(TAGS),
+            st.sampled_from(ATTRS),
+            st.lists(inner, max_size=4),
         ),
         max_leaves=30,
     )
@@ -70,9 +91,13 @@ def test_random_html(parts: list[str]) -> None:
 @FAST
 @given(st.lists(fragments(), max_size=6))
 def test_random_feeds(parts: list[str]) -> None:
-    feed = "<?xml version='1.0'?><rss version='2.0'><channel>" + "".join(
-        f"<item><title>{p}</title><link>{p}</link><pubDate>{p}</pubDate></item>" for p in parts
-    ) + "</channel></rss>"
+    feed = (
+        "<?xml version='1.0'?><rss version='2.0'><channel>"
+        + "".join(
+            f"<item><title>{p}</title><link>{p}</link><pubDate>{p}</pubDate></item>" for p in parts
+        )
+        + "</channel></rss>"
+    )
     _safely(lambda: parse_feed(feed, "s", "https://site.ma/", ZONE))
 
 

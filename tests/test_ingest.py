@@ -20,8 +20,11 @@ SIX_HOURS = timedelta(hours=6)
 def item(n: int, minutes_ago: int | None = 5, **extra: object) -> Item:
     published = NOW - timedelta(minutes=minutes_ago) if minutes_ago is not None else None
     return Item(
-        "site", extra.pop("title", f"خبر محلي رقم {n} عن موضوع مختلف {n * 7}"),  # type: ignore[arg-type]
-        f"https://site.ma/{n}", published=published, **extra,  # type: ignore[arg-type]
+        "site",
+        extra.pop("title", f"خبر محلي رقم {n} عن موضوع مختلف {n * 7}"),  # type: ignore[arg-type]
+        f"https://site.ma/{n}",
+        published=published,
+        **extra,  # type: ignore[arg-type]
     )
 
 

@@ -50,8 +50,11 @@ async def test_custom_markup_needs_and_honours_selectors(site: str, fetcher: Htt
     plain = await poller(fetcher, f"{site}/theme/custom/", "html").poll(None, NOW)
     assert not any(i.from_ticker for i in plain.items)
     chosen = await poller(
-        fetcher, f"{site}/theme/custom/", "html",
-        ticker_selector=".top-strip-77", headline_selector="main h2 a",
+        fetcher,
+        f"{site}/theme/custom/",
+        "html",
+        ticker_selector=".top-strip-77",
+        headline_selector="main h2 a",
     ).poll(None, NOW)
     assert [i.title for i in chosen.items if i.urgent] == [t for _, t in sites.TICKER]
     assert [i.title for i in chosen.items if not i.urgent] == [t for _, t in sites.HEADLINES]
@@ -118,7 +121,10 @@ async def test_arabic_dates_in_feeds(site: str, fetcher: HttpFetcher) -> None:
 
 async def test_wordpress_rest(site: str, fetcher: HttpFetcher) -> None:
     items = (await poller(fetcher, f"{site}/wp/", "wordpress").poll(None, NOW)).items
-    assert [i.title for i in items] == ["الحكومة “تصادق” على مرسوم الدعم", "الفريق المحلي يفوز خارج ميدانه"]
+    assert [i.title for i in items] == [
+        "الحكومة “تصادق” على مرسوم الدعم",
+        "الفريق المحلي يفوز خارج ميدانه",
+    ]
     decree, match = items
     assert decree.urgent and not match.urgent  # category «أخبار عاجلة»
     assert decree.published == datetime(2026, 11, 29, 8, 10, tzinfo=UTC)

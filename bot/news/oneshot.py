@@ -130,6 +130,13 @@ def json_line(data: dict[str, Any]) -> str:
 
 
 __all__ = [
-    "ArticleReport", "FetchError", "FetchReport", "Found", "ParseError", "fetch_once",
-    "json_line", "read_article", "settings_for",
+    "ArticleReport",
+    "FetchError",
+    "FetchReport",
+    "Found",
+    "ParseError",
+    "fetch_once",
+    "json_line",
+    "read_article",
+    "settings_for",
 ]

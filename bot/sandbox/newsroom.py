@@ -203,7 +203,7 @@ class Newsroom:
 </article>"""
         page = self._page(story.title, main).replace(
             "</head>",
-            f'<meta property="og:image" content="{self._abs(story)[:-len(story.path)]}'
+            f'<meta property="og:image" content="{self._abs(story)[: -len(story.path)]}'
             f'/images/{story.id}.svg"></head>',
         )
         return web.Response(text=page, content_type="text/html")
