@@ -5,6 +5,7 @@ Nothing here writes to the database: these commands show an operator what Ajil w
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -120,7 +121,7 @@ async def read_article(
             fetched = await fetcher.fetch(target)
         html, url = decode(fetched.body, fetched.charset), fetched.url
     else:
-        html, url = decode(Path(target).read_bytes()), None
+        html, url = decode(await asyncio.to_thread(Path(target).read_bytes)), None
     article = extract_article(html, url, zone)
     return ArticleReport(article, summarize(article.paragraphs, article.title, sentences))
 
