@@ -134,6 +134,7 @@ class _Entry:
     story_id: int
     seen_at: datetime
     print: Fingerprint
+    words: frozenset[str]
 
 
 class StoryIndex:
@@ -150,28 +151,28 @@ class StoryIndex:
 
     def add(self, item_id: int, title: str, seen_at: datetime, story_id: int | None = None) -> None:
         """Remember a headline (in order of `seen_at`); it starts a story unless told otherwise."""
-        entry = _Entry(item_id, story_id or item_id, seen_at, fingerprint(title))
+        prints = fingerprint(title)
+        entry = _Entry(item_id, story_id or item_id, seen_at, prints, frozenset(prints.tokens))
         self._entries.append(entry)
-        for word in set(entry.print.tokens):
+        for word in entry.words:
             self._by_word[word].append(entry)
 
     def find(self, title: str, at: datetime) -> int | None:
         """The story id of the closest recent headline telling the same story, if any."""
         self._expire(at)
         new = fingerprint(title)
-        shared: defaultdict[int, int] = defaultdict(int)
-        candidates: dict[int, _Entry] = {}
-        for word in set(new.tokens):
-            for entry in self._by_word.get(word, ()):
-                shared[entry.item_id] += 1
-                candidates[entry.item_id] = entry
-        best: tuple[float, int] | None = None
+        mine = set(new.tokens)
+        # Candidates come from the three rarest of the title's words that the window holds:
+        # the same story shares its specific words, while a common word («الحكومة») would
+        # drag in thousands of headlines to compare.
+        buckets = sorted((self._by_word[w] for w in mine if w in self._by_word), key=len)[:3]
+        candidates = {id(entry): entry for bucket in buckets for entry in bucket}
         # Two shared words at least, or one when a title is that short.
-        need = 1 if len(set(new.tokens)) <= 2 else 2
-        for item_id, count in shared.items():
-            if count < need:
+        need = 1 if len(mine) <= 2 else 2
+        best: tuple[float, int] | None = None
+        for entry in candidates.values():
+            if len(mine & entry.words) < need:
                 continue
-            entry = candidates[item_id]
             score = similarity(new, entry.print)
             if score >= self.threshold and (best is None or score > best[0]):
                 best = (score, entry.story_id)
@@ -181,7 +182,7 @@ class StoryIndex:
         horizon = now - self.window
         while self._entries and self._entries[0].seen_at < horizon:
             old = self._entries.popleft()
-            for word in set(old.print.tokens):
+            for word in old.words:
                 bucket = self._by_word.get(word)
                 if bucket:
                     # Entries arrive in time order, so the expired one is at the front.
