@@ -8,6 +8,7 @@ connection serves queries without waiting behind writes, which WAL allows.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,11 @@ class Database:
         self.writer = writer
         self.reader = reader
         self._write_lock = asyncio.Lock()
+        # The transaction the current task is in, so that nested `transaction()` blocks join
+        # it: a caller can make several storage calls one atomic change.
+        self._active: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"ajil-tx-{id(self)}", default=False
+        )
 
     @classmethod
     async def open(cls, path: Path | str, migrations: list[Migration] | None = None) -> Database:
@@ -89,14 +95,24 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT on the writer; ROLLBACK if the block raises."""
+        """BEGIN IMMEDIATE ... COMMIT on the writer; ROLLBACK if the block raises.
+
+        Inside another `transaction()` of the same task, it joins the outer one: everything
+        commits or rolls back together.
+        """
+        if self._active.get():
+            yield self.writer
+            return
         async with self._write_lock:
             await self.writer.execute("BEGIN IMMEDIATE")
+            token = self._active.set(True)
             try:
                 yield self.writer
             except BaseException:
                 await self.writer.execute("ROLLBACK")
                 raise
+            finally:
+                self._active.reset(token)
             await self.writer.execute("COMMIT")
 
     async def schema_version(self) -> int:

@@ -261,3 +261,21 @@ async def test_reader_and_writer_at_once_never_lock(db: Database) -> None:
     # Every item reached the first 200 subscribers, and some of the 100 joining meanwhile.
     pending = (await outbox.counts(db))[DeliveryState.PENDING]
     assert 200 * 200 <= pending <= 200 * 300
+
+
+async def test_nested_transactions_commit_or_roll_back_together(db: Database) -> None:
+    source_id = await one_source(db)
+    await subscribers.add_many(db, [(1, "private", "ar")])
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            (item_id,) = await items.insert_new(db, [new_item(source_id, 1)])
+            assert item_id is not None
+            await outbox.enqueue_for_active(db, item_id, Priority.URGENT)
+            raise RuntimeError("crash between the item and its deliveries")
+    assert await items.latest(db, 5) == []
+    assert (await outbox.counts(db))[DeliveryState.PENDING] == 0
+    async with db.transaction():
+        (item_id,) = await items.insert_new(db, [new_item(source_id, 1)])
+        assert item_id is not None
+        assert await outbox.enqueue_for_active(db, item_id, Priority.URGENT) == 1
+    assert len(await items.latest(db, 5)) == 1

@@ -73,6 +73,8 @@ class SentMessage:
     edits: list[str] = field(default_factory=list)
     deleted: bool = False
     thread_id: int | None = None
+    paid: bool = False
+    sent_at: float = field(default_factory=time.time)
 
     def to_api(self, chat: Chat) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -204,6 +206,81 @@ class World:
         )
         self.record(message)
         return await self.push_update("message", message.to_api(chat))
+
+    async def press_button(
+        self, user_id: int, chat_id: int, message_id: int, data: str
+    ) -> dict[str, Any]:
+        """A user presses an inline button carrying callback `data` under a bot message."""
+        user = self.users[user_id]
+        chat = self.chats[chat_id]
+        message = self.find_message(chat_id, message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        query = {
+            "id": str(next(self._update_ids) * 1000 + 7),
+            "from": user.to_api(),
+            "message": message.to_api(chat),
+            "chat_instance": str(abs(chat_id) * 31 + 17),
+            "data": data,
+        }
+        return await self.push_update("callback_query", query)
+
+    async def inline_query(self, user_id: int, query: str) -> dict[str, Any]:
+        """A user types «@bot query» in any chat."""
+        payload = {
+            "id": str(next(self._update_ids) * 1000 + 9),
+            "from": self.users[user_id].to_api(),
+            "query": query,
+            "offset": "",
+            "chat_type": "private",
+        }
+        return await self.push_update("inline_query", payload)
+
+    def member(self, chat: Chat, user_id: int) -> dict[str, Any]:
+        """A ChatMember as getChatMember answers it."""
+        user = self.bot if user_id == self.bot.id else self.users[user_id]
+        if chat.type == "private" or user_id in chat.admins:
+            status = (
+                "creator"
+                if chat.type == "private" or user_id == min(chat.admins)
+                else "administrator"
+            )
+        else:
+            status = "member" if user_id in chat.members or chat.type == "channel" else "left"
+        data: dict[str, Any] = {"status": status, "user": user.to_api()}
+        if status == "administrator":
+            data.update(
+                can_be_edited=False,
+                is_anonymous=False,
+                can_manage_chat=True,
+                can_delete_messages=True,
+                can_manage_video_chats=True,
+                can_restrict_members=True,
+                can_promote_members=False,
+                can_change_info=True,
+                can_invite_users=True,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+            )
+        elif status == "creator":
+            data["is_anonymous"] = False
+        return data
+
+    def migrate(self, chat_id: int, new_id: int) -> Chat:
+        """The group becomes a supergroup with a new id, as Telegram does on upgrade."""
+        old = self.chats[chat_id]
+        new = Chat(
+            new_id,
+            "supergroup",
+            title=old.title,
+            members=set(old.members),
+            admins=set(old.admins),
+            is_forum=old.is_forum,
+        )
+        self.chats[new_id] = new
+        self.messages.setdefault(new_id, [])
+        return new
 
     def find_message(self, chat_id: int, message_id: int) -> SentMessage | None:
         for message in self.messages.get(chat_id, []):
