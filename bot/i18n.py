@@ -46,17 +46,20 @@ def catalog(language: Language) -> Catalog:
     for message in po:
         if not message.id:
             continue
-        if isinstance(message.id, tuple):
-            plural[message.id[0]] = tuple(message.string)
+        if isinstance(message.id, tuple | list):
+            plural[str(message.id[0])] = tuple(str(form) for form in message.string or ())
         else:
-            singular[message.id] = str(message.string)
+            singular[str(message.id)] = str(message.string)
     return Catalog(language, singular, plural, gettext.c2py(po.plural_expr))
 
 
 def pick_language(code: str | None) -> Language:
     """The catalog for a Telegram language_code ("fr-FR", "ar", "en-US"...), Arabic otherwise."""
     base = (code or "").split("-")[0].split("_")[0].lower()
-    return base if base in LANGUAGES else DEFAULT  # type: ignore[return-value]
+    for language in LANGUAGES:
+        if base == language:
+            return language
+    return DEFAULT
 
 
 class Translator:

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from bot.news.encoding import decode, declared_encoding
+from bot.news.encoding import declared_encoding, decode
 
 ARABIC = "<p>انقطاع الكهرباء عن أحياء وسط المدينة بسبب عطب في محطة التحويل الرئيسية</p>"
 

@@ -6,6 +6,7 @@ Each method takes the request's parameters and returns Telegram's `result`, or r
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -99,10 +100,8 @@ class BotApi:
 
         found = pending()
         if not found and timeout:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await world.wait_for(lambda: bool(pending()) or self.closing, timeout)
-            except TimeoutError:
-                pass
             found = pending()
         return found
 
