@@ -12,14 +12,19 @@ import logging
 import signal
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, Defaults
+from telegram.request import HTTPXRequest
 
 import handlers
+from bot.alerts.sender import Sender, SenderSettings
+from bot.alerts.watcher import Watcher
 from bot.config import Config
+from bot.news.fetch import Fetcher, HttpFetcher
 from storage import Database, StorageError
 from storage import sources as source_store
+from storage import subscribers as subscriber_store
 from storage.sources import SourceSpec
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,9 @@ class Services:
 
     config: Config
     db: Database
+    fetcher: Fetcher
+    sender: Sender | None = None
+    watcher: Watcher | None = None
 
 
 def build_application(services: Services) -> Application:  # type: ignore[type-arg]
@@ -63,22 +71,57 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     return application
 
 
+def sender_settings(config: Config) -> SenderSettings:
+    return SenderSettings(
+        rate=config.alerts.messages_per_second,
+        paid=config.alerts.paid_broadcast,
+        max_attempts=config.alerts.max_attempts,
+        zone=config.schedule.zone,
+        admins=tuple(config.telegram.admins),
+        source_titles={s.name: s.title or s.name for s in config.sources},
+    )
+
+
 async def run(config: Config, stop: asyncio.Event | None = None) -> None:
     """Run the bot until `stop` is set or SIGTERM/SIGINT arrives; raises StartupError."""
     stop = stop or asyncio.Event()
+    if not config.token:
+        raise StartupError(
+            "no bot token: set the AJIL_TELEGRAM_TOKEN environment variable "
+            "or [telegram] token in the configuration",
+            exit_code=2,
+        )
     try:
         db = await Database.open(config.storage.database)
     except StorageError as exc:
         raise StartupError(str(exc), exit_code=2) from None
+    fetcher = HttpFetcher()
     try:
         await source_store.sync(db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources])
-        application = build_application(Services(config, db))
-        await _serve(application, stop)
+        await subscriber_store.sync_channels(db, [(c.chat_id, c.level) for c in config.channels])
+        settings = sender_settings(config)
+        # The sender has its own connection pool: a broadcast never holds up command replies.
+        sender_bot = Bot(
+            config.token,
+            base_url=config.telegram.api_url,
+            request=HTTPXRequest(connection_pool_size=settings.concurrency + 4),
+        )
+        sender = Sender(db, sender_bot, settings)
+        watcher = Watcher(db, config, fetcher, sender.wake)
+        services = Services(config, db, fetcher, sender, watcher)
+        application = build_application(services)
+        await _serve(application, services, sender_bot, stop)
     finally:
+        await fetcher.aclose()
         await db.close()
 
 
-async def _serve(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+async def _serve(
+    application: Application,  # type: ignore[type-arg]
+    services: Services,
+    sender_bot: Bot,
+    stop: asyncio.Event,
+) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         # Not available off the main thread or outside Unix; the caller's `stop` still works.
@@ -96,24 +139,47 @@ async def _serve(application: Application, stop: asyncio.Event) -> None:  # type
         raise StartupError(
             f"cannot reach the Bot API at {_host(application.bot.base_url)}: {exc}", exit_code=1
         ) from None
+    sender_stop = asyncio.Event()
+    sender_task: asyncio.Task[None] | None = None
     try:
         me = application.bot
         log.info("connected to the Bot API as @%s", me.username)
         await handlers.publish_commands(application)
-        assert application.updater is not None
+        assert application.updater is not None and application.job_queue is not None
+        assert services.watcher is not None and services.sender is not None
+        services.watcher.schedule(application.job_queue)
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await application.start()
-        log.info("running; stop with Ctrl-C or SIGTERM")
-        await stop.wait()
+        await sender_bot.initialize()
+        sender_task = asyncio.create_task(services.sender.run(sender_stop))
+        log.info(
+            "running with %d sources; stop with Ctrl-C or SIGTERM", len(services.config.sources)
+        )
+        await _wait(stop, sender_task)
         log.info("stopping")
         await application.updater.stop()
         await application.stop()
     finally:
+        sender_stop.set()
+        if sender_task is not None:
+            with contextlib.suppress(Exception):
+                await sender_task
+        await sender_bot.shutdown()
         await application.shutdown()
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
     log.info("stopped")
+
+
+async def _wait(stop: asyncio.Event, sender: asyncio.Task[None]) -> None:
+    """Until asked to stop; a sender that dies is an error, not a silent stop of alerts."""
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopper, sender], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if sender.done() and not stop.is_set():
+        error = sender.exception()
+        raise RuntimeError(f"the alert sender stopped: {error!r}") from error
 
 
 def _host(base_url: str) -> str:

@@ -117,8 +117,36 @@ class NewsConfig(_Section):
     dedup_window_hours: int = Field(default=24, ge=1, le=168)
 
 
+class AlertsConfig(_Section):
+    messages_per_second: int = Field(default=25, ge=1, le=1000)
+    paid_broadcast: bool = False
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _free_rate(self) -> AlertsConfig:
+        if not self.paid_broadcast and self.messages_per_second > 30:
+            raise ValueError(
+                "messages_per_second above 30 needs paid_broadcast = true "
+                "(Telegram allows about 30 a second for free)"
+            )
+        return self
+
+
+class ChannelConfig(_Section):
+    chat_id: int
+    level: Literal["urgent", "all"] = "urgent"
+
+    @field_validator("chat_id")
+    @classmethod
+    def _check_chat(cls, value: int) -> int:
+        if value >= 0:
+            raise ValueError("expected a channel id, a negative number such as -1001234567890")
+        return value
+
+
 class SourceConfig(_Section):
     name: str = Field(min_length=1, max_length=64)
+    title: str | None = Field(default=None, min_length=1, max_length=80)
     url: str
     kind: SourceKind = "auto"
     interval: int = Field(default=60, ge=MIN_INTERVAL, le=86_400)
@@ -161,7 +189,9 @@ class Config(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     news: NewsConfig = Field(default_factory=NewsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> Config:

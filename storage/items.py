@@ -9,10 +9,15 @@ from typing import Any
 from storage.database import Database
 from storage.models import NewItem, StoredItem, from_epoch, to_epoch
 
-_COLUMNS = (
+ITEM_COLUMNS = _COLUMNS = (
     "i.id, i.uid, i.source_id, s.name, i.url, i.title, i.published_at, i.sort_at, i.urgent,"
     " i.summary, i.image_url, i.story_id"
 )
+
+
+def item_from_row(row: Sequence[Any]) -> StoredItem:
+    """A StoredItem from the ITEM_COLUMNS of a query."""
+    return _item(row)
 
 
 def _item(row: Sequence[Any]) -> StoredItem:
@@ -165,3 +170,13 @@ async def id_of(db: Database, uid: str) -> int | None:
     cursor = await db.reader.execute("SELECT id FROM items WHERE uid = ?", (uid,))
     row = await cursor.fetchone()
     return int(row[0]) if row else None
+
+
+async def since(db: Database, moment: datetime, limit: int) -> list[StoredItem]:
+    """Items seen since `moment` from enabled sources, newest first (digests)."""
+    cursor = await db.reader.execute(
+        f"SELECT {_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id"
+        " WHERE s.disabled = 0 AND i.fetched_at >= ? ORDER BY i.sort_at DESC, i.id DESC LIMIT ?",
+        (to_epoch(moment), limit),
+    )
+    return [_item(row) for row in await cursor.fetchall()]

@@ -50,6 +50,7 @@ class Subscriber:
     digest_at: int | None = None
     topic_id: int | None = None
     deactivated_why: str | None = None
+    digest_sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -135,3 +136,19 @@ class DeliveryOutcome:
     last_error: str | None = None
     message_id: int | None = None
     not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery taken by the sender, with what it needs to compose and address the message."""
+
+    delivery_id: int
+    chat_id: int
+    chat_type: ChatType
+    language: Language
+    topic_id: int | None
+    priority: int
+    attempts: int
+    item: StoredItem | None
+    notice_kind: str | None
+    notice_body: str | None

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from storage.database import Database
-from storage.models import AlertLevel, ChatType, Language, Subscriber
+from storage.models import AlertLevel, ChatType, Language, Subscriber, from_epoch
 
 _COLUMNS = (
     "chat_id, chat_type, language, active, alert_level, title, quiet_start, quiet_end, "
-    "quiet_to_digest, digest_at, topic_id, deactivated_why"
+    "quiet_to_digest, digest_at, topic_id, deactivated_why, digest_sent_at"
 )
 
 
@@ -29,6 +29,7 @@ def _subscriber(row: Sequence[Any]) -> Subscriber:
         digest_at=row[9],
         topic_id=row[10],
         deactivated_why=row[11],
+        digest_sent_at=from_epoch(row[12]),
     )
 
 
@@ -97,3 +98,140 @@ async def count(db: Database) -> tuple[int, int]:
     row = await cursor.fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
+
+
+async def migrate(db: Database, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: it keeps its settings, filters and queued deliveries."""
+    async with db.transaction() as conn:
+        exists = await conn.execute("SELECT 1 FROM subscribers WHERE chat_id = ?", (new_chat_id,))
+        if await exists.fetchone():
+            # The supergroup already wrote to us (a /start there): keep it, retire the old id.
+            await conn.execute(
+                "UPDATE subscribers SET active = 0, deactivated_why = 'migrated' WHERE chat_id = ?",
+                (old_chat_id,),
+            )
+            return
+        await conn.execute(
+            "UPDATE subscribers SET chat_id = ?, chat_type = 'supergroup', updated_at = ?"
+            " WHERE chat_id = ?",
+            (new_chat_id, int(time.time()), old_chat_id),
+        )
+
+
+async def sync_channels(db: Database, channels: Sequence[tuple[int, AlertLevel]]) -> None:
+    """Make the configured channels subscribers at their alert level; unlisted ones stop."""
+    now = int(time.time())
+    async with db.transaction() as conn:
+        for chat_id, level in channels:
+            await conn.execute(
+                "INSERT INTO subscribers (chat_id, chat_type, alert_level, created_at, updated_at)"
+                " VALUES (?, 'channel', ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET"
+                " alert_level = excluded.alert_level, chat_type = 'channel', active = 1,"
+                " deactivated_why = NULL, updated_at = excluded.updated_at",
+                (chat_id, level, now, now),
+            )
+        listed = [chat_id for chat_id, _ in channels]
+        marks = ",".join("?" * len(listed)) or "NULL"
+        await conn.execute(
+            "UPDATE subscribers SET active = 0, deactivated_why = 'not in the configuration'"
+            f" WHERE chat_type = 'channel' AND active = 1 AND chat_id NOT IN ({marks})",
+            listed,
+        )
+
+
+async def set_preferences(
+    db: Database,
+    chat_id: int,
+    *,
+    language: Language | None = None,
+    alert_level: AlertLevel | None = None,
+    quiet: tuple[int, int] | bool | None = False,
+    quiet_to_digest: bool | None = None,
+    digest_at: int | bool | None = False,
+    topic_id: int | bool | None = False,
+) -> Subscriber | None:
+    """Change some preferences; `False` leaves a nullable one as it is, None clears it."""
+    changes: list[str] = []
+    values: list[object] = []
+    if language is not None:
+        changes.append("language = ?")
+        values.append(language)
+    if alert_level is not None:
+        changes.append("alert_level = ?")
+        values.append(alert_level)
+    if quiet is not False:
+        start, end = quiet if isinstance(quiet, tuple) else (None, None)
+        changes += ["quiet_start = ?", "quiet_end = ?"]
+        values += [start, end]
+    if quiet_to_digest is not None:
+        changes.append("quiet_to_digest = ?")
+        values.append(int(quiet_to_digest))
+    if digest_at is not False:
+        changes.append("digest_at = ?")
+        values.append(digest_at)
+    if topic_id is not False:
+        changes.append("topic_id = ?")
+        values.append(topic_id)
+    if changes:
+        async with db.transaction() as conn:
+            await conn.execute(
+                f"UPDATE subscribers SET {', '.join(changes)}, updated_at = ? WHERE chat_id = ?",
+                [*values, int(time.time()), chat_id],
+            )
+    return await get(db, chat_id)
+
+
+async def set_filters(
+    db: Database, chat_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> list[str]:
+    """Add and remove normalized keyword filters; returns the chat's filters."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO subscriber_filters (chat_id, word) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(chat_id, word) for word in add],
+        )
+        await conn.executemany(
+            "DELETE FROM subscriber_filters WHERE chat_id = ? AND word = ?",
+            [(chat_id, word) for word in remove],
+        )
+    return await filters(db, chat_id)
+
+
+async def filters(db: Database, chat_id: int) -> list[str]:
+    cursor = await db.reader.execute(
+        "SELECT word FROM subscriber_filters WHERE chat_id = ? ORDER BY word", (chat_id,)
+    )
+    return [row[0] for row in await cursor.fetchall()]
+
+
+async def set_source_enabled(db: Database, chat_id: int, source_id: int, enabled: bool) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO subscriber_sources (chat_id, source_id, enabled) VALUES (?, ?, ?)"
+            " ON CONFLICT (chat_id, source_id) DO UPDATE SET enabled = excluded.enabled",
+            (chat_id, source_id, int(enabled)),
+        )
+
+
+async def disabled_sources(db: Database, chat_id: int) -> set[int]:
+    cursor = await db.reader.execute(
+        "SELECT source_id FROM subscriber_sources WHERE chat_id = ? AND enabled = 0", (chat_id,)
+    )
+    return {row[0] for row in await cursor.fetchall()}
+
+
+async def due_for_digest(db: Database, local_minute: int, since: int) -> list[Subscriber]:
+    """Active subscribers whose digest time is this minute and who had none since `since`."""
+    cursor = await db.reader.execute(
+        f"SELECT {_COLUMNS} FROM subscribers WHERE active = 1 AND digest_at = ?"
+        " AND (digest_sent_at IS NULL OR digest_sent_at < ?)",
+        (local_minute, since),
+    )
+    return [_subscriber(row) for row in await cursor.fetchall()]
+
+
+async def mark_digest_sent(db: Database, chat_id: int, at: int) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE subscribers SET digest_sent_at = ? WHERE chat_id = ?", (at, chat_id)
+        )

@@ -38,6 +38,7 @@ class Faults:
     latency: float = 0.0  # seconds added before every answer
     drop_next: int = 0  # the next N send requests get their connection closed, unanswered
     storm_until: float = 0.0  # until this time.monotonic(), every send gets a 429
+    refuse_texts: list[str] = field(default_factory=list)  # text containing one: "can't parse"
     _sent: deque[float] = field(default_factory=deque)
     _by_chat: defaultdict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
@@ -78,6 +79,13 @@ class Faults:
     def _too_many(self, seconds: int) -> None:
         wait = self.retry_after if self.retry_after is not None else seconds
         raise Refusal(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+
+    def check_text(self, text: str) -> None:
+        for marker in self.refuse_texts:
+            if marker in text:
+                raise Refusal(
+                    400, "Bad Request: can't parse entities: unsupported start tag at byte offset 0"
+                )
 
     def take_drop(self) -> bool:
         if self.drop_next > 0:

@@ -143,6 +143,7 @@ class BotApi:
         chat = self._sendable_chat(params)
         source = str(params.get("text", ""))
         text = _render(source, params.get("parse_mode"), MAX_TEXT, "message")
+        self.faults.check_text(source)
         preview = json_dict(params.get("link_preview_options")) or {}
         message = self._message(chat, params, text, source)
         message.link_preview = not preview.get("is_disabled", False)

@@ -12,6 +12,7 @@ CREATE TABLE subscribers (
     quiet_to_digest  INTEGER NOT NULL DEFAULT 0 CHECK (quiet_to_digest IN (0, 1)),
     digest_at        INTEGER CHECK (digest_at BETWEEN 0 AND 1439),
     topic_id         INTEGER,                                           -- forum topic for alerts
+    digest_sent_at   INTEGER,
     deactivated_why  TEXT,
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
@@ -88,10 +89,20 @@ CREATE TRIGGER items_fts_update AFTER UPDATE OF normalized_title, normalized_tex
     VALUES (new.id, new.normalized_title, new.normalized_text);
 END;
 
--- The outbox: one row per item and chat. A chat that migrates to a supergroup keeps its rows.
+-- Messages that are not one item: an admin's broadcast, a subscriber's digest.
+CREATE TABLE notices (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT    NOT NULL CHECK (kind IN ('broadcast', 'digest')),
+    body        TEXT    NOT NULL,       -- broadcast: the text; digest: item ids as JSON
+    created_at  INTEGER NOT NULL
+);
+
+-- The outbox: one row per item (or notice) and chat. A chat that migrates to a supergroup
+-- keeps its rows.
 CREATE TABLE deliveries (
     id          INTEGER PRIMARY KEY,
-    item_id     INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    item_id     INTEGER REFERENCES items (id) ON DELETE CASCADE,
+    notice_id   INTEGER REFERENCES notices (id) ON DELETE CASCADE,
     chat_id     INTEGER NOT NULL REFERENCES subscribers (chat_id) ON UPDATE CASCADE ON DELETE CASCADE,
     priority    INTEGER NOT NULL DEFAULT 1,             -- 0 urgent, 1 normal: lower goes first
     -- pending, sending, sent, failed, broken or dropped (storage.models.DeliveryState). No CHECK:
@@ -103,7 +114,10 @@ CREATE TABLE deliveries (
     message_id  INTEGER,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,
+    CHECK ((item_id IS NULL) != (notice_id IS NULL)),
     -- chat_id first: the same index serves the foreign key's cascades on chat_id.
     UNIQUE (chat_id, item_id)
 );
+-- Partial, so that the 100,000 rows of an alert's fan-out don't pay for it.
+CREATE UNIQUE INDEX deliveries_notice ON deliveries (chat_id, notice_id) WHERE notice_id IS NOT NULL;
 CREATE INDEX deliveries_queue ON deliveries (priority, id) WHERE state = 'pending';

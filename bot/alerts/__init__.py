@@ -1,0 +1,1 @@
+"""Breaking alerts: scheduled polling, the outbox, the paced sender, digests and notices."""

@@ -1,0 +1,383 @@
+"""The one paced sender that drains the outbox.
+
+It claims a window of due deliveries at a time (urgent first, oldest first), sends them at
+`[alerts] messages_per_second` overall and within each chat's own limit, and writes the
+outcomes back in batches. At most `window` deliveries are ever claimed but unrecorded, so a
+crash (even kill -9) can resend at most that many; none is lost, since a claimed row stays in
+the database as 'sending' and is put back at the next start.
+
+Telegram's answers: 429 pauses every send for retry_after and the message is retried; blocked,
+deactivated, kicked or unknown chats are switched off and never retried; a group that became a
+supergroup is followed to its new id; a message Telegram cannot parse or finds too long stops
+that alert for everyone and tells the admins; timeouts and network errors are retried with
+backoff up to `max_attempts`, then recorded as failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import html
+import itertools
+import logging
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.alerts.message import Outgoing, alert_message, broadcast_message, digest_message
+from bot.alerts.pacing import ChatPacer, Pacer
+from bot.i18n import translator
+from storage import Database, outbox, subscribers
+from storage.models import Claim, DeliveryOutcome, DeliveryState, Priority
+
+log = logging.getLogger(__name__)
+_CONTENT_ERRORS = (
+    "can't parse entities",
+    "message is too long",
+    "text must be non-empty",
+    "message text is empty",
+    "button_data_invalid",
+    "url is invalid",
+)
+_GONE_ERRORS = (
+    "chat not found",
+    "user not found",
+    "peer_id_invalid",
+    "have no rights",
+    "not enough rights",
+    "need administrator rights",
+)
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    rate: int
+    paid: bool
+    max_attempts: int
+    zone: tzinfo
+    admins: tuple[int, ...] = ()
+    source_titles: Mapping[str, str] | None = None
+
+    @property
+    def window(self) -> int:
+        """Deliveries claimed but not yet recorded, at most: half a second of sending."""
+        return max(8, self.rate // 2)
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at once."""
+        return max(4, min(self.window, 64))
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """retry_after in seconds, whether PTB gives an int or (with PTB_TIMEDELTA) a timedelta."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that the attribute will become a timedelta; both are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2**attempts, 300))
+
+
+class Sender:
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        settings: SenderSettings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.bot = bot
+        self.settings = settings
+        self.pacer = Pacer(settings.rate, clock)
+        self.chats = ChatPacer(clock)
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._ready: deque[Claim] = deque()
+        self._later: list[tuple[float, int, Claim]] = []  # chat not ready yet
+        self._order = itertools.count()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: list[DeliveryOutcome] = []
+        self._gone: list[tuple[int, str]] = []
+        self._broken: set[int] = set()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._last_flush = clock()
+        self.sent = 0
+
+    def wake(self) -> None:
+        """New deliveries are due: look now rather than at the next tick."""
+        self._wake.set()
+
+    @property
+    def _held(self) -> int:
+        return len(self._ready) + len(self._later) + len(self._tasks) + len(self._outcomes)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        requeued = await outbox.requeue_sending(self.db)
+        if requeued:
+            log.info(
+                "sender: %d deliveries left in flight by the last run are queued again", requeued
+            )
+
+        async def stop_wakes_us() -> None:
+            await stop.wait()
+            self._wake.set()
+
+        watcher = asyncio.create_task(stop_wakes_us())
+        try:
+            while not stop.is_set():
+                await self._step()
+        finally:
+            watcher.cancel()
+            await self._shutdown()
+
+    async def _step(self) -> None:
+        await self._flush(force=False)
+        if self._held < self.settings.window // 2 + 1 or not (self._ready or self._later):
+            room = self.settings.window - self._held
+            if room > 0:
+                for claim in await outbox.claim_due(self.db, room, datetime.now(UTC)):
+                    self._queue(claim)
+        now = self._clock()
+        while self._later and self._later[0][0] <= now:
+            self._ready.append(heapq.heappop(self._later)[2])
+        if not self._ready:
+            if self._later:
+                timeout = min(self._later[0][0] - now, 0.25)
+            else:
+                timeout = 0.05 if self._tasks or self._outcomes else 1.0
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(timeout, 0.001))
+            return
+        claim = self._ready.popleft()
+        if claim.item is not None and claim.item.id in self._broken:
+            self._outcomes.append(
+                DeliveryOutcome(
+                    claim.delivery_id,
+                    DeliveryState.BROKEN,
+                    claim.attempts,
+                    "the alert's content was refused",
+                )
+            )
+            return
+        if self.chats.ready_at(claim.chat_id, claim.chat_type) > self._clock():
+            self._queue(claim)  # another message to this chat went out meanwhile
+            return
+        await self.pacer.acquire()
+        await self._slots.acquire()
+        self.chats.sent(claim.chat_id)
+        task = asyncio.create_task(self._send(claim))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _queue(self, claim: Claim) -> None:
+        """Ready now, or later when its chat's own limit allows."""
+        at = self.chats.ready_at(claim.chat_id, claim.chat_type)
+        if at > self._clock():
+            heapq.heappush(self._later, (at, next(self._order), claim))
+        else:
+            self._ready.append(claim)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sender: a send task failed", exc_info=task.exception())
+
+    async def _send(self, claim: Claim) -> None:
+        try:
+            message = self._compose(claim)
+        except Exception as exc:
+            log.exception("sender: cannot compose delivery %d", claim.delivery_id)
+            self._outcomes.append(
+                DeliveryOutcome(
+                    claim.delivery_id, DeliveryState.BROKEN, claim.attempts, f"compose: {exc}"[:300]
+                )
+            )
+            return
+        try:
+            sent = await self.bot.send_message(
+                chat_id=claim.chat_id,
+                text=message.text,
+                parse_mode="HTML",
+                reply_markup=_keyboard(message),
+                disable_notification=message.silent,
+                link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),
+                message_thread_id=claim.topic_id,
+                allow_paid_broadcast=True if self.settings.paid else None,
+            )
+        except RetryAfter as exc:
+            seconds = (
+                exc.retry_after
+                if isinstance(exc.retry_after, int | float)
+                else exc.retry_after.total_seconds()
+            )
+            log.warning("sender: Telegram asks to wait %s s (429); every send pauses", seconds)
+            self.pacer.pause(float(seconds))
+            self._ready.appendleft(claim)
+        except ChatMigrated as exc:
+            new_id = exc.new_chat_id
+            log.info("sender: chat %d became supergroup %d; following it", claim.chat_id, new_id)
+            await subscribers.migrate(self.db, claim.chat_id, new_id)
+            self._ready.appendleft(replace(claim, chat_id=new_id, chat_type="supergroup"))
+        except Forbidden as exc:
+            self._drop(claim, str(exc))
+        except BadRequest as exc:
+            reason = str(exc)
+            lowered = reason.lower()
+            if any(marker in lowered for marker in _CONTENT_ERRORS):
+                await self._broken_content(claim, reason)
+            elif any(marker in lowered for marker in _GONE_ERRORS):
+                self._drop(claim, reason)
+            else:
+                self._outcomes.append(
+                    DeliveryOutcome(
+                        claim.delivery_id, DeliveryState.FAILED, claim.attempts + 1, reason[:300]
+                    )
+                )
+        except NetworkError as exc:  # includes TimedOut
+            self._retry_later(claim, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            log.exception("sender: unexpected error for delivery %d", claim.delivery_id)
+            self._outcomes.append(
+                DeliveryOutcome(
+                    claim.delivery_id, DeliveryState.FAILED, claim.attempts + 1, repr(exc)[:300]
+                )
+            )
+        else:
+            self.sent += 1
+            self._outcomes.append(
+                DeliveryOutcome(
+                    claim.delivery_id, DeliveryState.SENT, claim.attempts + 1, None, sent.message_id
+                )
+            )
+
+    def _compose(self, claim: Claim) -> Outgoing:
+        zone = self.settings.zone
+        if claim.item is not None:
+            titles = self.settings.source_titles or {}
+            source = titles.get(claim.item.source_name, claim.item.source_name)
+            return alert_message(
+                claim.item, claim.language, zone, source, urgent=claim.priority == Priority.URGENT
+            )
+        if claim.notice_kind == "digest":
+            return digest_message(claim.notice_body or "[]", claim.language, zone)
+        return broadcast_message(claim.notice_body or "", claim.language)
+
+    def _drop(self, claim: Claim, reason: str) -> None:
+        log.info("sender: chat %d is gone (%s); alerts to it stop", claim.chat_id, reason)
+        self._gone.append((claim.chat_id, reason[:200]))
+        self._outcomes.append(
+            DeliveryOutcome(
+                claim.delivery_id, DeliveryState.DROPPED, claim.attempts + 1, reason[:300]
+            )
+        )
+
+    def _retry_later(self, claim: Claim, reason: str) -> None:
+        attempts = claim.attempts + 1
+        if attempts >= self.settings.max_attempts:
+            log.warning(
+                "sender: delivery %d failed after %d attempts: %s",
+                claim.delivery_id,
+                attempts,
+                reason,
+            )
+            self._outcomes.append(
+                DeliveryOutcome(claim.delivery_id, DeliveryState.FAILED, attempts, reason[:300])
+            )
+            return
+        self._outcomes.append(
+            DeliveryOutcome(
+                claim.delivery_id,
+                DeliveryState.PENDING,
+                attempts,
+                reason[:300],
+                not_before=datetime.now(UTC) + retry_delay(attempts),
+            )
+        )
+
+    async def _broken_content(self, claim: Claim, reason: str) -> None:
+        self._outcomes.append(
+            DeliveryOutcome(
+                claim.delivery_id, DeliveryState.BROKEN, claim.attempts + 1, reason[:300]
+            )
+        )
+        if claim.item is None or claim.item.id in self._broken:
+            return
+        self._broken.add(claim.item.id)
+        stopped = await outbox.break_item(self.db, claim.item.id, reason)
+        log.error(
+            "sender: Telegram refuses the alert for item %d (%s); %d deliveries stopped",
+            claim.item.id,
+            reason,
+            stopped,
+        )
+        for admin in self.settings.admins:
+            t = translator("ar")
+            try:
+                await self.bot.send_message(
+                    admin,
+                    html.escape(t("admin-broken-alert", reason=reason, title=claim.item.title)),
+                    parse_mode="HTML",
+                )
+            except Exception as exc:  # the admin may have blocked the bot: never stop sending
+                log.warning("sender: cannot tell admin %d about a broken alert: %s", admin, exc)
+
+    async def _flush(self, force: bool) -> None:
+        due = (
+            force
+            or len(self._outcomes) >= max(1, self.settings.window // 2)
+            or (self._outcomes and self._clock() - self._last_flush >= 0.25)
+        )
+        if not due:
+            return
+        outcomes, self._outcomes = self._outcomes, []
+        gone, self._gone = self._gone, []
+        # One transaction: the outcomes and the chats they switched off.
+        async with self.db.transaction():
+            await outbox.record_outcomes(self.db, outcomes)
+            for chat_id, why in gone:
+                await subscribers.deactivate(self.db, [chat_id], why)
+        self._last_flush = self._clock()
+        self.chats.forget_idle()
+
+    async def _shutdown(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        # What was claimed but not sent goes back to the queue as it was.
+        unsent = list(self._ready) + [entry[2] for entry in self._later]
+        self._ready.clear()
+        self._later.clear()
+        self._outcomes.extend(
+            DeliveryOutcome(c.delivery_id, DeliveryState.PENDING, c.attempts) for c in unsent
+        )
+        await self._flush(force=True)
+
+
+def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.callback)
+                for b in row
+            ]
+            for row in message.buttons
+        ]
+    )

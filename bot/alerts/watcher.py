@@ -1,0 +1,211 @@
+"""Scheduled polling: one repeating job per source, and the minute job for digests.
+
+Jobs run on python-telegram-bot's JobQueue (APScheduler underneath). It keeps nothing across
+restarts, so it holds no durable work: a poll stores its items and enqueues their deliveries in
+one transaction, and the sender drains the outbox from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.alerts.message import DigestEntry, digest_body
+from bot.config import Config, SourceConfig
+from bot.news.fetch import Fetcher, Validators
+from bot.news.ingest import Ingestor, NewArrival
+from bot.news.oneshot import settings_for
+from bot.news.sources import SourceError, SourcePoller
+from bot.news.text import normalize
+from storage import Database, items, notices, outbox, subscribers
+from storage import sources as source_store
+from storage.models import Priority, SourceState, Subscriber
+
+log = logging.getLogger(__name__)
+DIGEST_SIZE = 15
+
+
+def local_minute(moment: datetime, zone: ZoneInfo) -> int:
+    local = moment.astimezone(zone)
+    return local.hour * 60 + local.minute
+
+
+class Watcher:
+    """Polls the sources, stores what is new and puts its alerts in the outbox."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        fetcher: Fetcher,
+        wake_sender: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.zone = config.schedule.zone
+        self.clock = clock
+        self.wake_sender = wake_sender
+        self.ingestor = Ingestor(
+            db,
+            max_age=timedelta(hours=config.news.freshness_hours),
+            dedup_window=timedelta(hours=config.news.dedup_window_hours),
+        )
+        self.sources: dict[str, SourceConfig] = {s.name: s for s in config.sources}
+        self.pollers = {
+            s.name: SourcePoller(settings_for(s, config), fetcher) for s in config.sources
+        }
+        self.polls = 0
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def schedule(self, job_queue: Any) -> None:
+        """Create the jobs once each (a second call adds nothing)."""
+        for name, source in self.sources.items():
+            job_name = f"poll:{name}"
+            if job_queue.get_jobs_by_name(job_name):
+                continue
+            interval = source.interval
+            job_queue.run_repeating(
+                self._job(name),
+                interval=interval,
+                # Spread the first polls so that sources do not all fire in the same second.
+                first=random.uniform(1, min(interval, 5)),
+                name=job_name,
+                job_kwargs={
+                    # A poll that could not start on time is still worth doing soon after...
+                    "misfire_grace_time": interval,
+                    # ...but never twice in a row to catch up, and never two at once.
+                    "coalesce": True,
+                    "max_instances": 1,
+                },
+            )
+        if not job_queue.get_jobs_by_name("digests"):
+            now = self.clock()
+            job_queue.run_repeating(
+                self._digest_job,
+                interval=60,
+                first=61 - now.second,
+                name="digests",
+                job_kwargs={"misfire_grace_time": 50, "coalesce": True, "max_instances": 1},
+            )
+
+    def _job(self, name: str) -> Callable[[Any], Any]:
+        async def job(_: Any) -> None:
+            await self.poll(name)
+
+        return job
+
+    async def _digest_job(self, _: Any) -> None:
+        await self.send_digests()
+
+    # -- polling ---------------------------------------------------------------------------
+
+    async def poll(self, name: str) -> list[NewArrival]:
+        """One poll of one source; returns what was new (already in the outbox)."""
+        state = await source_store.get(self.db, name)
+        if state is None or state.disabled:
+            return []
+        now = self.clock()
+        if state.next_fetch_at is not None and state.next_fetch_at > now:
+            return []  # backing off after failures
+        validators = Validators(state.etag, state.last_modified)
+        try:
+            result = await self.pollers[name].poll(validators, now)
+        except SourceError as exc:
+            await self._failed(state, exc.reason, now)
+            return []
+        for warning in result.warnings:
+            log.warning("source %s: %s", name, warning)
+        async with self.db.transaction():
+            arrivals = await self.ingestor.ingest(state, result, now)
+            for arrival in arrivals:
+                await self._enqueue(state, arrival, now)
+        self.polls += 1
+        if state.consecutive_failures:
+            log.info("source %s: working again after %d failures", name, state.consecutive_failures)
+        if arrivals:
+            log.info(
+                "source %s: %d new (%d urgent)",
+                name,
+                len(arrivals),
+                sum(1 for a in arrivals if a.urgent),
+            )
+            self.wake_sender()
+        return arrivals
+
+    async def _enqueue(self, state: SourceState, arrival: NewArrival, now: datetime) -> None:
+        await outbox.enqueue_alert(
+            self.db,
+            item_id=arrival.item_id,
+            source_id=state.id,
+            urgent=arrival.urgent,
+            story_id=arrival.story_id if arrival.duplicate else None,
+            text=normalize(f"{arrival.item.title} {arrival.item.summary or ''}"),
+            now=now,
+            local_minute=local_minute(now, self.zone),
+            story_window=self.config.news.dedup_window_hours * 3600,
+        )
+
+    async def _failed(self, state: SourceState, reason: str, now: datetime) -> None:
+        interval = timedelta(seconds=self.sources[state.name].interval)
+        new = await self.ingestor.record_failure(state, reason, interval, now)
+        level = logging.WARNING if new.consecutive_failures in (1, 5, 20) else logging.DEBUG
+        log.log(
+            level,
+            "source %s failed (%d in a row): %s; next try at %s",
+            state.name,
+            new.consecutive_failures,
+            reason,
+            new.next_fetch_at.astimezone(self.zone).strftime("%H:%M:%S")
+            if new.next_fetch_at
+            else "-",
+        )
+
+    # -- digests ---------------------------------------------------------------------------
+
+    async def send_digests(self) -> int:
+        """Queue the digest of every subscriber whose digest time is this minute."""
+        now = self.clock()
+        minute = local_minute(now, self.zone)
+        due = await subscribers.due_for_digest(
+            self.db, minute, int((now - timedelta(hours=20)).timestamp())
+        )
+        for subscriber in due:
+            await self._digest(subscriber, now)
+        if due:
+            self.wake_sender()
+        return len(due)
+
+    async def _digest(self, subscriber: Subscriber, now: datetime) -> None:
+        since = now - timedelta(hours=24)
+        if subscriber.digest_sent_at is not None:
+            since = max(since, subscriber.digest_sent_at)
+        words = await subscribers.filters(self.db, subscriber.chat_id)
+        off = await subscribers.disabled_sources(self.db, subscriber.chat_id)
+        titles = {s.name: s.title or s.name for s in self.config.sources}
+        entries = []
+        for item in await items.since(self.db, since, limit=200):
+            if item.source_id in off or item.story_id is not None:
+                continue
+            if words and not any(w in normalize(item.title) for w in words):
+                continue
+            entries.append(
+                DigestEntry(
+                    item.title,
+                    item.url,
+                    titles.get(item.source_name, item.source_name),
+                    item.published_at or item.sort_at,
+                    item.urgent,
+                )
+            )
+            if len(entries) >= DIGEST_SIZE:
+                break
+        async with self.db.transaction():
+            notice = await notices.create(self.db, "digest", digest_body(entries))
+            await outbox.enqueue_notice(self.db, notice, [subscriber.chat_id], Priority.NORMAL)
+            await subscribers.mark_digest_sent(self.db, subscriber.chat_id, int(now.timestamp()))
