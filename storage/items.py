@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -180,3 +181,30 @@ async def since(db: Database, moment: datetime, limit: int) -> list[StoredItem]:
         (to_epoch(moment), limit),
     )
     return [_item(row) for row in await cursor.fetchall()]
+
+
+async def article_summary(db: Database, item_id: int) -> list[str] | None:
+    """The summary computed earlier for this item's article, if any."""
+    cursor = await db.reader.execute("SELECT article_summary FROM items WHERE id = ?", (item_id,))
+    row = await cursor.fetchone()
+    if not row or row[0] is None:
+        return None
+    sentences: list[str] = json.loads(row[0])
+    return sentences
+
+
+async def save_article_summary(db: Database, item_id: int, sentences: Sequence[str]) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE items SET article_summary = ? WHERE id = ?",
+            (json.dumps(list(sentences), ensure_ascii=False), item_id),
+        )
+
+
+async def find_by_url(db: Database, url: str) -> StoredItem | None:
+    cursor = await db.reader.execute(
+        f"SELECT {_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id WHERE i.url = ?",
+        (url,),
+    )
+    row = await cursor.fetchone()
+    return _item(row) if row else None

@@ -43,7 +43,7 @@ def clock(moment: datetime, zone: tzinfo) -> str:
 def lines(language: Language, *parts: str) -> str:
     """Join lines; in Arabic each starts with a right-to-left mark."""
     prefix = RLM if language == "ar" else ""
-    return "\n".join(prefix + part for part in parts if part)
+    return "\n".join(prefix + line for part in parts if part for line in part.split("\n"))
 
 
 def summary_callback(item_id: int) -> str:
@@ -73,9 +73,7 @@ def alert_message(
 def broadcast_message(body: str, language: Language) -> Outgoing:
     t = translator(language)
     return Outgoing(
-        lines(language, f"<b>{html.escape(t('broadcast-header'))}</b>", "")
-        + "\n"
-        + html.escape(body)
+        lines(language, f"<b>{html.escape(t('broadcast-header'))}</b>", html.escape(body))
     )
 
 

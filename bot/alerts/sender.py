@@ -28,10 +28,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import keyboards
 from bot.alerts.message import Outgoing, alert_message, broadcast_message, digest_message
 from bot.alerts.pacing import ChatPacer, Pacer
 from bot.i18n import translator
@@ -213,9 +214,9 @@ class Sender:
                 chat_id=claim.chat_id,
                 text=message.text,
                 parse_mode="HTML",
-                reply_markup=_keyboard(message),
+                reply_markup=keyboards.markup(message),
                 disable_notification=message.silent,
-                link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),
+                link_preview_options=keyboards.preview(message),
                 message_thread_id=claim.topic_id,
                 allow_paid_broadcast=True if self.settings.paid else None,
             )
@@ -365,19 +366,3 @@ class Sender:
             DeliveryOutcome(c.delivery_id, DeliveryState.PENDING, c.attempts) for c in unsent
         )
         await self._flush(force=True)
-
-
-def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
-    if not message.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.label, url=b.url)
-                if b.url
-                else InlineKeyboardButton(b.label, callback_data=b.callback)
-                for b in row
-            ]
-            for row in message.buttons
-        ]
-    )

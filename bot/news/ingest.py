@@ -85,7 +85,9 @@ class Ingestor:
 
         arrivals: list[NewArrival] = []
         new_rows: list[tuple[Item, int | None]] = []
-        for item in items:
+        # Listings put the newest first; storing the oldest first gives newer items higher
+        # ids, which order items published in the same second.
+        for item in reversed(items):
             if item.uid in known:
                 continue
             new_rows.append((item, self.stories.find(item.title, now)))

@@ -60,7 +60,8 @@ CREATE TABLE items (
     published_at      INTEGER,
     sort_at           INTEGER NOT NULL,                 -- published, clamped to when we saw it
     urgent            INTEGER NOT NULL DEFAULT 0 CHECK (urgent IN (0, 1)),
-    summary           TEXT,
+    summary           TEXT,                             -- the feed's description
+    article_summary   TEXT,                             -- sentences picked from the article, JSON
     image_url         TEXT,
     story_id          INTEGER REFERENCES items (id),    -- first item of the same story
     fetched_at        INTEGER NOT NULL

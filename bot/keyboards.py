@@ -1,0 +1,30 @@
+"""Outgoing messages as python-telegram-bot objects: inline keyboards and link previews."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+
+from bot.alerts.message import Outgoing
+
+
+def markup(message: Outgoing) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.callback)
+                for b in row
+            ]
+            for row in message.buttons
+        ]
+    )
+
+
+def preview(message: Outgoing) -> LinkPreviewOptions:
+    """A large preview of the article for a single-article message; none for lists."""
+    if not message.preview:
+        return LinkPreviewOptions(is_disabled=True)
+    return LinkPreviewOptions(prefer_large_media=True, show_above_text=False)

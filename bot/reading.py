@@ -1,0 +1,158 @@
+"""What /latest, /urgent and /summary show: lists of stored headlines and article summaries.
+
+Composed here, away from Telegram's update objects, as `Outgoing` messages that handlers send.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from bot.alerts.message import Button, Outgoing, clock, fit, lines, summary_callback
+from bot.config import Config
+from bot.i18n import Language, translator
+from bot.news.article import extract_article
+from bot.news.encoding import decode
+from bot.news.fetch import Fetcher, FetchError
+from bot.news.markup import same_site
+from bot.news.models import ParseError
+from bot.news.summary import summarize
+from storage import Database, items
+from storage.models import StoredItem
+
+DEFAULT_COUNT = 5
+MAX_COUNT = 20
+
+
+@dataclass(frozen=True)
+class Listing:
+    message: Outgoing
+    item_ids: list[int]  # in the order shown: what /summary N refers to
+
+
+def parse_count(args: Sequence[str]) -> int | None:
+    """The N of /latest N: absent means 5; anything but 1-20 is None (a usage error)."""
+    if not args:
+        return DEFAULT_COUNT
+    if len(args) > 1 or not args[0].isascii() or not args[0].isdigit():
+        return None
+    value = int(args[0])
+    return value if 1 <= value <= MAX_COUNT else None
+
+
+def more_callback(urgent: bool, offset: int, count: int) -> str:
+    return f"more:{'u' if urgent else 'a'}:{offset}:{count}"
+
+
+def parse_more(data: str) -> tuple[bool, int, int] | None:
+    parts = data.split(":")
+    if len(parts) != 4 or parts[0] != "more" or parts[1] not in ("u", "a"):
+        return None
+    if not (parts[2].isdigit() and parts[3].isdigit()):
+        return None
+    count = int(parts[3])
+    return parts[1] == "u", int(parts[2]), min(max(count, 1), MAX_COUNT)
+
+
+async def listing(
+    db: Database,
+    config: Config,
+    language: Language,
+    count: int,
+    offset: int = 0,
+    urgent_only: bool = False,
+) -> Listing:
+    t = translator(language)
+    found = await items.latest(db, limit=count + 1, offset=offset, urgent_only=urgent_only)
+    shown, more = found[:count], len(found) > count
+    if not shown:
+        return Listing(Outgoing(lines(language, t("list-end" if offset else "list-empty"))), [])
+    titles = {s.name: s.title or s.name for s in config.sources}
+    zone = config.schedule.zone
+    rows = [f"<b>{html.escape(t('urgent-title' if urgent_only else 'latest-title'))}</b>"]
+    for number, item in enumerate(shown, start=1):
+        rows.append(_entry(number, item, titles.get(item.source_name, item.source_name), zone))
+    buttons = [
+        Button(t("button-summary-n", n=n), callback=summary_callback(item.id))
+        for n, item in enumerate(shown, start=1)
+    ]
+    keyboard = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    if more:
+        keyboard.append(
+            [Button(t("button-more"), callback=more_callback(urgent_only, offset + count, count))]
+        )
+    text = fit(lines(language, *rows))
+    return Listing(Outgoing(text, keyboard, silent=True), [i.id for i in shown])
+
+
+def _entry(number: int, item: StoredItem, source: str, zone: tzinfo) -> str:
+    title = html.escape(item.title)
+    if item.url:
+        title = f'<a href="{html.escape(item.url, quote=True)}">{title}</a>'
+    mark = "🔴 " if item.urgent else ""
+    when = clock(item.published_at or item.sort_at, zone)
+    return f"{number}. {mark}{title}\n   {html.escape(source)} · {when}"
+
+
+class SummaryRefused(Exception):
+    """A summary that cannot be given; `key` is the message to show."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def allowed_url(url: str, config: Config) -> bool:
+    """Only articles of configured sources are ever fetched on a user's request."""
+    return url.startswith(("http://", "https://")) and any(
+        same_site(url, source.url) for source in config.sources
+    )
+
+
+async def summary_message(
+    db: Database,
+    config: Config,
+    fetcher: Fetcher,
+    language: Language,
+    item_id: int | None = None,
+    url: str | None = None,
+) -> Outgoing:
+    """The article's summary, fetched and computed on demand, then kept."""
+    t = translator(language)
+    item = await items.get(db, item_id) if item_id is not None else None
+    if item_id is not None and item is None:
+        raise SummaryRefused("summary-gone")
+    if item is None and url is not None:
+        if not allowed_url(url, config):
+            raise SummaryRefused("summary-foreign-url")
+        item = await items.find_by_url(db, url)
+    target = item.url if item is not None else url
+    title = item.title if item is not None else None
+    sentences = await items.article_summary(db, item.id) if item is not None else None
+    if sentences is None:
+        if not target:
+            raise SummaryRefused("summary-empty")
+        try:
+            fetched = await fetcher.fetch(target)
+            article = extract_article(
+                decode(fetched.body, fetched.charset), fetched.url, config.schedule.zone
+            )
+        except FetchError as exc:
+            raise SummaryRefused("summary-failed", reason=exc.reason) from None
+        except ParseError:
+            raise SummaryRefused("summary-empty") from None
+        title = title or article.title
+        sentences = summarize(article.paragraphs, article.title)
+        if not sentences:
+            raise SummaryRefused("summary-empty")
+        if item is not None:
+            await items.save_article_summary(db, item.id, sentences)
+    head = f"<b>{html.escape(t('summary-title'))}</b>"
+    if title and target:
+        head += f' — <a href="{html.escape(target, quote=True)}">{html.escape(title)}</a>'
+    body = [f"• {html.escape(s)}" for s in sentences]
+    buttons = [[Button(t("button-read"), url=target)]] if target else []
+    return Outgoing(fit(lines(language, head, *body)), buttons, silent=True, preview=True)

@@ -1,0 +1,34 @@
+"""Sending an `Outgoing` as a reply, and the language to answer a chat in."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from bot import keyboards
+from bot.alerts.message import Outgoing
+from bot.i18n import Language, pick_language
+from storage import Database, subscribers
+
+
+async def language_for(update: Update, db: Database) -> Language:
+    """The chat's chosen language, else the user's Telegram language, else Arabic."""
+    chat = update.effective_chat
+    if chat is not None:
+        subscriber = await subscribers.get(db, chat.id)
+        if subscriber is not None:
+            return subscriber.language
+    user = update.effective_user
+    return pick_language(user.language_code if user else None)
+
+
+async def reply(update: Update, message: Outgoing) -> Message | None:
+    target = update.effective_message
+    if target is None:
+        return None
+    return await target.reply_text(
+        message.text,
+        parse_mode="HTML",
+        reply_markup=keyboards.markup(message),
+        link_preview_options=keyboards.preview(message),
+        do_quote=False,
+    )

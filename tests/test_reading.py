@@ -1,0 +1,156 @@
+"""/latest, /urgent, /summary and their buttons, through the real bot and the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+
+from bot import config as config_module
+from bot.app import run
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.newsroom import Newsroom
+from bot.sandbox.world import SentMessage
+from tests.conftest import TOKEN
+
+
+@dataclass
+class Live:
+    emulator: Emulator
+    newsroom: Newsroom
+
+    async def say(self, user: int, text: str, timeout: float = 15) -> SentMessage:
+        """The user sends `text`; returns the bot's next message in that chat."""
+        before = len(self.emulator.world.bot_messages(user))
+        await self.emulator.world.user_message(user, text)
+        return await self.next(user, before, timeout)
+
+    async def press(self, user: int, message: SentMessage, data: str) -> SentMessage:
+        before = len(self.emulator.world.bot_messages(user))
+        await self.emulator.world.press_button(user, user, message.message_id, data)
+        return await self.next(user, before)
+
+    async def next(self, chat: int, before: int, timeout: float = 15) -> SentMessage:
+        world = self.emulator.world
+        await world.wait_for(lambda: len(world.bot_messages(chat)) > before, timeout)
+        return world.bot_messages(chat)[before]
+
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
+    tmp_path = tmp_path_factory.mktemp("reading")
+    emulator = Emulator(TOKEN)
+    await emulator.start()
+    newsroom = Newsroom()
+    await newsroom.start()
+    for _ in range(3):
+        newsroom.publish_urgent()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n"
+        f"[[sources]]\nname = 'site'\ntitle = 'أخبار المدينة'\nurl = '{newsroom.url}'\n",
+        encoding="utf-8",
+    )
+    config = config_module.load(path, env={})
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(config, stop))
+
+    def stored() -> int:
+        try:
+            with sqlite3.connect(config.storage.database) as conn:
+                return conn.execute("SELECT count(*) FROM items").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    for _ in range(200):
+        if stored() >= 11:
+            break
+        await asyncio.sleep(0.1)
+    emulator.world.add_user(10, "سلمى", language_code="ar")
+    emulator.world.add_user(11, "Amine", language_code="fr-FR")
+    try:
+        yield Live(emulator, newsroom)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await newsroom.stop()
+        await emulator.stop()
+
+
+async def test_latest_lists_headlines_with_buttons_and_pages(live: Live) -> None:
+    message = await live.say(10, "/latest 3")
+    lines = message.text.splitlines()
+    assert "آخر الأخبار" in lines[0]
+    titles = [s.title for s in live.newsroom.latest(6)]
+    for number, title in enumerate(titles[:3], start=1):
+        assert f"{number}. 🔴 {title}" in message.text
+    assert "أخبار المدينة" in message.text
+    assert not message.link_preview
+    keyboard = message.reply_markup["inline_keyboard"]  # type: ignore[index]
+    assert [b["text"] for b in keyboard[0]] == ["ملخص 1", "ملخص 2", "ملخص 3"]
+    more = keyboard[-1][0]
+    assert more["callback_data"] == "more:a:3:3"
+    page = await live.press(10, message, more["callback_data"])
+    assert "1. " + titles[3] in page.text  # numbered afresh; not urgent: no 🔴
+
+
+async def test_urgent_and_languages(live: Live) -> None:
+    message = await live.say(11, "/urgent")
+    assert message.text.splitlines()[0] == "🔴 Dernières infos urgentes"
+    assert message.text.count("🔴") == 4  # the title and three urgent stories
+
+
+async def test_summary_button_fetches_the_article_once(live: Live) -> None:
+    listing = await live.say(10, "/latest 2")
+    data = listing.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+    story = live.newsroom.latest(1)[0]
+    summary = await live.press(10, listing, data)
+    assert "📝 الملخص" in summary.text and story.title in summary.text
+    assert any(sentence.strip() in summary.text for sentence in story.paragraphs)
+    assert summary.link_preview
+    fetched = [p for _, p in live.newsroom.requests if p == story.path]
+    again = await live.say(10, "/summary 1")
+    assert again.text == summary.text
+    assert [p for _, p in live.newsroom.requests if p == story.path] == fetched  # kept
+
+
+async def test_summary_by_url_only_for_our_sources(live: Live) -> None:
+    story = live.newsroom.stories[0]
+    ours = await live.say(10, f"/summary {live.newsroom.url}article/{story.id}/")
+    assert story.title in ours.text
+    foreign = await live.say(10, "/summary https://example.org/article/1")
+    assert "ليس من مصادرنا" in foreign.text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/latest abc",
+        "/latest 0",
+        "/latest -3",
+        "/latest 99",
+        "/latest 1 2",
+        "/latest ٣",
+        "/urgent <b>",
+        "/summary",
+        "/summary x y",
+        "/summary <script>",
+    ],
+)
+async def test_bad_arguments_get_a_usage_reply(live: Live, command: str) -> None:
+    message = await live.say(10, command)
+    assert "الاستعمال" in message.text
+
+
+async def test_summary_needs_a_list_and_a_number_in_range(live: Live) -> None:
+    live.emulator.world.add_user(12, "Nour", language_code="ar")
+    assert "أرسل /latest" in (await live.say(12, "/summary 1")).text
+    await live.say(12, "/latest 2")
+    assert "عنوانان" in (await live.say(12, "/summary 5")).text
