@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.sandbox.control import add_control_routes
 from bot.sandbox.faults import Faults, Refusal
 from bot.sandbox.methods import BotApi
 from bot.sandbox.params import Params, read_params
@@ -60,6 +61,7 @@ class Emulator:
     async def start(self, port: int = 0, app: web.Application | None = None) -> None:
         app = app or web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        add_control_routes(app, self)
         # A client that hangs up (a bot stopping mid long-poll) ends its handler, as on Telegram.
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
