@@ -12,12 +12,12 @@ import logging
 import signal
 from dataclasses import dataclass
 
-from telegram import Bot, Update
+from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, Defaults
-from telegram.request import HTTPXRequest
 
 import handlers
+from bot.alerts.botapi import BotApiClient
 from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
 from bot.config import Config
@@ -100,17 +100,15 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
         await source_store.sync(db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources])
         await subscriber_store.sync_channels(db, [(c.chat_id, c.level) for c in config.channels])
         settings = sender_settings(config)
-        # The sender has its own connection pool: a broadcast never holds up command replies.
-        sender_bot = Bot(
-            config.token,
-            base_url=config.telegram.api_url,
-            request=HTTPXRequest(connection_pool_size=settings.concurrency + 4),
+        # The sender has its own connections: a broadcast never holds up command replies.
+        sender_client = BotApiClient(
+            config.telegram.api_url, config.token, connections=settings.concurrency + 4
         )
-        sender = Sender(db, sender_bot, settings)
+        sender = Sender(db, sender_client, settings)
         watcher = Watcher(db, config, fetcher, sender.wake)
         services = Services(config, db, fetcher, sender, watcher)
         application = build_application(services)
-        await _serve(application, services, sender_bot, stop)
+        await _serve(application, services, sender_client, stop)
     finally:
         await fetcher.aclose()
         await db.close()
@@ -119,7 +117,7 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
 async def _serve(
     application: Application,  # type: ignore[type-arg]
     services: Services,
-    sender_bot: Bot,
+    sender_client: BotApiClient,
     stop: asyncio.Event,
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -150,7 +148,7 @@ async def _serve(
         services.watcher.schedule(application.job_queue)
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await application.start()
-        await sender_bot.initialize()
+        await sender_client.start()
         sender_task = asyncio.create_task(services.sender.run(sender_stop))
         log.info(
             "running with %d sources; stop with Ctrl-C or SIGTERM", len(services.config.sources)
@@ -164,7 +162,7 @@ async def _serve(
         if sender_task is not None:
             with contextlib.suppress(Exception):
                 await sender_task
-        await sender_bot.shutdown()
+        await sender_client.close()
         await application.shutdown()
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):

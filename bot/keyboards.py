@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.alerts.message import Outgoing
@@ -28,3 +30,26 @@ def preview(message: Outgoing) -> LinkPreviewOptions:
     if not message.preview:
         return LinkPreviewOptions(is_disabled=True)
     return LinkPreviewOptions(prefer_large_media=True, show_above_text=False)
+
+
+def markup_json(message: Outgoing) -> dict[str, Any] | None:
+    """The inline keyboard as the Bot API's JSON."""
+    if not message.buttons:
+        return None
+    return {
+        "inline_keyboard": [
+            [
+                {"text": b.label, "url": b.url}
+                if b.url
+                else {"text": b.label, "callback_data": b.callback}
+                for b in row
+            ]
+            for row in message.buttons
+        ]
+    }
+
+
+def preview_json(message: Outgoing) -> dict[str, Any]:
+    if not message.preview:
+        return {"is_disabled": True}
+    return {"prefer_large_media": True}

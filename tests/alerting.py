@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from telegram import Bot
-from telegram.request import HTTPXRequest
-
 from bot import config as config_module
+from bot.alerts.botapi import BotApiClient
 from bot.alerts.sender import Sender
 from bot.alerts.watcher import Watcher
 from bot.app import sender_settings
@@ -85,13 +83,8 @@ async def pipeline(tmp: Path, extra: str = "", rate: int = 30) -> AsyncIterator[
     await subscribers.sync_channels(db, [(c.chat_id, c.level) for c in config.channels])
     fetcher = HttpFetcher()
     settings = sender_settings(config)
-    bot = Bot(
-        TOKEN,
-        base_url=emulator.api_url,
-        request=HTTPXRequest(connection_pool_size=settings.concurrency + 4),
-    )
-    await bot.initialize()
-    sender = Sender(db, bot, settings)
+    client = BotApiClient(emulator.api_url, TOKEN, connections=settings.concurrency + 4)
+    sender = Sender(db, client, settings)
     watcher = Watcher(db, config, fetcher, sender.wake, clock=lambda: datetime.now(UTC))
     emulator.world.add_user(900, "admin", language_code="ar")
     stop = asyncio.Event()
@@ -101,7 +94,7 @@ async def pipeline(tmp: Path, extra: str = "", rate: int = 30) -> AsyncIterator[
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-        await bot.shutdown()
+        await client.close()
         await fetcher.aclose()
         await db.close()
         await newsroom.stop()

@@ -36,7 +36,7 @@ async def test_an_urgent_story_reaches_every_subscriber_once(tmp_path: Path) -> 
         )
         assert p.texts(5) == []  # digest-only
         await p.until(lambda: p.sender.sent == 4)
-        assert Counter(c.params["chat_id"] for c in p.emulator.sends()) == Counter(
+        assert Counter(str(c.params["chat_id"]) for c in p.emulator.sends()) == Counter(
             {"1": 1, "2": 1, "3": 1, "4": 1}
         )
 
@@ -213,7 +213,7 @@ async def test_a_refused_alert_is_stopped_for_everyone_and_admins_told_once(tmp_
         tries = [
             c
             for c in p.emulator.calls
-            if c.method == "sendMessage" and c.params["chat_id"] != "900"
+            if c.method == "sendMessage" and str(c.params["chat_id"]) != "900"
         ]
         assert len(tries) <= p.sender.settings.concurrency
         assert len(p.texts(900)) == 1 and "⚠️" in p.texts(900)[0]
@@ -255,7 +255,7 @@ async def test_per_chat_limits_are_kept(tmp_path: Path) -> None:
             p.newsroom.publish_urgent()
         await p.watcher.poll("site")
         await p.until(lambda: len(p.texts(1)) == 3, timeout=15)
-        times = sorted(c.at for c in p.emulator.sends() if c.params["chat_id"] == "1")
+        times = sorted(c.at for c in p.emulator.sends() if str(c.params["chat_id"]) == "1")
         assert all(b - a >= 0.95 for a, b in itertools.pairwise(times))
         assert not [c for c in p.emulator.calls if c.error == 429]
 

@@ -18,21 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import html
 import itertools
 import logging
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-
-from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
-from telegram.warnings import PTBDeprecationWarning
+from typing import Any
 
 from bot import keyboards
+from bot.alerts.botapi import ApiError, BotApiClient, TransportError
 from bot.alerts.message import Outgoing, alert_message, broadcast_message, digest_message
 from bot.alerts.pacing import ChatPacer, Pacer
 from bot.i18n import translator
@@ -78,15 +74,6 @@ class SenderSettings:
         return max(4, min(self.window, 64))
 
 
-def retry_seconds(exc: RetryAfter) -> float:
-    """retry_after in seconds, whether PTB gives an int or (with PTB_TIMEDELTA) a timedelta."""
-    with warnings.catch_warnings():
-        # PTB 22 warns that the attribute will become a timedelta; both are handled here.
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, 300))
 
@@ -95,12 +82,12 @@ class Sender:
     def __init__(
         self,
         db: Database,
-        bot: Bot,
+        client: BotApiClient,
         settings: SenderSettings,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
-        self.bot = bot
+        self.client = client
         self.settings = settings
         self.pacer = Pacer(settings.rate, clock)
         self.chats = ChatPacer(clock)
@@ -209,48 +196,26 @@ class Sender:
                 )
             )
             return
+        params: dict[str, Any] = {
+            "chat_id": claim.chat_id,
+            "text": message.text,
+            "parse_mode": "HTML",
+            "disable_notification": message.silent,
+            "link_preview_options": keyboards.preview_json(message),
+        }
+        keyboard = keyboards.markup_json(message)
+        if keyboard is not None:
+            params["reply_markup"] = keyboard
+        if claim.topic_id is not None:
+            params["message_thread_id"] = claim.topic_id
+        if self.settings.paid:
+            params["allow_paid_broadcast"] = True
         try:
-            sent = await self.bot.send_message(
-                chat_id=claim.chat_id,
-                text=message.text,
-                parse_mode="HTML",
-                reply_markup=keyboards.markup(message),
-                disable_notification=message.silent,
-                link_preview_options=keyboards.preview(message),
-                message_thread_id=claim.topic_id,
-                allow_paid_broadcast=True if self.settings.paid else None,
-            )
-        except RetryAfter as exc:
-            seconds = (
-                exc.retry_after
-                if isinstance(exc.retry_after, int | float)
-                else exc.retry_after.total_seconds()
-            )
-            log.warning("sender: Telegram asks to wait %s s (429); every send pauses", seconds)
-            self.pacer.pause(float(seconds))
-            self._ready.appendleft(claim)
-        except ChatMigrated as exc:
-            new_id = exc.new_chat_id
-            log.info("sender: chat %d became supergroup %d; following it", claim.chat_id, new_id)
-            await subscribers.migrate(self.db, claim.chat_id, new_id)
-            self._ready.appendleft(replace(claim, chat_id=new_id, chat_type="supergroup"))
-        except Forbidden as exc:
-            self._drop(claim, str(exc))
-        except BadRequest as exc:
-            reason = str(exc)
-            lowered = reason.lower()
-            if any(marker in lowered for marker in _CONTENT_ERRORS):
-                await self._broken_content(claim, reason)
-            elif any(marker in lowered for marker in _GONE_ERRORS):
-                self._drop(claim, reason)
-            else:
-                self._outcomes.append(
-                    DeliveryOutcome(
-                        claim.delivery_id, DeliveryState.FAILED, claim.attempts + 1, reason[:300]
-                    )
-                )
-        except NetworkError as exc:  # includes TimedOut
-            self._retry_later(claim, f"{type(exc).__name__}: {exc}")
+            message_id = await self.client.send_message(params)
+        except ApiError as exc:
+            await self._refused(claim, exc)
+        except TransportError as exc:
+            self._retry_later(claim, str(exc))
         except Exception as exc:
             log.exception("sender: unexpected error for delivery %d", claim.delivery_id)
             self._outcomes.append(
@@ -262,7 +227,32 @@ class Sender:
             self.sent += 1
             self._outcomes.append(
                 DeliveryOutcome(
-                    claim.delivery_id, DeliveryState.SENT, claim.attempts + 1, None, sent.message_id
+                    claim.delivery_id, DeliveryState.SENT, claim.attempts + 1, None, message_id
+                )
+            )
+
+    async def _refused(self, claim: Claim, exc: ApiError) -> None:
+        """Telegram said no: wait, follow, drop, stop the alert, or record the failure."""
+        reason = exc.description
+        lowered = reason.lower()
+        if exc.code == 429:
+            seconds = float(exc.retry_after or 1)
+            log.warning("sender: Telegram asks to wait %s s (429); every send pauses", seconds)
+            self.pacer.pause(seconds)
+            self._ready.appendleft(claim)
+        elif exc.migrate_to is not None:
+            new_id = exc.migrate_to
+            log.info("sender: chat %d became supergroup %d; following it", claim.chat_id, new_id)
+            await subscribers.migrate(self.db, claim.chat_id, new_id)
+            self._ready.appendleft(replace(claim, chat_id=new_id, chat_type="supergroup"))
+        elif exc.code == 403 or any(marker in lowered for marker in _GONE_ERRORS):
+            self._drop(claim, reason)
+        elif any(marker in lowered for marker in _CONTENT_ERRORS):
+            await self._broken_content(claim, reason)
+        else:
+            self._outcomes.append(
+                DeliveryOutcome(
+                    claim.delivery_id, DeliveryState.FAILED, claim.attempts + 1, reason[:300]
                 )
             )
 
@@ -328,12 +318,9 @@ class Sender:
         )
         for admin in self.settings.admins:
             t = translator("ar")
+            text = t("admin-broken-alert", reason=reason, title=claim.item.title)
             try:
-                await self.bot.send_message(
-                    admin,
-                    html.escape(t("admin-broken-alert", reason=reason, title=claim.item.title)),
-                    parse_mode="HTML",
-                )
+                await self.client.send_message({"chat_id": admin, "text": text})
             except Exception as exc:  # the admin may have blocked the bot: never stop sending
                 log.warning("sender: cannot tell admin %d about a broken alert: %s", admin, exc)
 

@@ -38,6 +38,7 @@ def message_json(message: SentMessage) -> dict[str, Any]:
         "message_id": message.message_id,
         "chat_id": message.chat_id,
         "date": message.date,
+        "sent_at": message.sent_at,
         "from_bot": message.from_user.is_bot,
         "from": message.from_user.first_name,
         "text": message.text,
