@@ -80,7 +80,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="sentences in the summary (1-10, default 3)",
     )
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="try Ajil in a web chat: no token, no network, no configuration",
+        description="Start a Bot API emulator, a sample news site and the real bot, and serve "
+        "a web chat on 127.0.0.1:PORT.",
+    )
+    demo.add_argument("--port", type=_port, default=8080, help="web chat port (default 8080)")
     return parser
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError("expected a port number from 1 to 65535")
+    return int(value)
 
 
 def _sentence_count(value: str) -> int:
@@ -100,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     path = config_module.resolve_path(getattr(args, "config", None), os.environ)
     try:
-        if args.command in _NO_CONFIG_NEEDED and _implicit(args) and not path.exists():
+        if args.command == "demo":
+            config = Config()  # the demo brings its own settings and never reads a file
+        elif args.command in _NO_CONFIG_NEEDED and _implicit(args) and not path.exists():
             config = Config()  # reading one article needs no sources nor token
         else:
             config = config_module.load(path)
@@ -116,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fetch(config, args.source, args.json)
     if args.command == "article":
         return _article(config, args.target, args.json, args.sentences)
+    if args.command == "demo":
+        return _demo(args.port)
     return _run(config)
 
 
@@ -196,6 +214,23 @@ def _article(config: Config, target: str, as_json: bool, sentences: int) -> int:
         print(f"- {sentence}")
     print()
     print(article.text)
+    return EXIT_OK
+
+
+def _demo(port: int) -> int:
+    from bot import app
+    from bot.sandbox.demo import demo
+
+    try:
+        asyncio.run(demo(port))
+    except OSError as exc:
+        print(f"ajil: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except app.StartupError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_OK
     return EXIT_OK
 
 

@@ -192,6 +192,7 @@ class BotApi:
         message.edits.append(message.html or message.text)
         message.text, message.reply_markup = text, markup
         message.html = source if params.get("parse_mode") == "HTML" else None
+        message.changed_at = time.time()
         await self.world.touch()
         return message.to_api(chat)
 
@@ -201,12 +202,14 @@ class BotApi:
         if markup == message.reply_markup:
             raise bad("message is not modified")
         message.reply_markup = markup
+        message.changed_at = time.time()
         await self.world.touch()
         return message.to_api(chat)
 
     async def delete_message(self, params: Params) -> Any:
         _, message = self._own_message(params, "message to delete not found", any_author=True)
         message.deleted = True
+        message.changed_at = time.time()
         await self.world.touch()
         return True
 

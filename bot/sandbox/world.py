@@ -75,6 +75,7 @@ class SentMessage:
     thread_id: int | None = None
     paid: bool = False
     sent_at: float = field(default_factory=time.time)
+    changed_at: float = 0.0  # last edit or deletion
 
     def to_api(self, chat: Chat) -> dict[str, Any]:
         data: dict[str, Any] = {

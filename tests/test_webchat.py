@@ -1,0 +1,102 @@
+"""The demo's web chat in headless Chromium: a person starts the bot, asks for the latest
+headlines and sees them right to left, then a breaking alert arrives with its buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.demo import Demo
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+SCREENSHOT = os.environ.get("AJIL_SCREENSHOT")  # set to a path to refresh docs/webchat.png
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_web_chat_in_a_real_browser() -> None:
+    from playwright.async_api import async_playwright
+
+    demo = Demo()
+    stop = asyncio.Event()
+    port = free_port()
+    serving = asyncio.create_task(demo.serve(port, stop, publish=False))
+    try:
+        for _ in range(100):
+            if demo.chat.port:
+                break
+            await asyncio.sleep(0.1)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                ],
+            )
+            page = await browser.new_page(viewport={"width": 720, "height": 900})
+            await page.goto(f"http://127.0.0.1:{port}/")
+            assert (
+                await page.evaluate("getComputedStyle(document.documentElement).direction") == "rtl"
+            )
+            await page.click("#start")
+            await page.wait_for_selector(".row.bot .bubble", timeout=15_000)
+            assert "عاجل" in await page.inner_text(".row.bot .bubble")
+
+            # The site has stories; wait until the bot has read them, then ask.
+            for _ in range(100):
+                if demo.site.requests:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)
+            await page.fill("#text", "/latest")
+            await page.press("#text", "Enter")
+            latest = page.locator(".row.bot .bubble", has_text="آخر الأخبار")
+            await latest.wait_for(timeout=15_000)
+            text = await latest.inner_text()
+            assert demo.site.latest(1)[0].title in text
+            box = await latest.bounding_box()
+            mine = await page.locator(".row.me .bubble").last.bounding_box()
+            assert box is not None and mine is not None
+            # Right to left: the bot's bubbles start at the right, the user's at the left.
+            assert box["x"] + box["width"] > mine["x"] + mine["width"]
+            assert await latest.evaluate("e => getComputedStyle(e).unicodeBidi") == "plaintext"
+
+            # A breaking story: the alert arrives live, with its buttons.
+            story = demo.site.publish_urgent()
+            alert = page.locator(".row.bot", has_text="🔴 عاجل")
+            await alert.wait_for(timeout=45_000)
+            assert story.title in await alert.inner_text()
+            assert await alert.locator(".kbtn").count() == 2
+            await alert.locator("button.kbtn").click()  # the summary button
+            summary = page.locator(".row.bot .bubble", has_text="الملخص")
+            await summary.wait_for(timeout=15_000)
+            if SCREENSHOT:
+                await alert.scroll_into_view_if_needed()
+                await page.screenshot(path=SCREENSHOT)
+            await browser.close()
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 30)
+    if SCREENSHOT:
+        assert _size(SCREENSHOT) > 10_000
+
+
+def _size(path: str) -> int:
+    return Path(path).stat().st_size
