@@ -97,7 +97,7 @@ async def start_bot(
     config = folder / "config.toml"
     config.write_text(
         f"[telegram]\ntoken = '{DEFAULT_TOKEN}'\napi_url = '{emulator.base}/bot'\n"
-        f"[logging]\nlevel = 'WARNING'\n"
+        f"[logging]\nlevel = 'WARNING'\n[http]\nport = 0\n"
         f"[alerts]\nmessages_per_second = {rate}\npaid_broadcast = {'true' if paid else 'false'}\n"
         f"[[sources]]\nname = 'site'\nurl = '{site.url}'\ninterval = 15\n",
         encoding="utf-8",

@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -22,7 +25,10 @@ from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
 from bot.config import Config
 from bot.news.fetch import Fetcher, HttpFetcher
-from storage import Database, StorageError
+from bot.ops.health import HealthServer, HealthState
+from bot.ops.incidents import Incidents
+from bot.ops.metrics import Metrics
+from storage import Database, StorageError, meta
 from storage import sources as source_store
 from storage import subscribers as subscriber_store
 from storage.sources import SourceSpec
@@ -47,6 +53,7 @@ class Services:
     fetcher: Fetcher
     sender: Sender | None = None
     watcher: Watcher | None = None
+    metrics: Metrics | None = None
 
 
 def build_application(services: Services) -> Application:  # type: ignore[type-arg]
@@ -104,9 +111,10 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
         sender_client = BotApiClient(
             config.telegram.api_url, config.token, connections=settings.concurrency + 4
         )
-        sender = Sender(db, sender_client, settings)
-        watcher = Watcher(db, config, fetcher, sender.wake)
-        services = Services(config, db, fetcher, sender, watcher)
+        metrics = Metrics()
+        sender = Sender(db, sender_client, settings, metrics=metrics)
+        watcher = Watcher(db, config, fetcher, sender.wake, metrics=metrics)
+        services = Services(config, db, fetcher, sender, watcher, metrics)
         application = build_application(services)
         await _serve(application, services, sender_client, stop)
     finally:
@@ -139,16 +147,47 @@ async def _serve(
         ) from None
     sender_stop = asyncio.Event()
     sender_task: asyncio.Task[None] | None = None
+    config, db = services.config, services.db
+    assert services.metrics is not None
+    health = HealthServer(db, services.metrics, HealthState(api_answered=True))
     try:
         me = application.bot
         log.info("connected to the Bot API as @%s", me.username)
         await handlers.publish_commands(application)
-        assert application.updater is not None and application.job_queue is not None
+        job_queue = application.job_queue
+        assert application.updater is not None and job_queue is not None
         assert services.watcher is not None and services.sender is not None
-        services.watcher.schedule(application.job_queue)
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        health.state.scheduler_running = lambda: bool(job_queue.scheduler.running)
+        services.watcher.schedule(job_queue)
+        incidents = Incidents(
+            db,
+            [s.name for s in config.sources],
+            config.alerts.messages_per_second,
+            _notify_admins(sender_client, config.telegram.admins),
+        )
+        if not job_queue.get_jobs_by_name("incidents"):
+            job_queue.run_repeating(
+                lambda _: incidents.check(),
+                interval=60,
+                first=60,
+                name="incidents",
+                job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": 50},
+            )
+        if config.telegram.webhook.url:
+            await _start_webhook(application, config, db)
+        else:
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await application.start()
         await sender_client.start()
+        if config.http.enabled:
+            try:
+                await health.start(config.http.listen, config.http.port)
+            except OSError as exc:
+                raise StartupError(
+                    f"cannot listen on {config.http.listen}:{config.http.port} for /healthz "
+                    f"({exc.strerror}); change [http] port or set enabled = false",
+                    exit_code=2,
+                ) from None
         sender_task = asyncio.create_task(services.sender.run(sender_stop))
         log.info(
             "running with %d sources; stop with Ctrl-C or SIGTERM", len(services.config.sources)
@@ -162,12 +201,60 @@ async def _serve(
         if sender_task is not None:
             with contextlib.suppress(Exception):
                 await sender_task
+        await health.stop()
         await sender_client.close()
         await application.shutdown()
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
     log.info("stopped")
+
+
+def _notify_admins(client: BotApiClient, admins: list[int]) -> Callable[[str], Awaitable[None]]:
+    async def notify(text: str) -> None:
+        for admin in admins:
+            try:
+                await client.send_message({"chat_id": admin, "text": text})
+            except Exception as exc:  # one unreachable admin must not hide it from the others
+                log.warning("cannot tell admin %d: %s", admin, exc)
+
+    return notify
+
+
+async def webhook_secret(config: Config, db: Database) -> str:
+    """The configured secret, else the one generated at an earlier start, else a new one."""
+    configured = config.telegram.webhook.secret_token
+    if configured is not None:
+        return configured.get_secret_value()
+    kept = await meta.get(db, "webhook_secret")
+    if kept:
+        return kept
+    secret = secrets.token_urlsafe(32)
+    await meta.put(db, "webhook_secret", secret)
+    return secret
+
+
+async def _start_webhook(application: Application, config: Config, db: Database) -> None:  # type: ignore[type-arg]
+    hook = config.telegram.webhook
+    assert hook.url is not None and application.updater is not None
+    secret = await webhook_secret(config, db)
+    try:
+        await application.updater.start_webhook(
+            listen=hook.listen,
+            port=hook.port,
+            url_path=urlsplit(hook.url).path.lstrip("/"),
+            webhook_url=hook.url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on {hook.listen}:{hook.port} for the webhook ({exc.strerror})",
+            exit_code=2,
+        ) from None
+    log.info(
+        "receiving updates by webhook at %s (listening on %s:%d)", hook.url, hook.listen, hook.port
+    )
 
 
 async def _wait(stop: asyncio.Event, sender: asyncio.Task[None]) -> None:

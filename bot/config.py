@@ -64,10 +64,38 @@ def _zone_name(value: str) -> str:
     return value
 
 
+class WebhookConfig(_Section):
+    url: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    secret_token: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith("https://") and not value.startswith("http://127.0.0.1"):
+            raise ValueError("expected the public https:// URL Telegram will post to")
+        return value
+
+    @field_validator("secret_token")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        secret = value.get_secret_value()
+        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        if len(secret) > 256 or not set(secret) <= allowed:
+            raise ValueError("expected 1-256 characters among A-Z a-z 0-9 _ - (not shown)")
+        return value
+
+
 class TelegramConfig(_Section):
     token: SecretStr | None = None
     api_url: str = TELEGRAM_API_URL
     admins: list[int] = Field(default_factory=list)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
 
     @field_validator("api_url")
     @classmethod
@@ -115,6 +143,12 @@ class LoggingConfig(_Section):
 class NewsConfig(_Section):
     freshness_hours: int = Field(default=6, ge=1, le=168)
     dedup_window_hours: int = Field(default=24, ge=1, le=168)
+
+
+class HttpConfig(_Section):
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(default=9110, ge=0, le=65535)
 
 
 class AlertsConfig(_Section):
@@ -190,6 +224,7 @@ class Config(_Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     news: NewsConfig = Field(default_factory=NewsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
 

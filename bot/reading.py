@@ -36,7 +36,7 @@ def parse_count(args: Sequence[str]) -> int | None:
     """The N of /latest N: absent means 5; anything but 1-20 is None (a usage error)."""
     if not args:
         return DEFAULT_COUNT
-    if len(args) > 1 or not args[0].isascii() or not args[0].isdigit():
+    if len(args) > 1 or len(args[0]) > 3 or not args[0].isascii() or not args[0].isdigit():
         return None
     value = int(args[0])
     return value if 1 <= value <= MAX_COUNT else None
@@ -50,7 +50,7 @@ def parse_more(data: str) -> tuple[bool, int, int] | None:
     parts = data.split(":")
     if len(parts) != 4 or parts[0] != "more" or parts[1] not in ("u", "a"):
         return None
-    if not (parts[2].isdigit() and parts[3].isdigit()):
+    if not (parts[2].isdigit() and parts[3].isdigit()) or len(parts[2]) > 6 or len(parts[3]) > 3:
         return None
     count = int(parts[3])
     return parts[1] == "u", int(parts[2]), min(max(count, 1), MAX_COUNT)

@@ -4,38 +4,90 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from telegram import BotCommand
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import BotCommand, BotCommandScopeDefault
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
+from bot.i18n import LANGUAGES, translator
+from handlers.admin import AdminHandlers
+from handlers.guard import Guard, Meter
 from handlers.reading import ReadingHandlers
+from handlers.search import SearchHandlers
+from handlers.settings import SettingsHandlers
 from handlers.subscription import SubscriptionHandlers
 
 if TYPE_CHECKING:
     from bot.app import Services
 
-COMMANDS = [
-    BotCommand("start", "الاشتراك في التنبيهات العاجلة"),
-    BotCommand("stop", "إيقاف التنبيهات"),
-    BotCommand("latest", "آخر الأخبار"),
-    BotCommand("urgent", "آخر الأخبار العاجلة"),
-    BotCommand("summary", "ملخص خبر"),
-    BotCommand("help", "الأوامر المتاحة"),
+MENU = [
+    "start",
+    "latest",
+    "urgent",
+    "summary",
+    "search",
+    "sources",
+    "subscribe",
+    "unsubscribe",
+    "settings",
+    "help",
 ]
 
 
 def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
-    """Every command the bot understands, in one block."""
+    """Every command and button the bot understands, in one block."""
+    guard = Guard(services)
     subscription = SubscriptionHandlers(services)
-    application.add_handler(CommandHandler("start", subscription.start))
-    application.add_handler(CommandHandler(["stop", "unsubscribe"], subscription.stop))
-    application.add_handler(CommandHandler("help", subscription.help))
     reading = ReadingHandlers(services)
-    application.add_handler(CommandHandler("latest", reading.latest))
-    application.add_handler(CommandHandler("urgent", reading.urgent))
-    application.add_handler(CommandHandler("summary", reading.summary))
-    application.add_handler(CallbackQueryHandler(reading.summary_button, pattern=r"^sum:\d+$"))
-    application.add_handler(CallbackQueryHandler(reading.more, pattern=r"^more:"))
+    settings = SettingsHandlers(services)
+    search = SearchHandlers(services)
+    admin = AdminHandlers(services)
+    meter = Meter(services)
+    # Before anything (group -2 and -1): metrics, then the per-user rate limit; after
+    # everything (group 100): the command's answer time.
+    application.add_handler(TypeHandler(object, meter.begin), group=-2)
+    application.add_handler(TypeHandler(object, guard.rate_limit), group=-1)
+    application.add_handler(TypeHandler(object, meter.end), group=100)
+    add = application.add_handler
+    add(CommandHandler("start", subscription.start))
+    add(CommandHandler("subscribe", subscription.subscribe))
+    add(CommandHandler(["unsubscribe", "stop"], subscription.unsubscribe))
+    add(CommandHandler("help", subscription.help))
+    add(CommandHandler("latest", reading.latest))
+    add(CommandHandler("urgent", reading.urgent))
+    add(CommandHandler("summary", reading.summary))
+    add(CommandHandler("search", search.search))
+    add(CommandHandler("sources", search.sources))
+    add(CommandHandler("settings", settings.settings))
+    add(CommandHandler("language", settings.language))
+    add(CommandHandler("quiet", settings.quiet))
+    add(CommandHandler("digest", settings.digest))
+    add(CommandHandler("filter", settings.filter))
+    add(CommandHandler("topic", settings.topic))
+    add(CommandHandler("stats", admin.stats))
+    add(CommandHandler("broadcast", admin.broadcast))
+    add(CommandHandler("source", admin.source))
+    add(CallbackQueryHandler(reading.summary_button, pattern=r"^sum:\d+$"))
+    add(CallbackQueryHandler(reading.more, pattern=r"^more:"))
+    add(CallbackQueryHandler(subscription.subscribe_button, pattern=r"^set:sub$"))
+    add(CallbackQueryHandler(settings.button, pattern=r"^set:"))
+    add(InlineQueryHandler(search.inline))
+    add(MessageHandler(filters.StatusUpdate.MIGRATE, subscription.migrated))
+    add(MessageHandler(filters.COMMAND, guard.unknown_command))
+    application.add_error_handler(guard.on_error)
 
 
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
-    await application.bot.set_my_commands(COMMANDS)
+    """The command menu in each language (Arabic also as the default)."""
+    for language in (None, *LANGUAGES):
+        t = translator(language or "ar")
+        commands = [BotCommand(name, t(f"cmd-{name}")) for name in MENU]
+        await application.bot.set_my_commands(
+            commands, scope=BotCommandScopeDefault(), language_code=language
+        )

@@ -71,7 +71,7 @@ class ReadingHandlers:
             await _usage(update, language, "usage-summary")
             return
         arg = args[0]
-        if arg.isascii() and arg.isdigit():
+        if arg.isascii() and arg.isdigit() and len(arg) <= 3:
             listed = (context.chat_data or {}).get(LAST_LIST) or []
             if not listed:
                 await _usage(update, language, "summary-no-list")

@@ -58,6 +58,22 @@ async def subscribe(
     return _subscriber(row)
 
 
+async def ensure(
+    db: Database, chat_id: int, chat_type: ChatType, language: Language, title: str | None = None
+) -> Subscriber:
+    """The chat's record, created switched off if it has none (to keep its preferences)."""
+    now = int(time.time())
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO subscribers (chat_id, chat_type, language, title, active, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (chat_id) DO NOTHING",
+            (chat_id, chat_type, language, title, now, now),
+        )
+    found = await get(db, chat_id)
+    assert found is not None
+    return found
+
+
 async def add_many(db: Database, chats: Iterable[tuple[int, ChatType, Language]]) -> int:
     """Insert many subscribers at once (imports, benchmarks); existing chats are left alone."""
     now = int(time.time())

@@ -272,3 +272,20 @@ async def test_nothing_is_realerted_after_a_restart(tmp_path: Path) -> None:
             fresh = Watcher(p.db, p.config, fetcher, p.sender.wake)  # a restarted process
             assert await fresh.poll("site") == []
         assert len(p.texts(1)) == 1
+
+
+async def test_configured_channels_receive_alerts_as_posts(tmp_path: Path) -> None:
+    extra = (
+        "[[channels]]\nchat_id = -1001\nlevel = 'urgent'\n"
+        "[[channels]]\nchat_id = -1002\nlevel = 'all'\n"
+    )
+    async with pipeline(tmp_path, extra) as p:
+        p.emulator.world.add_channel(-1001, "عاجل المدينة")
+        p.emulator.world.add_channel(-1002, "كل الأخبار")
+        await p.prime_and_publish()
+        await p.until(lambda: bool(p.texts(-1001)) and bool(p.texts(-1002)))
+        assert "🔴 عاجل" in p.texts(-1001)[0]
+        channel = await subscribers.get(p.db, -1002)
+        assert (
+            channel is not None and channel.chat_type == "channel" and channel.alert_level == "all"
+        )

@@ -58,7 +58,7 @@ async def test_kill_9_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(
         f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n"
-        "[alerts]\nmessages_per_second = 25\n"
+        "[alerts]\nmessages_per_second = 25\n[http]\nport = 0\n"
         f"[[sources]]\nname = 'site'\nurl = '{newsroom.url}'\ninterval = 15\n",
         encoding="utf-8",
     )

@@ -2,86 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
 
-from bot import config as config_module
-from bot.app import run
-from bot.sandbox.emulator import Emulator
-from bot.sandbox.newsroom import Newsroom
-from bot.sandbox.world import SentMessage
-from tests.conftest import TOKEN
-
-
-@dataclass
-class Live:
-    emulator: Emulator
-    newsroom: Newsroom
-
-    async def say(self, user: int, text: str, timeout: float = 15) -> SentMessage:
-        """The user sends `text`; returns the bot's next message in that chat."""
-        before = len(self.emulator.world.bot_messages(user))
-        await self.emulator.world.user_message(user, text)
-        return await self.next(user, before, timeout)
-
-    async def press(self, user: int, message: SentMessage, data: str) -> SentMessage:
-        before = len(self.emulator.world.bot_messages(user))
-        await self.emulator.world.press_button(user, user, message.message_id, data)
-        return await self.next(user, before)
-
-    async def next(self, chat: int, before: int, timeout: float = 15) -> SentMessage:
-        world = self.emulator.world
-        await world.wait_for(lambda: len(world.bot_messages(chat)) > before, timeout)
-        return world.bot_messages(chat)[before]
-
+from tests.live import Live, live_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
-    tmp_path = tmp_path_factory.mktemp("reading")
-    emulator = Emulator(TOKEN)
-    await emulator.start()
-    newsroom = Newsroom()
-    await newsroom.start()
-    for _ in range(3):
-        newsroom.publish_urgent()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n"
-        f"[[sources]]\nname = 'site'\ntitle = 'أخبار المدينة'\nurl = '{newsroom.url}'\n",
-        encoding="utf-8",
-    )
-    config = config_module.load(path, env={})
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(config, stop))
-
-    def stored() -> int:
-        try:
-            with sqlite3.connect(config.storage.database) as conn:
-                return conn.execute("SELECT count(*) FROM items").fetchone()[0]
-        except sqlite3.Error:
-            return 0
-
-    for _ in range(200):
-        if stored() >= 11:
-            break
-        await asyncio.sleep(0.1)
-    emulator.world.add_user(10, "سلمى", language_code="ar")
-    emulator.world.add_user(11, "Amine", language_code="fr-FR")
-    try:
-        yield Live(emulator, newsroom)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-        await newsroom.stop()
-        await emulator.stop()
+    async with live_bot(tmp_path_factory.mktemp("reading")) as running:
+        running.emulator.world.add_user(10, "سلمى", language_code="ar")
+        running.emulator.world.add_user(11, "Amine", language_code="fr-FR")
+        yield running
 
 
 async def test_latest_lists_headlines_with_buttons_and_pages(live: Live) -> None:

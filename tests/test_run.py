@@ -67,7 +67,7 @@ async def test_a_refused_token_is_a_configuration_error_and_stays_secret(write_c
     emulator = Emulator("999:" + "z" * 35)  # a server that knows another token
     await emulator.start()
     try:
-        path = write_config(f"[telegram]\napi_url = '{emulator.api_url}'\n")
+        path = write_config(f"[telegram]\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n")
         proc = await _ajil("-v", "run", "--config", str(path), env={"AJIL_TELEGRAM_TOKEN": TOKEN})
         out, err = await asyncio.wait_for(proc.communicate(), 60)
     finally:
@@ -78,8 +78,10 @@ async def test_a_refused_token_is_a_configuration_error_and_stays_secret(write_c
     assert TOKEN.split(":", 1)[1] not in text
 
 
-async def test_start_subscribes_the_chat(emulator: Emulator, write_config) -> None:
-    path = write_config(f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n")
+async def test_start_then_the_subscribe_button(emulator: Emulator, write_config) -> None:
+    path = write_config(
+        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n"
+    )
     config = config_module.load(path, env={})
     stop = asyncio.Event()
     bot = asyncio.create_task(run(config, stop))
@@ -88,8 +90,11 @@ async def test_start_subscribes_the_chat(emulator: Emulator, write_config) -> No
         world.add_user(501, "سلمى", language_code="ar")
         await world.user_message(501, "/start")
         await world.wait_for(lambda: len(world.bot_messages(501)) >= 1, timeout=20)
-        assert "عاجل" in world.bot_messages(501)[0].text
+        welcome = world.bot_messages(501)[0]
+        assert "عاجل" in welcome.text
         assert world.commands, "commands are published at start"
+        await world.press_button(501, 501, welcome.message_id, "set:sub")
+        await world.wait_for(lambda: len(world.bot_messages(501)) >= 2, timeout=20)
     finally:
         stop.set()
         await asyncio.wait_for(bot, 20)
@@ -104,7 +109,7 @@ async def test_start_subscribes_the_chat(emulator: Emulator, write_config) -> No
 async def test_sigterm_stops_the_bot_cleanly_within_seconds(
     emulator: Emulator, write_config
 ) -> None:
-    path = write_config(f"[telegram]\napi_url = '{emulator.api_url}'\n")
+    path = write_config(f"[telegram]\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n")
     proc = await _ajil("run", "--config", str(path), env={"AJIL_TELEGRAM_TOKEN": TOKEN})
     assert proc.stderr is not None
     # Wait until it is polling, then ask it to stop.

@@ -58,6 +58,8 @@ async def test_web_chat_in_a_real_browser() -> None:
             await page.click("#start")
             await page.wait_for_selector(".row.bot .bubble", timeout=15_000)
             assert "عاجل" in await page.inner_text(".row.bot .bubble")
+            await page.locator("button.kbtn", has_text="اشترك").click()
+            await page.locator(".row.bot .bubble", has_text="تم الاشتراك").wait_for(timeout=15_000)
 
             # The site has stories; wait until the bot has read them, then ask.
             for _ in range(100):

@@ -32,6 +32,7 @@ from bot.alerts.botapi import ApiError, BotApiClient, TransportError
 from bot.alerts.message import Outgoing, alert_message, broadcast_message, digest_message
 from bot.alerts.pacing import ChatPacer, Pacer
 from bot.i18n import translator
+from bot.ops.metrics import Metrics
 from storage import Database, outbox, subscribers
 from storage.models import Claim, DeliveryOutcome, DeliveryState, Priority
 
@@ -85,7 +86,9 @@ class Sender:
         client: BotApiClient,
         settings: SenderSettings,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.db = db
         self.client = client
         self.settings = settings
@@ -339,6 +342,9 @@ class Sender:
             await outbox.record_outcomes(self.db, outcomes)
             for chat_id, why in gone:
                 await subscribers.deactivate(self.db, [chat_id], why)
+        if self.metrics is not None:
+            for outcome in outcomes:
+                self.metrics.deliveries.labels(outcome.state.value).inc()
         self._last_flush = self._clock()
         self.chats.forget_idle()
 

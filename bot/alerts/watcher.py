@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from bot.news.ingest import Ingestor, NewArrival
 from bot.news.oneshot import settings_for
 from bot.news.sources import SourceError, SourcePoller
 from bot.news.text import normalize
+from bot.ops.metrics import Metrics
 from storage import Database, items, notices, outbox, subscribers
 from storage import sources as source_store
 from storage.models import Priority, SourceState, Subscriber
@@ -44,7 +46,9 @@ class Watcher:
         fetcher: Fetcher,
         wake_sender: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.db = db
         self.config = config
         self.zone = config.schedule.zone
@@ -114,11 +118,14 @@ class Watcher:
         if state.next_fetch_at is not None and state.next_fetch_at > now:
             return []  # backing off after failures
         validators = Validators(state.etag, state.last_modified)
+        started = time.monotonic()
         try:
             result = await self.pollers[name].poll(validators, now)
         except SourceError as exc:
+            self._measure(name, "failed", started)
             await self._failed(state, exc.reason, now)
             return []
+        self._measure(name, "not_modified" if result.not_modified else "ok", started)
         for warning in result.warnings:
             log.warning("source %s: %s", name, warning)
         async with self.db.transaction():
@@ -137,6 +144,14 @@ class Watcher:
             )
             self.wake_sender()
         return arrivals
+
+    def _measure(self, name: str, result: str, started: float) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.fetches.labels(name, result).inc()
+        self.metrics.fetch_seconds.labels(name).observe(time.monotonic() - started)
+        if result != "failed":
+            self.metrics.last_success.labels(name).set(time.time())
 
     async def _enqueue(self, state: SourceState, arrival: NewArrival, now: datetime) -> None:
         await outbox.enqueue_alert(

@@ -20,6 +20,7 @@ from bot.app import run
 from bot.config import (
     AlertsConfig,
     Config,
+    HttpConfig,
     SourceConfig,
     StorageConfig,
     TelegramConfig,
@@ -38,6 +39,7 @@ def demo_config(api_url: str, site_url: str, database: Path) -> Config:
         telegram=TelegramConfig(token=SecretStr(DEFAULT_TOKEN), api_url=api_url, admins=[USER_ID]),
         storage=StorageConfig(database=database),
         alerts=AlertsConfig(),
+        http=HttpConfig(port=0),  # health and metrics on any free port: nothing to collide with
         sources=[
             SourceConfig(
                 name="madina", title="أخبار المدينة", url=site_url, kind="auto", interval=15

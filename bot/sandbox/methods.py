@@ -266,6 +266,7 @@ class BotApi:
                 "limited_gifts": False,
                 "unique_gifts": False,
                 "premium_subscription": False,
+                "gifts_from_channels": False,
             },
         )
         return data

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from datetime import datetime
 from importlib import resources
 
 from aiohttp import web
 
 from bot.sandbox.control import message_json
 from bot.sandbox.emulator import Emulator
+from bot.sandbox.newsroom import CASABLANCA
 from bot.sandbox.world import SentMessage
 
 USER_ID = 7001
@@ -96,4 +98,11 @@ class WebChat:
                 await world.wait_for(lambda: bool(fresh()) or self._runner is None, wait)
         # Taken after the wait, so that an edit seen now is not sent again on the next call.
         now = time.time()
-        return web.json_response({"now": now, "messages": [message_json(m) for m in fresh()]})
+        messages = []
+        for message in fresh():
+            data = message_json(message)
+            # Morocco's clock, from Python's tzdata like the bot's own times (a browser's ICU
+            # data may disagree about Africa/Casablanca).
+            data["clock"] = datetime.fromtimestamp(message.date, CASABLANCA).strftime("%H:%M")
+            messages.append(data)
+        return web.json_response({"now": now, "messages": messages})

@@ -106,6 +106,8 @@ class SentMessage:
             data["edit_date"] = self.date
         if self.thread_id is not None:
             data["message_thread_id"] = self.thread_id
+            if chat.is_forum:
+                data["is_topic_message"] = True
         return data
 
 

@@ -122,3 +122,9 @@ CREATE TABLE deliveries (
 -- Partial, so that the 100,000 rows of an alert's fan-out don't pay for it.
 CREATE UNIQUE INDEX deliveries_notice ON deliveries (chat_id, notice_id) WHERE notice_id IS NOT NULL;
 CREATE INDEX deliveries_queue ON deliveries (priority, id) WHERE state = 'pending';
+
+-- Small facts the bot keeps about itself (the generated webhook secret...).
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;

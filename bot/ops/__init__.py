@@ -1,0 +1,1 @@
+"""Running Ajil: health and metrics over HTTP, admin alerts on incidents, webhook secrets."""

@@ -1,0 +1,79 @@
+"""/healthz and /metrics on [http] listen:port.
+
+/healthz answers 200 "ok" when the database takes a write, the scheduler runs and the Bot API
+answered at start; otherwise 503 with the reasons, one per line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.ops.metrics import Metrics
+from storage import Database, meta, outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HealthState:
+    api_answered: bool = False
+    scheduler_running: Callable[[], bool] = field(default=lambda: False)
+
+
+class HealthServer:
+    def __init__(self, db: Database, metrics: Metrics, state: HealthState) -> None:
+        self.db = db
+        self.metrics = metrics
+        self.state = state
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self, listen: str, port: int) -> None:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, listen, port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None)
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        log.info("health and metrics on http://%s:%d/healthz and /metrics", listen, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def problems(self) -> list[str]:
+        found = []
+        try:
+            await meta.put(self.db, "healthz", str(int(time.time())))
+        except Exception as exc:
+            found.append(f"database not writable: {exc}")
+        if not self.state.scheduler_running():
+            found.append("scheduler not running")
+        if not self.state.api_answered:
+            found.append("the Bot API did not answer at start")
+        return found
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        problems = await self.problems()
+        if problems:
+            return web.Response(status=503, text="\n".join(problems) + "\n")
+        return web.Response(text="ok\n")
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        try:
+            self.metrics.outbox_depth.set(await outbox.pending_count(self.db, datetime.now(UTC)))
+        except Exception as exc:  # a metrics scrape must not fail on a busy database
+            log.warning("metrics: outbox depth unavailable: %s", exc)
+        body = generate_latest(self.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

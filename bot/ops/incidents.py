@@ -1,0 +1,85 @@
+"""Telling the admins in Telegram when something needs them, once per incident: a source
+failing for over 30 minutes, an outbox backlog of more than 10 minutes of sending.
+(A refused alert is reported by the sender the moment it happens.)"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from bot.i18n import translator
+from storage import Database, meta, outbox
+from storage import sources as source_store
+
+log = logging.getLogger(__name__)
+SOURCE_DOWN = timedelta(minutes=30)
+BACKLOG = timedelta(minutes=10)
+
+Notify = Callable[[str], Awaitable[None]]
+
+
+class Incidents:
+    def __init__(
+        self,
+        db: Database,
+        source_names: Sequence[str],
+        rate: int,
+        notify: Notify,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.source_names = set(source_names)
+        self.rate = rate
+        self.notify = notify
+        self.clock = clock
+        self.t = translator("ar")
+
+    async def check(self) -> list[str]:
+        """Look once; returns the messages sent (each incident is reported once)."""
+        now = self.clock()
+        sent: list[str] = []
+        for state in await source_store.all_sources(self.db):
+            if state.name not in self.source_names or state.disabled:
+                continue
+            key = f"incident:source:{state.name}"
+            marker = await meta.get(self.db, key)
+            if state.failing_since and now - state.failing_since > SOURCE_DOWN:
+                since = str(int(state.failing_since.timestamp()))
+                if marker != since:
+                    minutes = int((now - state.failing_since).total_seconds() // 60)
+                    text = self.t(
+                        "incident-source-down",
+                        name=state.name,
+                        minutes=minutes,
+                        count=state.consecutive_failures,
+                        error=state.last_error or "?",
+                    )
+                    await self._send(text, sent)
+                    await meta.put(self.db, key, since)
+            elif marker and not state.failing_since:
+                await self._send(self.t("incident-source-back", name=state.name), sent)
+                await meta.put(self.db, key, "")
+        pending = await outbox.pending_count(self.db, now)
+        minutes_of_sending = pending / max(self.rate, 1) / 60
+        backlog = await meta.get(self.db, "incident:backlog")
+        if minutes_of_sending > BACKLOG.total_seconds() / 60 and not backlog:
+            text = self.t(
+                "incident-backlog",
+                pending=pending,
+                minutes=f"{minutes_of_sending:.0f}",
+                rate=self.rate,
+            )
+            await self._send(text, sent)
+            await meta.put(self.db, "incident:backlog", "1")
+        elif backlog and minutes_of_sending < BACKLOG.total_seconds() / 120:
+            await meta.put(self.db, "incident:backlog", "")
+        return sent
+
+    async def _send(self, text: str, sent: list[str]) -> None:
+        log.warning("incident: %s", text)
+        try:
+            await self.notify(text)
+        except Exception as exc:  # admins unreachable: the log line above still says it
+            log.warning("could not tell the admins: %s", exc)
+        sent.append(text)

@@ -1,0 +1,183 @@
+"""What /settings, /sources, /search, /stats and /help show, composed as `Outgoing` messages."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+
+from bot.alerts.message import Button, Outgoing, clock, fit, lines, summary_callback
+from bot.config import Config
+from bot.i18n import Language, translator
+from bot.preferences import format_time
+from storage.models import DeliveryState, SourceState, StoredItem, Subscriber
+
+LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
+
+
+def help_message(language: Language, admin: bool) -> Outgoing:
+    t = translator(language)
+    parts = [t("help")] + ([t("help-admin")] if admin else [])
+    return Outgoing(lines(language, *parts), silent=True)
+
+
+def welcome(language: Language) -> Outgoing:
+    t = translator(language)
+    return Outgoing(
+        lines(language, t("welcome")),
+        [
+            [Button(t("button-subscribe"), callback="set:sub")],
+            [Button(t("button-latest"), callback="more:a:0:5")],
+        ],
+    )
+
+
+def settings(
+    subscriber: Subscriber | None,
+    language: Language,
+    filters: Sequence[str],
+) -> Outgoing:
+    t = translator(language)
+    level = subscriber.alert_level if subscriber and subscriber.active else None
+    quiet = (
+        f"{format_time(subscriber.quiet_start)}–{format_time(subscriber.quiet_end)}"
+        if subscriber and subscriber.quiet_start is not None and subscriber.quiet_end is not None
+        else t("off")
+    )
+    digest = (
+        format_time(subscriber.digest_at)
+        if subscriber and subscriber.digest_at is not None
+        else t("off")
+    )
+    text = t(
+        "settings-title",
+        language=LANGUAGE_NAMES[language],
+        level=t(f"level-{level}") if level else t("off"),
+        quiet=quiet,
+        digest=digest,
+        filters=html.escape("، ".join(filters) if language == "ar" else ", ".join(filters))
+        or t("none"),
+    )
+    keyboard = [
+        [
+            Button(("• " if language == code else "") + name, callback=f"set:lang:{code}")
+            for code, name in LANGUAGE_NAMES.items()
+        ],
+        [
+            Button(("• " if level == lvl else "") + t(f"level-{lvl}"), callback=f"set:level:{lvl}")
+            for lvl in ("urgent", "all", "digest")
+        ],
+        [Button(t("button-sources"), callback="set:sources")],
+    ]
+    if subscriber and subscriber.quiet_start is not None:
+        keyboard.append([Button(t("button-quiet-off"), callback="set:quiet:off")])
+    return Outgoing(lines(language, text, t("settings-quiet-help")), keyboard, silent=True)
+
+
+def source_toggles(
+    config: Config, states: Sequence[SourceState], off: set[int], language: Language
+) -> Outgoing:
+    t = translator(language)
+    titles = {s.name: s.title or s.name for s in config.sources}
+    rows = [
+        [
+            Button(
+                ("🔕 " if state.id in off else "✅ ") + titles.get(state.name, state.name),
+                callback=f"set:src:{state.id}",
+            )
+        ]
+        for state in states
+    ]
+    rows.append([Button(t("button-back"), callback="set:home")])
+    return Outgoing(lines(language, f"<b>{html.escape(t('sources-title'))}</b>"), rows, silent=True)
+
+
+def sources_status(
+    config: Config,
+    states: Sequence[SourceState],
+    off: set[int],
+    language: Language,
+    zone: tzinfo,
+    now: datetime | None = None,
+) -> Outgoing:
+    t = translator(language)
+    now = now or datetime.now(UTC)
+    titles = {s.name: s.title or s.name for s in config.sources}
+    rows = [f"<b>{html.escape(t('sources-title'))}</b>"]
+    for state in states:
+        name = html.escape(titles.get(state.name, state.name))
+        if state.disabled:
+            rows.append(t("source-off", name=name))
+        elif state.id in off:
+            rows.append(t("source-off-for-you", name=name))
+        elif state.consecutive_failures and state.failing_since:
+            rows.append(
+                t(
+                    "source-failing",
+                    name=name,
+                    since=_when(state.failing_since, zone, now),
+                    error=html.escape(state.last_error or "?"),
+                )
+            )
+        elif state.last_success_at:
+            rows.append(t("source-ok", name=name, when=_when(state.last_success_at, zone, now)))
+        else:
+            rows.append(t("source-waiting", name=name))
+    return Outgoing(fit(lines(language, *rows)), silent=True)
+
+
+def _when(moment: datetime, zone: tzinfo, now: datetime) -> str:
+    local = moment.astimezone(zone)
+    if local.date() == now.astimezone(zone).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def search_results(
+    found: Sequence[StoredItem], query: str, config: Config, language: Language
+) -> Outgoing:
+    t = translator(language)
+    shown = html.escape(query[:60])
+    if not found:
+        return Outgoing(lines(language, t("search-none", query=shown)), silent=True)
+    titles = {s.name: s.title or s.name for s in config.sources}
+    zone = config.schedule.zone
+    rows = [f"<b>{t('search-title', query=shown)}</b>"]
+    for number, item in enumerate(found, start=1):
+        title = html.escape(item.title)
+        if item.url:
+            title = f'<a href="{html.escape(item.url, quote=True)}">{title}</a>'
+        when = (item.published_at or item.sort_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        source = html.escape(titles.get(item.source_name, item.source_name))
+        rows.append(f"{number}. {title}\n   {source} · {when}")
+    buttons = [
+        Button(t("button-summary-n", n=n), callback=summary_callback(i.id))
+        for n, i in enumerate(found, start=1)
+    ]
+    return Outgoing(
+        fit(lines(language, *rows)),
+        [buttons[i : i + 5] for i in range(0, len(buttons), 5)],
+        silent=True,
+    )
+
+
+def stats(
+    total: int,
+    active: int,
+    outcomes: dict[DeliveryState, int],
+    pending: int,
+    states: Sequence[SourceState],
+    config: Config,
+    language: Language,
+) -> Outgoing:
+    t = translator(language)
+    summary = (
+        ", ".join(f"{state.value} {count}" for state, count in outcomes.items() if count) or "0"
+    )
+    text = t("stats", total=total, active=active, outcomes=summary, pending=pending)
+    health = sources_status(config, states, set(), language, config.schedule.zone)
+    return Outgoing(fit(lines(language, text) + "\n" + health.text), silent=True)
+
+
+def clock_of(item: StoredItem, zone: tzinfo) -> str:
+    return clock(item.published_at or item.sort_at, zone)

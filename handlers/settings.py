@@ -1,0 +1,218 @@
+"""/settings and its keyboard, and the direct forms /language, /quiet, /digest, /filter, /topic."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import keyboards, views
+from bot.alerts.message import Outgoing
+from bot.i18n import Language, pick_language
+from bot.preferences import (
+    MAX_FILTERS,
+    clean_keyword,
+    format_time,
+    parse_digest,
+    parse_language,
+    parse_quiet,
+)
+from handlers.guard import may_configure, say
+from handlers.replies import reply
+from storage import sources, subscribers
+from storage.models import AlertLevel, ChatType, Subscriber
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+
+class SettingsHandlers:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def _record(self, update: Update) -> Subscriber | None:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None:
+            return None
+        language = pick_language(user.language_code if user else None)
+        return await subscribers.ensure(
+            self._services.db, chat.id, cast(ChatType, chat.type), language, chat.title
+        )
+
+    async def _allowed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        if await may_configure(update, context):
+            return True
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await say(update, self._services, "group-admins-only")
+        return False
+
+    async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The chat's settings with buttons to change them."""
+        record = await self._record(update)
+        if record is None:
+            return
+        words = await subscribers.filters(self._services.db, record.chat_id)
+        await reply(update, views.settings(record, record.language, words))
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A press on the settings keyboard: language, alert level, sources, quiet hours off."""
+        query = update.callback_query
+        if query is None or not await self._allowed(update, context):
+            return
+        record = await self._record(update)
+        if record is None:
+            return
+        db = self._services.db
+        parts = (query.data or "").split(":")
+        await query.answer()
+        if parts[1:2] == ["lang"] and len(parts) == 3 and parts[2] in views.LANGUAGE_NAMES:
+            record = (
+                await subscribers.set_preferences(
+                    db, record.chat_id, language=cast(Language, parts[2])
+                )
+                or record
+            )
+        elif (
+            parts[1:2] == ["level"] and len(parts) == 3 and parts[2] in ("urgent", "all", "digest")
+        ):
+            if not record.active:
+                record = await subscribers.subscribe(
+                    db, record.chat_id, record.chat_type, record.language
+                )
+            record = (
+                await subscribers.set_preferences(
+                    db, record.chat_id, alert_level=cast(AlertLevel, parts[2])
+                )
+                or record
+            )
+        elif parts[1:2] == ["quiet"]:
+            record = await subscribers.set_preferences(db, record.chat_id, quiet=None) or record
+        elif parts[1:2] in (["sources"], ["src"]):
+            if parts[1] == "src" and len(parts) == 3 and parts[2].isdigit():
+                off = await subscribers.disabled_sources(db, record.chat_id)
+                source_id = int(parts[2])
+                await subscribers.set_source_enabled(
+                    db, record.chat_id, source_id, source_id in off
+                )
+            names = {s.name for s in self._services.config.sources}
+            states = [s for s in await sources.all_sources(db) if s.name in names]
+            off = await subscribers.disabled_sources(db, record.chat_id)
+            await _edit(
+                update, views.source_toggles(self._services.config, states, off, record.language)
+            )
+            return
+        words = await subscribers.filters(db, record.chat_id)
+        await _edit(update, views.settings(record, record.language, words))
+
+    async def language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/language ar|fr|en"""
+        chosen = parse_language(context.args or [])
+        if chosen is None:
+            await say(update, self._services, "usage-language")
+            return
+        if not await self._allowed(update, context):
+            return
+        record = await self._record(update)
+        if record is not None:
+            await subscribers.set_preferences(self._services.db, record.chat_id, language=chosen)
+            await say(update, self._services, "language-set")
+
+    async def quiet(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/quiet HH:MM-HH:MM or /quiet off"""
+        parsed = parse_quiet(context.args or [])
+        if parsed is False:
+            await say(update, self._services, "usage-quiet")
+            return
+        if (
+            not await self._allowed(update, context)
+            or (record := await self._record(update)) is None
+        ):
+            return
+        await subscribers.set_preferences(self._services.db, record.chat_id, quiet=parsed)
+        if parsed is None:
+            await say(update, self._services, "quiet-off")
+        else:
+            start, end = cast(tuple[int, int], parsed)
+            await say(
+                update, self._services, "quiet-set", start=format_time(start), end=format_time(end)
+            )
+
+    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/digest HH:MM or /digest off"""
+        parsed = parse_digest(context.args or [])
+        if parsed is False:
+            await say(update, self._services, "usage-digest")
+            return
+        if (
+            not await self._allowed(update, context)
+            or (record := await self._record(update)) is None
+        ):
+            return
+        await subscribers.set_preferences(self._services.db, record.chat_id, digest_at=parsed)
+        if parsed is None:
+            await say(update, self._services, "digest-off")
+        else:
+            await say(update, self._services, "digest-set", time=format_time(parsed))
+
+    async def filter(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/filter add|remove WORD, /filter list"""
+        args = context.args or []
+        action = args[0].lower() if args else ""
+        db = self._services.db
+        if action == "list" and len(args) == 1:
+            record = await self._record(update)
+            words = await subscribers.filters(db, record.chat_id) if record else []
+            if words:
+                await say(update, self._services, "filter-list", words="، ".join(words))
+            else:
+                await say(update, self._services, "filter-none")
+            return
+        word = clean_keyword(" ".join(args[1:])) if action in ("add", "remove") else None
+        if word is None:
+            await say(update, self._services, "usage-filter")
+            return
+        if (
+            not await self._allowed(update, context)
+            or (record := await self._record(update)) is None
+        ):
+            return
+        if action == "add":
+            if len(await subscribers.filters(db, record.chat_id)) >= MAX_FILTERS:
+                await say(update, self._services, "usage-filter")
+                return
+            await subscribers.set_filters(db, record.chat_id, add=[word])
+            await say(update, self._services, "filter-added", word=word)
+        else:
+            await subscribers.set_filters(db, record.chat_id, remove=[word])
+            await say(update, self._services, "filter-removed", word=word)
+
+    async def topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/topic in a forum group's topic: alerts go to that topic."""
+        message = update.effective_message
+        if message is None or not await self._allowed(update, context):
+            return
+        record = await self._record(update)
+        if record is None:
+            return
+        thread = message.message_thread_id if message.is_topic_message else None
+        await subscribers.set_preferences(self._services.db, record.chat_id, topic_id=thread)
+        await say(update, self._services, "topic-set")
+
+
+async def _edit(update: Update, message: Outgoing) -> None:
+    query = update.callback_query
+    if query is None or query.message is None:
+        await reply(update, message)
+        return
+    try:
+        await query.edit_message_text(
+            message.text,
+            parse_mode="HTML",
+            reply_markup=keyboards.markup(message),
+            link_preview_options=keyboards.preview(message),
+        )
+    except Exception as exc:  # "message is not modified" when pressing the current choice
+        if "not modified" not in str(exc).lower():
+            raise

@@ -1,0 +1,105 @@
+"""The real bot (bot.app.run) against the emulator and the sample site, for end-to-end tests
+of commands; shared by a test module so that the bot starts once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import config as config_module
+from bot.app import run
+from bot.config import Config
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.newsroom import Newsroom
+from bot.sandbox.world import SentMessage
+from tests.conftest import TOKEN
+
+ADMIN = 4242
+
+
+@dataclass
+class Live:
+    emulator: Emulator
+    newsroom: Newsroom
+    config: Config
+    _next_user: int = 100_000
+
+    def user(self, language: str = "ar") -> int:
+        """A new user (each test its own, so that no one hits the per-user command limit)."""
+        self._next_user += 1
+        self.emulator.world.add_user(
+            self._next_user, f"user{self._next_user}", language_code=language
+        )
+        return self._next_user
+
+    async def say(
+        self, user: int, text: str, chat: int | None = None, timeout: float = 15
+    ) -> SentMessage:
+        """The user sends `text` (in their private chat, or in `chat`); the bot's next message."""
+        where = chat if chat is not None else user
+        before = len(self.emulator.world.bot_messages(where))
+        await self.emulator.world.user_message(user, text, chat)
+        return await self.next(where, before, timeout)
+
+    async def press(
+        self, user: int, message: SentMessage, data: str, chat: int | None = None
+    ) -> SentMessage:
+        where = chat if chat is not None else user
+        before = len(self.emulator.world.bot_messages(where))
+        edits = len(message.edits)
+        await self.emulator.world.press_button(user, where, message.message_id, data)
+        world = self.emulator.world
+        await world.wait_for(
+            lambda: len(world.bot_messages(where)) > before or len(message.edits) > edits, 15
+        )
+        if len(message.edits) > edits:
+            return message
+        return world.bot_messages(where)[before]
+
+    async def next(self, chat: int, before: int, timeout: float = 15) -> SentMessage:
+        world = self.emulator.world
+        await world.wait_for(lambda: len(world.bot_messages(chat)) > before, timeout)
+        return world.bot_messages(chat)[before]
+
+    def query(self, sql: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
+        with sqlite3.connect(self.config.storage.database) as conn:
+            return conn.execute(sql, args).fetchall()
+
+
+@contextlib.asynccontextmanager
+async def live_bot(folder: Path, extra: str = "") -> AsyncIterator[Live]:
+    emulator = Emulator(TOKEN)
+    await emulator.start()
+    newsroom = Newsroom()
+    await newsroom.start()
+    for _ in range(3):
+        newsroom.publish_urgent()
+    path = folder / "config.toml"
+    path.write_text(
+        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\nadmins = [{ADMIN}]\n"
+        "[http]\nport = 0\n"
+        f"[[sources]]\nname = 'site'\ntitle = 'أخبار المدينة'\nurl = '{newsroom.url}'\n" + extra,
+        encoding="utf-8",
+    )
+    config = config_module.load(path, env={})
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(config, stop))
+    live = Live(emulator, newsroom, config)
+    for _ in range(200):
+        try:
+            if live.query("SELECT count(*) FROM items")[0][0] >= 11:
+                break
+        except sqlite3.Error:
+            pass
+        await asyncio.sleep(0.1)
+    try:
+        yield live
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await newsroom.stop()
+        await emulator.stop()
