@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import signal
@@ -179,6 +180,10 @@ async def _serve(
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await application.start()
         await sender_client.start()
+        # What start-up loaded stays for the whole run: keep the collector from walking it
+        # again and again (full collections paused the sender mid-broadcast).
+        gc.collect()
+        gc.freeze()
         if config.http.enabled:
             try:
                 await health.start(config.http.listen, config.http.port)

@@ -10,22 +10,34 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 # A little more than a second: requests reach Telegram with some jitter (measured against the
 # emulator under load: bursts bunched by up to ~30 ms), and a second counted there must still
 # hold no more than `rate` messages. The cost is 4 % of the rate.
 WINDOW = 1.04
-CATCH_UP = 4  # slots a late sender may take at once to keep the average rate
 
 
 class Pacer:
-    def __init__(self, rate: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.rate = rate
-        self.interval = 1.0 / rate
+        self._sleep = sleep
+        # Slots as far apart as the window allows, so that sends are spread evenly and the
+        # sliding-window check is only a backstop: slots spaced at 1/rate ran ahead of the
+        # window, then waited for it and left in bursts that arrive bunched.
+        self.interval = WINDOW / rate
+        # A sender that woke late (timers are coarse at 1000/s) may take a few slots at once
+        # to keep its average; below 200 a second it never bursts: a burst makes the window
+        # the binding limit, and every second then ends in a wait and another burst.
+        self.catch_up = rate // 200
         self._clock = clock
         self._sent: deque[float] = deque()
-        self._next_slot = 0.0
+        self._next_slot: float | None = None
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -37,6 +49,8 @@ class Pacer:
         return max(0.0, self._paused_until - self._clock())
 
     async def acquire(self) -> None:
+        if self._next_slot is None:
+            self._next_slot = self._clock()
         while True:
             now = self._clock()
             while self._sent and self._sent[0] <= now - WINDOW:
@@ -46,10 +60,9 @@ class Pacer:
                 wait = max(wait, self._sent[0] + WINDOW - now)
             if wait <= 0:
                 break
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
         self._sent.append(now)
-        # Slots follow one another at `interval`; a sender that woke late may catch up a few.
-        self._next_slot = max(self._next_slot + self.interval, now - CATCH_UP * self.interval)
+        self._next_slot = max(self._next_slot + self.interval, now - self.catch_up * self.interval)
 
 
 class ChatPacer:

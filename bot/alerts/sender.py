@@ -135,12 +135,16 @@ class Sender:
             await self._shutdown()
 
     async def _step(self) -> None:
-        await self._flush(force=False)
-        if self._held < self.settings.window // 2 + 1 or not (self._ready or self._later):
+        if len(self._ready) + len(self._later) <= self.settings.window // 4:
+            # Running low: record what is done and claim more now, so that the pacer never
+            # waits on the database and sends stay evenly spread.
+            await self._flush(force=bool(self._outcomes))
             room = self.settings.window - self._held
             if room > 0:
                 for claim in await outbox.claim_due(self.db, room, datetime.now(UTC)):
                     self._queue(claim)
+        else:
+            await self._flush(force=False)
         now = self._clock()
         while self._later and self._later[0][0] <= now:
             self._ready.append(heapq.heappop(self._later)[2])
