@@ -80,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="sentences in the summary (1-10, default 3)",
     )
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the live database to PATH (safe while the bot runs)",
+        description="Take a consistent copy of the database with SQLite's online backup, "
+        "while the bot keeps running.",
+    )
+    backup.add_argument("path", metavar="PATH", help="the new file to write")
     demo = commands.add_parser(
         "demo",
         parents=[common],
@@ -134,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _article(config, args.target, args.json, args.sentences)
     if args.command == "demo":
         return _demo(args.port)
+    if args.command == "backup":
+        return _backup(config, args.path)
     return _run(config)
 
 
@@ -214,6 +224,21 @@ def _article(config: Config, target: str, as_json: bool, sentences: int) -> int:
         print(f"- {sentence}")
     print()
     print(article.text)
+    return EXIT_OK
+
+
+def _backup(config: Config, target: str) -> int:
+    from pathlib import Path
+
+    from storage import StorageError
+    from storage.backup import backup
+
+    try:
+        pages = backup(Path(config.storage.database), Path(target))
+    except StorageError as exc:
+        print(f"ajil: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"backup written: {target} ({pages} pages, integrity ok)")
     return EXIT_OK
 
 

@@ -38,6 +38,7 @@ class Pacer:
         self._clock = clock
         self._sent: deque[float] = deque()
         self._next_slot: float | None = None
+        self._last_sent = float("-inf")
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -56,13 +57,23 @@ class Pacer:
             while self._sent and self._sent[0] <= now - WINDOW:
                 self._sent.popleft()
             wait = max(self._paused_until - now, self._next_slot - now)
+            if self.catch_up == 0:
+                # Spaced from when the last message really went out: if the loop was held up
+                # between a slot and its send, the next one must not follow it closely.
+                wait = max(wait, self._last_sent + self.interval - now)
             if len(self._sent) >= self.rate:
                 wait = max(wait, self._sent[0] + WINDOW - now)
             if wait <= 0:
                 break
             await self._sleep(wait)
         self._sent.append(now)
-        self._next_slot = max(self._next_slot + self.interval, now - self.catch_up * self.interval)
+        # The next slot is one interval after this one; a sender running late may keep up to
+        # `catch_up` slots of its backlog (none at low rates), never more.
+        self._next_slot = max(self._next_slot, now - self.catch_up * self.interval) + self.interval
+
+    def sent(self, at: float | None = None) -> None:
+        """A message went out now (after its slot, maybe late)."""
+        self._last_sent = self._clock() if at is None else at
 
 
 class ChatPacer:

@@ -217,6 +217,7 @@ class Sender:
             params["message_thread_id"] = claim.topic_id
         if self.settings.paid:
             params["allow_paid_broadcast"] = True
+        self.pacer.sent()
         try:
             message_id = await self.client.send_message(params)
         except ApiError as exc:

@@ -78,16 +78,23 @@ class SourcePoller:
         fetched = await self.fetcher.fetch(url, validators)
         if fetched.not_modified:
             return PollResult([], fetched.validators, not_modified=True)
-        text = decode(fetched.body, fetched.charset)
-        items = feeds.parse_feed(text, self.settings.name, fetched.url, self.settings.timezone, now)
+        # Parsing is CPU work: in a thread, so that the event loop keeps answering commands
+        # and pacing alerts meanwhile.
+        items = await asyncio.to_thread(self._parse_feed, fetched, now)
         return PollResult(items, fetched.validators)
+
+    def _parse_feed(self, fetched: Fetched, now: datetime) -> list[Item]:
+        text = decode(fetched.body, fetched.charset)
+        return feeds.parse_feed(text, self.settings.name, fetched.url, self.settings.timezone, now)
 
     async def _wordpress(self, validators: Validators | None) -> PollResult:
         fetched = await self.fetcher.fetch(wordpress.posts_url(self.settings.url), validators)
         if fetched.not_modified:
             return PollResult([], fetched.validators, not_modified=True)
-        items = wordpress.parse_posts(
-            decode(fetched.body, fetched.charset), self.settings.name, self.settings.url
+        items = await asyncio.to_thread(
+            lambda: wordpress.parse_posts(
+                decode(fetched.body, fetched.charset), self.settings.name, self.settings.url
+            )
         )
         return PollResult(items, fetched.validators)
 
@@ -95,7 +102,8 @@ class SourcePoller:
         fetched = await self.fetcher.fetch(self.settings.url, validators)
         if fetched.not_modified:
             return PollResult([], fetched.validators, not_modified=True)
-        return PollResult(self._homepage_items(fetched), fetched.validators)
+        items = await asyncio.to_thread(self._homepage_items, fetched)
+        return PollResult(items, fetched.validators)
 
     def _homepage_items(self, fetched: Fetched) -> list[Item]:
         return homepage.parse_homepage(
@@ -118,16 +126,13 @@ class SourcePoller:
             warnings.append(f"homepage: {exc.reason}")
         if page is not None and _is_feed(page):
             # The configured URL is itself a feed.
-            text = decode(page.body, page.charset)
-            items = feeds.parse_feed(
-                text, self.settings.name, page.url, self.settings.timezone, now
-            )
+            items = await asyncio.to_thread(self._parse_feed, page, now)
             return PollResult(items, page.validators)
         ticker: list[Item] = []
         headlines: list[Item] = []
         if page is not None:
             try:
-                for item in self._homepage_items(page):
+                for item in await asyncio.to_thread(self._homepage_items, page):
                     (ticker if item.from_ticker else headlines).append(item)
             except ParseError as exc:
                 warnings.append(f"homepage: {exc.reason}")
