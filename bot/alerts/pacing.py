@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 
-# A little more than a second: requests reach Telegram with some jitter (measured against the
-# emulator under load: bursts bunched by up to ~30 ms), and a second counted there must still
-# hold no more than `rate` messages. The cost is 4 % of the rate.
-WINDOW = 1.04
+# A little more than a second: requests reach Telegram with some jitter, and a second counted
+# there must still hold no more than `rate` messages. The cost is 2 % of the rate.
+WINDOW = 1.02
+
+
+# Two messages never leave closer than this share of a slot, whatever delays came between.
+MIN_GAP = 0.75
 
 
 class Pacer:
@@ -60,16 +63,18 @@ class Pacer:
             if self.catch_up == 0:
                 # Spaced from when the last message really went out: if the loop was held up
                 # between a slot and its send, the next one must not follow it closely.
-                wait = max(wait, self._last_sent + self.interval - now)
+                wait = max(wait, self._last_sent + MIN_GAP * self.interval - now)
             if len(self._sent) >= self.rate:
                 wait = max(wait, self._sent[0] + WINDOW - now)
             if wait <= 0:
                 break
             await self._sleep(wait)
         self._sent.append(now)
-        # The next slot is one interval after this one; a sender running late may keep up to
-        # `catch_up` slots of its backlog (none at low rates), never more.
-        self._next_slot = max(self._next_slot, now - self.catch_up * self.interval) + self.interval
+        # The next slot is one interval after this one. Timers fire late; up to half a slot of
+        # lateness is absorbed so that it does not add up, and a sender running later still may
+        # keep `catch_up` slots of its backlog (none at low rates), never more.
+        tolerance = max(self.catch_up, 0.5) * self.interval
+        self._next_slot = max(self._next_slot, now - tolerance) + self.interval
 
     def sent(self, at: float | None = None) -> None:
         """A message went out now (after its slot, maybe late)."""
@@ -82,7 +87,8 @@ class ChatPacer:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._history: defaultdict[int, deque[float]] = defaultdict(deque)
+        # Ordered by last send, oldest first, so that forgetting idle chats costs only them.
+        self._history: OrderedDict[int, deque[float]] = OrderedDict()
 
     def ready_at(self, chat_id: int, chat_type: str) -> float:
         """When the next message to this chat may go (now or later)."""
@@ -96,7 +102,11 @@ class ChatPacer:
         return history[-self.GROUP_PER_MINUTE] + 60.0
 
     def sent(self, chat_id: int) -> None:
-        history = self._history[chat_id]
+        history = self._history.get(chat_id)
+        if history is None:
+            history = self._history[chat_id] = deque()
+        else:
+            self._history.move_to_end(chat_id)
         history.append(self._clock())
         while len(history) > self.GROUP_PER_MINUTE:
             history.popleft()
@@ -104,5 +114,8 @@ class ChatPacer:
     def forget_idle(self) -> None:
         """Drop chats not written to for a minute, so memory stays flat over a long run."""
         horizon = self._clock() - 60.0
-        for chat_id in [c for c, h in self._history.items() if h[-1] < horizon]:
+        while self._history:
+            chat_id, history = next(iter(self._history.items()))
+            if history[-1] >= horizon:
+                break
             del self._history[chat_id]

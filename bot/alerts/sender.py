@@ -105,6 +105,7 @@ class Sender:
         self._broken: set[int] = set()
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._last_flush = clock()
+        self._composed: dict[tuple[object, ...], Outgoing] = {}
         self.sent = 0
 
     def wake(self) -> None:
@@ -265,6 +266,23 @@ class Sender:
             )
 
     def _compose(self, claim: Claim) -> Outgoing:
+        # A broadcast sends the same text to everyone who reads that language: compose it once.
+        key = (
+            claim.item.id if claim.item else None,
+            claim.notice_body if claim.item is None else None,
+            claim.language,
+            claim.priority,
+            claim.notice_kind,
+        )
+        cached = self._composed.get(key)
+        if cached is None:
+            cached = self._compose_new(claim)
+            if len(self._composed) > 256:
+                self._composed.clear()
+            self._composed[key] = cached
+        return cached
+
+    def _compose_new(self, claim: Claim) -> Outgoing:
         zone = self.settings.zone
         if claim.item is not None:
             titles = self.settings.source_titles or {}
