@@ -13,6 +13,22 @@ from bot.preferences import format_time
 from storage.models import DeliveryState, SourceState, StoredItem, Subscriber
 
 LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
+# Quiet hours offered as buttons ("start-end" in minutes after midnight); others by /quiet.
+QUIET_PRESETS = {"1380-420": "23:00–07:00", "0-420": "00:00–07:00"}
+
+
+def _quiet_of(subscriber: Subscriber | None) -> str | None:
+    if subscriber is None or subscriber.quiet_start is None or subscriber.quiet_end is None:
+        return None
+    return f"{subscriber.quiet_start}-{subscriber.quiet_end}"
+
+
+def filters_view(words: Sequence[str], language: Language) -> Outgoing:
+    t = translator(language)
+    rows = [[Button(f"❌ {word}", callback=f"set:unfilter:{word}"[:64])] for word in words]
+    rows.append([Button(t("button-back"), callback="set:home")])
+    text = t("filters-title") + "\n" + (html.escape("، ".join(words)) or t("filter-none"))
+    return Outgoing(lines(language, text), rows, silent=True)
 
 
 def help_message(language: Language, admin: bool) -> Outgoing:
@@ -58,6 +74,7 @@ def settings(
         filters=html.escape("، ".join(filters) if language == "ar" else ", ".join(filters))
         or t("none"),
     )
+    current_quiet = _quiet_of(subscriber)
     keyboard = [
         [
             Button(("• " if language == code else "") + name, callback=f"set:lang:{code}")
@@ -67,10 +84,20 @@ def settings(
             Button(("• " if level == lvl else "") + t(f"level-{lvl}"), callback=f"set:level:{lvl}")
             for lvl in ("urgent", "all", "digest")
         ],
-        [Button(t("button-sources"), callback="set:sources")],
+        [
+            Button(t("button-sources"), callback="set:sources"),
+            Button(t("button-filters"), callback="set:filters"),
+        ],
+        [
+            Button(
+                ("• " if current_quiet == preset else "") + "🌙 " + label,
+                callback=f"set:quiet:{preset}",
+            )
+            for preset, label in QUIET_PRESETS.items()
+        ],
     ]
     if subscriber and subscriber.quiet_start is not None:
-        keyboard.append([Button(t("button-quiet-off"), callback="set:quiet:off")])
+        keyboard[-1].append(Button(t("button-quiet-off"), callback="set:quiet:off"))
     return Outgoing(lines(language, text, t("settings-quiet-help")), keyboard, silent=True)
 
 

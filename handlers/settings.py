@@ -87,8 +87,18 @@ class SettingsHandlers:
                 )
                 or record
             )
-        elif parts[1:2] == ["quiet"]:
-            record = await subscribers.set_preferences(db, record.chat_id, quiet=None) or record
+        elif parts[1:2] == ["quiet"] and len(parts) == 3:
+            quiet: tuple[int, int] | None = None
+            if parts[2] in views.QUIET_PRESETS:
+                start, end = parts[2].split("-")
+                quiet = (int(start), int(end))
+            record = await subscribers.set_preferences(db, record.chat_id, quiet=quiet) or record
+        elif parts[1:2] in (["filters"], ["unfilter"]):
+            if parts[1] == "unfilter" and len(parts) >= 3:
+                await subscribers.set_filters(db, record.chat_id, remove=[":".join(parts[2:])])
+            words = await subscribers.filters(db, record.chat_id)
+            await _edit(update, views.filters_view(words, record.language))
+            return
         elif parts[1:2] in (["sources"], ["src"]):
             if parts[1] == "src" and len(parts) == 3 and parts[2].isdigit():
                 off = await subscribers.disabled_sources(db, record.chat_id)

@@ -283,3 +283,82 @@ async def test_too_many_commands_get_one_polite_wait(live: Live) -> None:
     texts = [m.text for m in world.bot_messages(99)]
     assert sum("مهلا" in t for t in texts) == 1
     assert len(texts) == 21  # twenty answers, then the one warning
+
+
+async def test_quiet_hours_and_keywords_from_the_settings_keyboard(live: Live) -> None:
+    user = live.user("en")
+    await live.say(user, "/filter add earthquake")
+    await live.say(user, "/filter add flood")
+    settings = await live.say(user, "/settings")
+    quiet = await live.press(user, settings, "set:quiet:1380-420")
+    assert "23:00–07:00" in quiet.text
+    assert live.query("SELECT quiet_start, quiet_end FROM subscribers WHERE chat_id = ?", user)[
+        0
+    ] == (1380, 420)
+    words = await live.press(user, quiet, "set:filters")
+    buttons = [b["callback_data"] for row in words.reply_markup["inline_keyboard"] for b in row]  # type: ignore[index]
+    assert "set:unfilter:earthquake" in buttons
+    after = await live.press(user, words, "set:unfilter:earthquake")
+    assert "earthquake" not in after.text and "flood" in after.text
+    home = await live.press(user, after, "set:home")
+    cleared = await live.press(user, home, "set:quiet:off")
+    assert live.query("SELECT quiet_start FROM subscribers WHERE chat_id = ?", user)[0][0] is None
+    assert "Settings" in cleared.text
+
+
+# Each command, in each language: the reply is that language's catalog text.
+MATRIX = [
+    ("/help", "help", {}),
+    ("/search", "usage-search", {}),
+    ("/latest abc", "usage-latest", {}),
+    ("/urgent abc", "usage-urgent", {}),
+    ("/summary", "usage-summary", {}),
+    ("/quiet nonsense", "usage-quiet", {}),
+    ("/digest nonsense", "usage-digest", {}),
+    ("/filter", "usage-filter", {}),
+    ("/language", "usage-language", {}),
+    ("/stats", "admin-only", {}),
+    ("/broadcast x", "admin-only", {}),
+    ("/source off site", "admin-only", {}),
+    ("/nosuchcommand", "unknown-command", {}),
+    ("/subscribe", "subscribed", {}),
+    ("/unsubscribe", "unsubscribed", {}),
+]
+
+
+@pytest.mark.parametrize("language", ["ar", "fr", "en"])
+async def test_every_command_answers_in_the_users_language(live: Live, language: str) -> None:
+    from bot.i18n import translator
+
+    t = translator(language)  # type: ignore[arg-type]
+    user = live.user(language)
+    for command, key, values in MATRIX:
+        reply = await live.say(user, command)
+        expected = t(key, **values).replace("<b>", "").replace("</b>", "").splitlines()[0]
+        assert expected in reply.text, (language, command)
+    for command, title in (
+        ("/latest", "latest-title"),
+        ("/urgent", "urgent-title"),
+        ("/sources", "sources-title"),
+        ("/settings", "settings-title"),
+    ):
+        reply = await live.say(user, command)
+        head = t(title, language="", level="", quiet="", digest="", filters="").splitlines()[0]
+        assert head.replace("<b>", "").replace("</b>", "") in reply.text, (language, command)
+
+
+@pytest.mark.parametrize("language", ["ar", "fr", "en"])
+async def test_group_commands_in_each_language(live: Live, language: str) -> None:
+    from bot.i18n import translator
+
+    t = translator(language)  # type: ignore[arg-type]
+    admin, member = live.user(language), live.user(language)
+    group = -900 - len(language) * 10 - ord(language[0])
+    live.emulator.world.add_group(group, f"g-{language}", members=[admin, member], admins=[admin])
+    refused = await live.say(member, "/subscribe", chat=group)
+    assert t("group-admins-only") in refused.text
+    done = await live.say(admin, "/subscribe@AjilBot", chat=group)
+    assert t("subscribed").splitlines()[0] in done.text
+    listing = await live.say(member, "/latest 3", chat=group)
+    assert "1. " in listing.text and "3. " in listing.text
+    assert t("group-admins-only") in (await live.say(member, "/quiet 23:00-07:00", chat=group)).text
