@@ -36,6 +36,7 @@ async def test_never_above_the_rate_and_close_to_it(rate: int) -> None:
         await pacer.acquire()
         times.append(vt.now)
         vt.now += 0.00005  # the work of one send
+        pacer.sent()
     assert max_in_window(times) <= rate
     achieved = (len(times) - 1) / (times[-1] - times[0])
     assert achieved >= 0.95 * rate
@@ -49,6 +50,7 @@ async def test_low_rates_never_burst() -> None:
         await pacer.acquire()
         times.append(vt.now)
         vt.now += 0.005
+        pacer.sent()
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.9 / 30
 
@@ -57,6 +59,7 @@ async def test_a_pause_holds_every_send() -> None:
     vt = VirtualTime()
     pacer = Pacer(30, vt.clock, vt.sleep)
     await pacer.acquire()
+    pacer.sent()
     pacer.pause(2.0)
     started = vt.now
     await pacer.acquire()
@@ -75,3 +78,14 @@ def test_chat_limits() -> None:
     assert chats.ready_at(-5, "group") > vt.now  # the 21st within a minute must wait
     vt.now += 60
     assert chats.ready_at(-5, "channel") <= vt.now
+
+
+async def test_no_slot_while_the_last_message_is_not_on_the_wire() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(30, vt.clock, vt.sleep)
+    await pacer.acquire()
+    held_up = 0.2  # the loop was busy: the message reaches the wire late
+    vt.now += held_up
+    pacer.sent()
+    await pacer.acquire()
+    assert vt.now - 1000.0 >= held_up + 0.75 * pacer.interval

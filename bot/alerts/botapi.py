@@ -9,6 +9,7 @@ against a goal of 1000.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,19 +45,29 @@ class BotApiClient:
             connector = aiohttp.TCPConnector(
                 limit=self._connections, limit_per_host=self._connections
             )
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            # Tells the caller the moment a request's body is on the wire: the pacer spaces
+            # messages by when they really left, not by when they were queued.
+            trace = aiohttp.TraceConfig()
+            trace.on_request_chunk_sent.append(_on_wire)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, trace_configs=[trace]
+            )
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    async def call(self, method: str, params: dict[str, Any]) -> Any:
+    async def call(
+        self, method: str, params: dict[str, Any], on_wire: Callable[[], None] | None = None
+    ) -> Any:
         """The method's `result`; raises ApiError or TransportError."""
         await self.start()
         assert self._session is not None
         try:
-            async with self._session.post(self._base + method, json=params) as response:
+            async with self._session.post(
+                self._base + method, json=params, trace_request_ctx={"on_wire": on_wire}
+            ) as response:
                 body = await response.read()
                 status = response.status
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -80,6 +91,15 @@ class BotApiClient:
             parameters.get("migrate_to_chat_id"),
         )
 
-    async def send_message(self, params: dict[str, Any]) -> int:
-        result = await self.call("sendMessage", params)
+    async def send_message(
+        self, params: dict[str, Any], on_wire: Callable[[], None] | None = None
+    ) -> int:
+        result = await self.call("sendMessage", params, on_wire)
         return int(result["message_id"])
+
+
+async def _on_wire(_: Any, context: Any, __: Any) -> None:
+    request = getattr(context, "trace_request_ctx", None)
+    callback = request.get("on_wire") if isinstance(request, dict) else None
+    if callback is not None:
+        callback()

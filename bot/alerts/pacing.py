@@ -43,6 +43,7 @@ class Pacer:
         self._sent: deque[float] = deque()
         self._next_slot: float | None = None
         self._last_sent = float("-inf")
+        self._unsent = 0  # messages given a slot that have not reached the wire yet
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -63,14 +64,18 @@ class Pacer:
             wait = max(self._paused_until - now, self._next_slot - now)
             if self.catch_up == 0:
                 # Spaced from when the last message really went out: if the loop was held up
-                # between a slot and its send, the next one must not follow it closely.
+                # between a slot and its send, the next one must not follow it closely, and
+                # none goes while the previous one is still on its way to the wire.
                 wait = max(wait, self._last_sent + MIN_GAP * self.interval - now)
+                if self._unsent > 0 and wait <= 0:
+                    wait = 0.0005
             if len(self._sent) >= self.rate:
                 wait = max(wait, self._sent[0] + WINDOW - now)
             if wait <= 0:
                 break
             await self._sleep(wait)
         self._sent.append(now)
+        self._unsent += 1
         # The next slot is one interval after this one. Timers fire late; up to half a slot of
         # lateness is absorbed so that it does not add up, and a sender running later still may
         # keep `catch_up` slots of its backlog (none at low rates), never more.
@@ -78,8 +83,9 @@ class Pacer:
         self._next_slot = max(self._next_slot, now - tolerance) + self.interval
 
     def sent(self, at: float | None = None) -> None:
-        """A message went out now (after its slot, maybe late)."""
+        """A message reached the wire now (after its slot, maybe late), or failed before it."""
         self._last_sent = self._clock() if at is None else at
+        self._unsent = max(0, self._unsent - 1)
 
 
 class ChatPacer:

@@ -203,6 +203,7 @@ class Sender:
                     claim.delivery_id, DeliveryState.BROKEN, claim.attempts, f"compose: {exc}"[:300]
                 )
             )
+            self.pacer.sent()  # its slot is free again
             return
         params: dict[str, Any] = {
             "chat_id": claim.chat_id,
@@ -218,9 +219,16 @@ class Sender:
             params["message_thread_id"] = claim.topic_id
         if self.settings.paid:
             params["allow_paid_broadcast"] = True
-        self.pacer.sent()
+        wired = False
+
+        def on_wire() -> None:
+            nonlocal wired
+            if not wired:
+                wired = True
+                self.pacer.sent()
+
         try:
-            message_id = await self.client.send_message(params)
+            message_id = await self.client.send_message(params, on_wire)
         except ApiError as exc:
             await self._refused(claim, exc)
         except TransportError as exc:
@@ -239,6 +247,8 @@ class Sender:
                     claim.delivery_id, DeliveryState.SENT, claim.attempts + 1, None, message_id
                 )
             )
+        finally:
+            on_wire()  # failed before the wire, or the hook did not fire: free the pacer
 
     async def _refused(self, claim: Claim, exc: ApiError) -> None:
         """Telegram said no: wait, follow, drop, stop the alert, or record the failure."""
