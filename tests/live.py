@@ -103,3 +103,35 @@ async def live_bot(folder: Path, extra: str = "") -> AsyncIterator[Live]:
         await asyncio.wait_for(task, 30)
         await newsroom.stop()
         await emulator.stop()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def start_ajil(config: Path) -> asyncio.subprocess.Process:
+    """`ajil run` in its own process (so that it can be killed), stderr kept for the reasons."""
+    import os
+    import sys
+
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ},
+        cwd=ROOT,
+    )
+
+
+def primed(database: Path) -> bool:
+    """Whether the bot's first poll of its source has been recorded."""
+    try:
+        with sqlite3.connect(database) as conn:
+            row = conn.execute("SELECT primed FROM sources").fetchone()
+        return bool(row and row[0])
+    except sqlite3.Error:
+        return False

@@ -4,10 +4,8 @@ the only duplicates are the messages that were in flight (at most the sender's w
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,30 +15,10 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
 from storage import Database, subscribers
 from tests.conftest import TOKEN
+from tests.live import primed, start_ajil
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS = list(range(1000, 1300))
-
-
-async def start_bot(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ},
-        cwd=ROOT,
-    )
-
-
-def primed(db: Path) -> bool:
-    with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT primed FROM sources WHERE name = 'site'").fetchone()
-    return bool(row and row[0])
 
 
 async def until(condition, timeout: float) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +49,7 @@ async def test_kill_9_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
     await db.close()
     window = sender_settings(config).window
 
-    bot = await start_bot(path)
+    bot = await start_ajil(path)
     try:
         await until(lambda: primed(db_path), 30)
         newsroom.publish_urgent()
@@ -81,7 +59,7 @@ async def test_kill_9_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
         sent_before = len(emulator.sends())
         assert sent_before < len(USERS), "the broadcast was still going"
 
-        bot = await start_bot(path)
+        bot = await start_ajil(path)
         received = lambda: Counter(int(c.params["chat_id"]) for c in emulator.sends())  # noqa: E731
         await until(lambda: set(received()) >= set(USERS), 90)
         await asyncio.sleep(1.0)  # anything else it would send

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sqlite3
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from storage.backup import backup
 from storage.sources import SourceSpec
 from tests.alerting import pipeline
 from tests.conftest import TOKEN
+from tests.live import primed, start_ajil
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -268,29 +267,10 @@ async def test_sigterm_mid_broadcast_leaves_nothing_half_recorded(tmp_path: Path
     db = await Database.open(database)
     await subscribers.add_many(db, [(u, "private", "ar") for u in users])
     await db.close()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--config",
-        str(path),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env={**os.environ},
-    )
-
-    def primed() -> bool:
-        try:
-            with sqlite3.connect(database) as conn:
-                row = conn.execute("SELECT primed FROM sources").fetchone()
-            return bool(row and row[0])
-        except sqlite3.Error:
-            return False
+    proc = await start_ajil(path)
 
     try:
-        await wait_until(primed, 30)
+        await wait_until(lambda: primed(database), 30)
         newsroom.publish_urgent()
         await wait_until(lambda: len(emulator.sends()) >= 40, 60)
         proc.send_signal(signal.SIGTERM)
