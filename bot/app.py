@@ -130,10 +130,7 @@ async def _serve(
     stop: asyncio.Event,
 ) -> None:
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        # Not available off the main thread or outside Unix; the caller's `stop` still works.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
+    _route_signals(loop, stop.set)
     try:
         await application.initialize()
     except InvalidToken:
@@ -209,10 +206,23 @@ async def _serve(
         await health.stop()
         await sender_client.close()
         await application.shutdown()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signum)
+        _route_signals(loop, None)
     log.info("stopped")
+
+
+def _route_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[], None] | None) -> None:
+    """SIGTERM and SIGINT call `callback`, or go back to their defaults when it is None.
+
+    Only a Unix event loop in the main thread can take signal handlers; anywhere else (a test
+    running the bot in a thread, Windows) the loop refuses, which is fine: the caller's `stop`
+    event still stops the bot.
+    """
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            if callback is None:
+                loop.remove_signal_handler(signum)
+            else:
+                loop.add_signal_handler(signum, callback)
 
 
 def _notify_admins(client: BotApiClient, admins: list[int]) -> Callable[[str], Awaitable[None]]:

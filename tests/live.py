@@ -70,6 +70,28 @@ class Live:
             return conn.execute(sql, args).fetchall()
 
 
+def write_config(
+    folder: Path,
+    emulator: Emulator,
+    newsroom: Newsroom,
+    telegram: str = "",
+    sections: str = "",
+    source: str = "",
+) -> Path:
+    """A config.toml for the bot against this emulator and sample site, in `folder`.
+
+    `telegram` adds lines to [telegram], `sections` adds tables, `source` adds keys to the one
+    source, named site.
+    """
+    path = folder / "config.toml"
+    path.write_text(
+        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n{telegram}"
+        f"{sections}[[sources]]\nname = 'site'\nurl = '{newsroom.url}'\n{source}",
+        encoding="utf-8",
+    )
+    return path
+
+
 @contextlib.asynccontextmanager
 async def live_bot(folder: Path, extra: str = "") -> AsyncIterator[Live]:
     emulator = Emulator(TOKEN)
@@ -78,12 +100,13 @@ async def live_bot(folder: Path, extra: str = "") -> AsyncIterator[Live]:
     await newsroom.start()
     for _ in range(3):
         newsroom.publish_urgent()
-    path = folder / "config.toml"
-    path.write_text(
-        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\nadmins = [{ADMIN}]\n"
-        "[http]\nport = 0\n"
-        f"[[sources]]\nname = 'site'\ntitle = 'أخبار المدينة'\nurl = '{newsroom.url}'\n" + extra,
-        encoding="utf-8",
+    path = write_config(
+        folder,
+        emulator,
+        newsroom,
+        telegram=f"admins = [{ADMIN}]\n",
+        sections="[http]\nport = 0\n",
+        source="title = 'أخبار المدينة'\n" + extra,
     )
     config = config_module.load(path, env={})
     stop = asyncio.Event()

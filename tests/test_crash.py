@@ -15,7 +15,7 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
 from storage import Database, subscribers
 from tests.conftest import TOKEN
-from tests.live import primed, start_ajil
+from tests.live import primed, start_ajil, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS = list(range(1000, 1300))
@@ -33,12 +33,12 @@ async def test_kill_9_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
     await emulator.start()
     newsroom = Newsroom()
     await newsroom.start()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n"
-        "[alerts]\nmessages_per_second = 25\n[http]\nport = 0\n"
-        f"[[sources]]\nname = 'site'\nurl = '{newsroom.url}'\ninterval = 15\n",
-        encoding="utf-8",
+    path = write_config(
+        tmp_path,
+        emulator,
+        newsroom,
+        sections="[alerts]\nmessages_per_second = 25\n[http]\nport = 0\n",
+        source="interval = 15\n",
     )
     config = config_module.load(path, env={})
     db_path = config.storage.database

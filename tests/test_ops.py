@@ -24,7 +24,7 @@ from storage.backup import backup
 from storage.sources import SourceSpec
 from tests.alerting import pipeline
 from tests.conftest import TOKEN
-from tests.live import primed, start_ajil
+from tests.live import primed, start_ajil, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,13 +49,7 @@ async def start(
     await emulator.start()
     newsroom = Newsroom()
     await newsroom.start()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n"
-        + extra
-        + f"[[sources]]\nname = 'site'\nurl = '{newsroom.url}'\n",
-        encoding="utf-8",
-    )
+    path = write_config(tmp_path, emulator, newsroom, sections=extra)
     config = config_module.load(path, env={})
     stop = asyncio.Event()
     task = asyncio.create_task(run(config, stop))
@@ -254,11 +248,8 @@ async def test_sigterm_mid_broadcast_leaves_nothing_half_recorded(tmp_path: Path
     await emulator.start()
     newsroom = Newsroom()
     await newsroom.start()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n"
-        f"[[sources]]\nname = 'site'\nurl = '{newsroom.url}'\ninterval = 15\n",
-        encoding="utf-8",
+    path = write_config(
+        tmp_path, emulator, newsroom, sections="[http]\nport = 0\n", source="interval = 15\n"
     )
     database = config_module.load(path, env={}).storage.database
     users = list(range(1, 201))
