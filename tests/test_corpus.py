@@ -88,7 +88,7 @@ def test_sputnik_ticker_is_found() -> None:
         read(CORPUS / "htmldate__sputnik_arabic_2020_article_breaking_ticker.html"),
         "sputnik",
         "https://arabic.sputniknews.com/",
-    )
+    ).items
     ticker = [i for i in items if i.from_ticker]
     assert len(ticker) == 2 and all(i.urgent for i in ticker)
     assert "مصر تسجل 30 إصابة جديدة وحالتي وفاة بفيروس كورونا" in [i.title for i in ticker]
@@ -97,7 +97,7 @@ def test_sputnik_ticker_is_found() -> None:
 def test_akhbarelyom_prefix_marks_urgency_and_almadenah_does_not() -> None:
     urgent = parse_homepage(
         read(CORPUS / "htmldate__akhbarelyom_2020_article.html"), "a", "https://akhbarelyom.com/"
-    )
+    ).items
     assert any(i.urgent and not i.from_ticker and not i.title.startswith("عاجل") for i in urgent)
     page = read(CORPUS / "htmldate__almadenahnews_jo_2020_article.html")
     links = [
@@ -105,7 +105,7 @@ def test_akhbarelyom_prefix_marks_urgency_and_almadenah_does_not() -> None:
     ]
     assert len(links) >= 2
     assert not any(title_urgency(title)[0] for title in links)
-    items = parse_homepage(page, "m", "https://almadenahnews.com/")
+    items = parse_homepage(page, "m", "https://almadenahnews.com/").items
     assert not any(i.urgent for i in items if "عاجل" in i.title)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from bot.news.markup import absolute_url, clean_text, same_site
-from bot.news.models import Item, ParseError
+from bot.news.models import Item, PageReading, ParseError
 from bot.news.urgency import is_urgent_label, title_urgency
 
 _TICKER_NAME = re.compile(
@@ -41,7 +41,7 @@ def parse_homepage(
     base_url: str,
     ticker_selector: str | None = None,
     headline_selector: str | None = None,
-) -> list[Item]:
+) -> PageReading:
     """Ticker items (urgent) first, then the other headlines, each URL once."""
     tree = LexborHTMLParser(html)
     if tree.body is None:
@@ -59,7 +59,7 @@ def parse_homepage(
         items.append(
             Item(source, title, link.url, urgent=urgent or from_ticker, from_ticker=from_ticker)
         )
-    return items
+    return PageReading(items)
 
 
 def _select(tree: LexborHTMLParser | LexborNode, selector: str) -> list[LexborNode]:

@@ -37,6 +37,21 @@ class Item:
 
 
 @dataclass(frozen=True)
+class PageReading:
+    """What one homepage yields: its items, and what an operator needs to know about them.
+
+    `urgent_block` says which block was taken as urgent and by which label (shown by
+    `ajil fetch`), None when the page has no urgent block. `notes` are reasons the page gave
+    less than it should ("urgent block is empty in the page: its script fills it"), each a
+    short English phrase that ends up as a source warning.
+    """
+
+    items: list[Item]
+    urgent_block: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Article:
     """An article page read in full: metadata and the body as paragraphs."""
 

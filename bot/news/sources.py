@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborHTMLParser
 from bot.news import feeds, homepage, wordpress
 from bot.news.encoding import decode
 from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
-from bot.news.models import Item, ParseError
+from bot.news.models import Item, PageReading, ParseError
 
 log = logging.getLogger(__name__)
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
@@ -39,6 +39,8 @@ class PollResult:
     validators: Validators | None  # of the main listing, to keep for the next poll
     not_modified: bool = False
     warnings: list[str] = field(default_factory=list)
+    # Which homepage block was taken as urgent, and by which label (see PageReading).
+    urgent_block: str | None = None
 
 
 class SourceError(Exception):
@@ -106,6 +108,9 @@ class SourcePoller:
         return PollResult(items, fetched.validators)
 
     def _homepage_items(self, fetched: Fetched) -> list[Item]:
+        return self._read_homepage(fetched).items
+
+    def _read_homepage(self, fetched: Fetched) -> PageReading:
         return homepage.parse_homepage(
             decode(fetched.body, fetched.charset),
             self.settings.name,
