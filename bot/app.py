@@ -26,6 +26,7 @@ from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
 from bot.config import Config
 from bot.news.fetch import Fetcher, HttpFetcher
+from bot.news.netguard import FetchPolicy
 from bot.ops.health import HealthServer, HealthState
 from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
@@ -103,7 +104,7 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
         db = await Database.open(config.storage.database)
     except StorageError as exc:
         raise StartupError(str(exc), exit_code=2) from None
-    fetcher = HttpFetcher()
+    fetcher = HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
     try:
         await source_store.sync(db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources])
         await subscriber_store.sync_channels(db, [(c.chat_id, c.level) for c in config.channels])

@@ -16,8 +16,8 @@ from bot.i18n import Language, translator
 from bot.news.article import extract_article
 from bot.news.encoding import decode
 from bot.news.fetch import Fetcher, FetchError
-from bot.news.markup import same_site
 from bot.news.models import ParseError
+from bot.news.netguard import FetchPolicy
 from bot.news.summary import summarize
 from storage import Database, items
 from storage.models import StoredItem
@@ -106,10 +106,10 @@ class SummaryRefused(Exception):
 
 
 def allowed_url(url: str, config: Config) -> bool:
-    """Only articles of configured sources are ever fetched on a user's request."""
-    return url.startswith(("http://", "https://")) and any(
-        same_site(url, source.url) for source in config.sources
-    )
+    """Only pages on exactly a configured source's origin (scheme, host, port, compared after
+    normalisation: case, trailing dot, IDNA, userinfo, default port) are fetched on a user's
+    request; the fetcher holds every redirect hop to the same rule."""
+    return FetchPolicy(s.url for s in config.sources).is_source_origin(url)
 
 
 async def summary_message(
@@ -136,7 +136,9 @@ async def summary_message(
         if not target:
             raise SummaryRefused("summary-empty")
         try:
-            fetched = await fetcher.fetch(target)
+            # A URL the user typed stays on our sources' origins, redirects included; a stored
+            # item's link goes through the fetcher's general policy.
+            fetched = await fetcher.fetch(target, confined=item is None)
             article = extract_article(
                 decode(fetched.body, fetched.charset), fetched.url, config.schedule.zone
             )

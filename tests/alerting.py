@@ -17,6 +17,7 @@ from bot.alerts.watcher import Watcher
 from bot.app import sender_settings
 from bot.config import Config
 from bot.news.fetch import HttpFetcher
+from bot.news.netguard import FetchPolicy
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
 from storage import Database, subscribers
@@ -81,7 +82,7 @@ async def pipeline(tmp: Path, extra: str = "", rate: int = 30) -> AsyncIterator[
     db = await Database.open(config.storage.database)
     await source_store.sync(db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources])
     await subscribers.sync_channels(db, [(c.chat_id, c.level) for c in config.channels])
-    fetcher = HttpFetcher()
+    fetcher = HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
     settings = sender_settings(config)
     client = BotApiClient(emulator.api_url, TOKEN, connections=settings.concurrency + 4)
     sender = Sender(db, client, settings)

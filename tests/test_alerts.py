@@ -267,8 +267,9 @@ async def test_nothing_is_realerted_after_a_restart(tmp_path: Path) -> None:
         await p.until(lambda: bool(p.texts(1)))
         from bot.alerts.watcher import Watcher
         from bot.news.fetch import HttpFetcher
+        from bot.news.netguard import FetchPolicy
 
-        async with HttpFetcher() as fetcher:
+        async with HttpFetcher(policy=FetchPolicy([p.newsroom.url])) as fetcher:
             fresh = Watcher(p.db, p.config, fetcher, p.sender.wake)  # a restarted process
             assert await fresh.poll("site") == []
         assert len(p.texts(1)) == 1

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.news.fetch import FetchError, HttpFetcher, Validators
+from bot.news.netguard import FetchPolicy
 from bot.news.sources import SourceError, SourcePoller, SourceSettings, poll_all
 from tests import sites
 
@@ -23,8 +24,10 @@ async def site() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    async with HttpFetcher(total_timeout=2, max_bytes=1024 * 1024) as http:
+async def fetcher(site: str) -> AsyncIterator[HttpFetcher]:
+    # The test site is on 127.0.0.1: trusted as a configured source's origin would be.
+    policy = FetchPolicy([site])
+    async with HttpFetcher(total_timeout=2, max_bytes=1024 * 1024, policy=policy) as http:
         yield http
 
 
@@ -175,9 +178,11 @@ async def test_a_few_redirects_are_followed(site: str, fetcher: HttpFetcher) -> 
     assert len(result.items) == 3
 
 
-async def test_refused_connection(fetcher: HttpFetcher) -> None:
-    with pytest.raises(FetchError, match="cannot connect"):
-        await fetcher.fetch("http://127.0.0.1:9/")
+async def test_refused_connection() -> None:
+    closed = "http://127.0.0.1:9/"
+    async with HttpFetcher(policy=FetchPolicy([closed])) as fetcher:
+        with pytest.raises(FetchError, match="cannot connect"):
+            await fetcher.fetch(closed)
 
 
 async def test_one_failing_source_never_stops_the_others(site: str, fetcher: HttpFetcher) -> None:

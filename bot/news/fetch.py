@@ -1,22 +1,26 @@
 """Fetching pages and feeds: the one seam between news processing and the network.
 
 `Fetcher` is the protocol sources use; `HttpFetcher` is the real one (one shared httpx client,
-at most two requests at a time per host, a 5 s connect and 20 s total timeout, a 5 MB cap,
-conditional GET, at most 5 redirects). Every failure is a `FetchError` with a short reason fit
-for /sources and the admins.
+at most two requests at a time per host, a 5 s connect and 20 s total timeout, a 5 MB cap on
+the decoded body, conditional GET, at most 5 redirects). Every request, and every redirect hop,
+goes through the fetch policy of bot/news/netguard.py. Every failure is a `FetchError` with a
+short reason fit for /sources and the admins.
 """
 
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from bot import __version__
+from bot.news.netguard import FetchPolicy, GuardedBackend, Refused
 
 USER_AGENT = f"Ajil/{__version__} (breaking-news bot for Telegram)"
 MAX_BYTES = 5 * 1024 * 1024
@@ -57,7 +61,28 @@ class Fetched:
 
 
 class Fetcher(Protocol):
-    async def fetch(self, url: str, validators: Validators | None = None) -> Fetched: ...
+    async def fetch(
+        self, url: str, validators: Validators | None = None, *, confined: bool = False
+    ) -> Fetched:
+        """GET `url`. `confined`: the URL came from a user, so it and every redirect hop must
+        lie on a configured source's origin. Raises FetchError."""
+        ...
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool whose connects go through the fetch policy."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        super().__init__(trust_env=False)
+        # httpx has no public way to give its pool a network backend; the pool is built the
+        # way httpx 0.28 builds it, with ours. (Pinned below 0.29 in pyproject.toml.)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=GuardedBackend(policy),
+        )
 
 
 class HttpFetcher:
@@ -70,8 +95,11 @@ class HttpFetcher:
         connect_timeout: float = CONNECT_TIMEOUT,
         total_timeout: float = TOTAL_TIMEOUT,
         per_host: int = PER_HOST,
-        transport: httpx.AsyncBaseTransport | None = None,
+        policy: FetchPolicy | None = None,
     ) -> None:
+        """`policy`: which origins are trusted on private addresses (the configured sources);
+        the default trusts none, so only public addresses are reachable."""
+        self.policy = policy or FetchPolicy()
         self.max_bytes = max_bytes
         self.total_timeout = total_timeout
         self._per_host = per_host
@@ -79,11 +107,12 @@ class HttpFetcher:
             lambda: asyncio.Semaphore(self._per_host)
         )
         self._client = httpx.AsyncClient(
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
+            # Redirects are followed by hand, so that each hop is checked before it is asked.
+            follow_redirects=False,
             timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-            transport=transport,
+            transport=_GuardedTransport(self.policy),
+            trust_env=False,  # an HTTP_PROXY in the environment would bypass the policy
         )
 
     async def aclose(self) -> None:
@@ -95,7 +124,14 @@ class HttpFetcher:
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
-    async def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
+    async def fetch(
+        self, url: str, validators: Validators | None = None, *, confined: bool = False
+    ) -> Fetched:
+        """GET `url` (see `Fetcher.fetch`); raises FetchError with a short reason."""
+        try:
+            self._check(url, confined)
+        except Refused as exc:
+            raise FetchError(exc.reason) from None
         host = (urlsplit(url).hostname or "").lower()
         headers = {}
         if validators and validators.etag:
@@ -105,7 +141,9 @@ class HttpFetcher:
         async with self._hosts[host]:
             try:
                 async with asyncio.timeout(self.total_timeout):
-                    return await self._get(url, headers, validators)
+                    return await self._get(url, headers, validators, confined)
+            except Refused as exc:
+                raise FetchError(exc.reason) from None
             except TimeoutError:
                 raise FetchError(f"timed out after {self.total_timeout:g} s") from None
             except httpx.TooManyRedirects:
@@ -120,41 +158,134 @@ class HttpFetcher:
                 raise FetchError("the response could not be decompressed") from None
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 raise FetchError(f"the connection broke ({_short(exc)})") from None
-            except httpx.InvalidURL:
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol):
                 raise FetchError("invalid URL") from None
             except httpx.HTTPError as exc:
                 raise FetchError(f"HTTP error ({_short(exc)})") from None
 
+    def _check(self, url: str, confined: bool) -> None:
+        self.policy.check_url(url)
+        if confined and not self.policy.is_source_origin(url):
+            raise Refused("refused: not a page of a configured source")
+
     async def _get(
-        self, url: str, headers: dict[str, str], validators: Validators | None
+        self, url: str, headers: dict[str, str], validators: Validators | None, confined: bool
     ) -> Fetched:
-        async with self._client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 304:
-                return Fetched(str(response.url), 304, b"", None, None, validators or Validators())
-            if response.status_code >= 400:
-                raise FetchError(f"HTTP {response.status_code}")
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                raise FetchError(f"too large (over {self.max_bytes // (1024 * 1024)} MB)")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
+        request = self._client.build_request("GET", url, headers=headers)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self._client.send(request, stream=True)
+            try:
+                if not response.has_redirect_location:
+                    return await self._read(response, validators)
+                target = response.next_request
+                if target is None:
+                    raise FetchError("a redirect without a usable Location")
+            finally:
+                await response.aclose()
+            try:
+                self._check(str(target.url), confined)
+            except Refused as exc:
+                raise FetchError(f"{exc.reason} (redirected to it)") from None
+            request = target
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _read(self, response: httpx.Response, validators: Validators | None) -> Fetched:
+        if response.status_code == 304:
+            return Fetched(str(response.url), 304, b"", None, None, validators or Validators())
+        if response.status_code >= 400:
+            raise FetchError(f"HTTP {response.status_code}")
+        too_large = FetchError(f"too large (over {self.max_bytes // (1024 * 1024)} MB)")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise too_large
+        decoder = BoundedDecoder(response.headers.get("Content-Encoding"), self.max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        # Raw bytes, decoded here: httpx would inflate a whole compressed chunk at once,
+        # and a few kilobytes of gzip can hold gigabytes.
+        async for raw in response.aiter_raw():
+            for chunk in decoder.feed(raw):
                 size += len(chunk)
                 if size > self.max_bytes:
                     # Stop reading at once: a hostile server may stream forever.
-                    raise FetchError(f"too large (over {self.max_bytes // (1024 * 1024)} MB)")
+                    raise too_large
                 chunks.append(chunk)
-            content_type = response.headers.get("Content-Type")
-            return Fetched(
-                url=str(response.url),
-                status=response.status_code,
-                body=b"".join(chunks),
-                content_type=content_type.split(";")[0].strip().lower() if content_type else None,
-                charset=response.charset_encoding,
-                validators=Validators(
-                    response.headers.get("ETag"), response.headers.get("Last-Modified")
-                ),
-            )
+        chunks.extend(decoder.flush())
+        content_type = response.headers.get("Content-Type")
+        return Fetched(
+            url=str(response.url),
+            status=response.status_code,
+            body=b"".join(chunks),
+            content_type=content_type.split(";")[0].strip().lower() if content_type else None,
+            charset=response.charset_encoding,
+            validators=Validators(
+                response.headers.get("ETag"), response.headers.get("Last-Modified")
+            ),
+        )
+
+
+class BoundedDecoder:
+    """Undoes one layer of Content-Encoding (RFC 9110 section 8.4) without ever producing more
+    than `limit` bytes in all, however small the compressed input.
+
+    `identity`, `gzip` (and `x-gzip`) and `deflate` (zlib-wrapped or raw, as servers send both)
+    are read; stacked encodings ("gzip, gzip") and any other coding raise FetchError: Ajil asks
+    for gzip or deflate only, and a second layer exists only to get past size checks."""
+
+    def __init__(self, header: str | None, limit: int) -> None:
+        codings = [c.strip().lower() for c in (header or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1:
+            raise FetchError(f"refused: stacked content encodings ({', '.join(codings)})")
+        self.coding = codings[0] if codings else None
+        if self.coding not in (None, "gzip", "x-gzip", "deflate"):
+            raise FetchError(f"unsupported content encoding {self.coding!r}")
+        self.limit = limit
+        self._produced = 0
+        self._inflate: zlib._Decompress | None = None
+        self._first = True
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Decoded bytes for `data`; raises FetchError past the limit or on corrupt data."""
+        if self.coding is None:
+            return [data] if data else []
+        if self._inflate is None:
+            self._inflate = self._start(data)
+        out: list[bytes] = []
+        try:
+            while data:
+                chunk = self._inflate.decompress(data, self.limit - self._produced + 1)
+                self._produced += len(chunk)
+                if self._produced > self.limit:
+                    raise FetchError(f"too large (over {self.limit // (1024 * 1024)} MB)")
+                if chunk:
+                    out.append(chunk)
+                if self._inflate.eof:
+                    # Concatenated gzip members are one body (RFC 1952 section 2.2).
+                    data = self._inflate.unused_data
+                    self._inflate = self._start(data) if data else self._inflate
+                else:
+                    data = self._inflate.unconsumed_tail
+        except zlib.error:
+            raise FetchError("the response could not be decompressed") from None
+        return out
+
+    def flush(self) -> list[bytes]:
+        if self._inflate is None:
+            return []
+        try:
+            rest = self._inflate.flush()
+        except zlib.error:
+            raise FetchError("the response could not be decompressed") from None
+        self._produced += len(rest)
+        if self._produced > self.limit:
+            raise FetchError(f"too large (over {self.limit // (1024 * 1024)} MB)")
+        return [rest] if rest else []
+
+    def _start(self, head: bytes) -> zlib._Decompress:
+        if self.coding == "deflate" and head[:1] and (head[0] & 0x0F) != 8:
+            return zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no zlib header
+        return zlib.decompressobj(zlib.MAX_WBITS | (16 if self.coding != "deflate" else 0))
 
 
 def _short(exc: Exception) -> str:

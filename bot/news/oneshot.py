@@ -19,6 +19,7 @@ from bot.news.dedup import StoryIndex
 from bot.news.encoding import decode
 from bot.news.fetch import FetchError, HttpFetcher
 from bot.news.models import Article, Item, ParseError
+from bot.news.netguard import FetchPolicy
 from bot.news.sources import SourceError, SourcePoller, SourceSettings, poll_all
 from bot.news.summary import DEFAULT_SENTENCES, summarize
 
@@ -64,7 +65,7 @@ async def fetch_once(
     """Poll every configured source (or the one named) once, marking same-story duplicates."""
     chosen = [s for s in config.sources if only is None or s.name == only]
     own = fetcher is None
-    fetcher = fetcher or HttpFetcher()
+    fetcher = fetcher or HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
     try:
         pollers = [SourcePoller(settings_for(s, config), fetcher) for s in chosen]
         now = datetime.now(UTC)
@@ -117,7 +118,8 @@ async def read_article(
     """Fetch (http/https) or read (a file) one article; raises FetchError, ParseError, OSError."""
     zone = ZoneInfo(config.schedule.timezone)
     if target.startswith(("http://", "https://")):
-        async with HttpFetcher() as fetcher:
+        # The operator named this page on the command line: its own origin is trusted.
+        async with HttpFetcher(policy=FetchPolicy([target])) as fetcher:
             fetched = await fetcher.fetch(target)
         html, url = decode(fetched.body, fetched.charset), fetched.url
     else:
