@@ -143,6 +143,11 @@ async def summary_message(
                 decode(fetched.body, fetched.charset), fetched.url, config.schedule.zone
             )
         except FetchError as exc:
+            if exc.refused:
+                # Said plainly, without the address: nothing was asked of it.
+                raise SummaryRefused(
+                    "summary-foreign-url" if item is None else "summary-refused"
+                ) from None
             raise SummaryRefused("summary-failed", reason=exc.reason) from None
         except ParseError:
             raise SummaryRefused("summary-empty") from None

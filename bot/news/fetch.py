@@ -31,11 +31,13 @@ PER_HOST = 2
 
 
 class FetchError(Exception):
-    """A fetch that failed; `reason` is short and safe to show to an operator."""
+    """A fetch that failed; `reason` is short and safe to show to an operator. `refused`: the
+    fetch policy would not let it be made (nothing was asked of that address)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, refused: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class HttpFetcher:
         try:
             self._check(url, confined)
         except Refused as exc:
-            raise FetchError(exc.reason) from None
+            raise FetchError(exc.reason, refused=True) from None
         host = (urlsplit(url).hostname or "").lower()
         headers = {}
         if validators and validators.etag:
@@ -143,7 +145,7 @@ class HttpFetcher:
                 async with asyncio.timeout(self.total_timeout):
                     return await self._get(url, headers, validators, confined)
             except Refused as exc:
-                raise FetchError(exc.reason) from None
+                raise FetchError(exc.reason, refused=True) from None
             except TimeoutError:
                 raise FetchError(f"timed out after {self.total_timeout:g} s") from None
             except httpx.TooManyRedirects:
@@ -185,7 +187,7 @@ class HttpFetcher:
             try:
                 self._check(str(target.url), confined)
             except Refused as exc:
-                raise FetchError(f"{exc.reason} (redirected to it)") from None
+                raise FetchError(f"{exc.reason} (redirected to it)", refused=True) from None
             request = target
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
