@@ -7,6 +7,7 @@ a user sends or presses, the canary must see no request, and the user gets a cle
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -90,7 +91,7 @@ async def test_stored_links_are_held_to_the_policy(live: Live, canary: Server) -
     for _ in range(100):
         if len(live.query("SELECT id FROM items WHERE url LIKE '%/admin/secret'")) == 1:
             break
-        await live.emulator.world.wait_for(lambda: False, 0.1)
+        await asyncio.sleep(0.1)
     listing = await live.say(USER, "/latest 20")
     for title in (INWARD_TITLE, METADATA_TITLE):
         number = next(
