@@ -21,6 +21,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, Defaults
 
 import handlers
+from bot import logs
 from bot.alerts.botapi import BotApiClient
 from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
@@ -241,11 +242,14 @@ async def webhook_secret(config: Config, db: Database) -> str:
     """The configured secret, else the one generated at an earlier start, else a new one."""
     configured = config.telegram.webhook.secret_token
     if configured is not None:
+        logs.add_secret(configured.get_secret_value())
         return configured.get_secret_value()
     kept = await meta.get(db, "webhook_secret")
     if kept:
+        logs.add_secret(kept)
         return kept
     secret = secrets.token_urlsafe(32)
+    logs.add_secret(secret)  # before it is stored or sent: both may be logged at DEBUG
     await meta.put(db, "webhook_secret", secret)
     return secret
 

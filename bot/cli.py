@@ -133,7 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ajil: {logs.redact(line)}", file=sys.stderr)
         return EXIT_USAGE
     verbose = getattr(args, "verbose", False)
-    logs.setup("DEBUG" if verbose else config.logging.level, [config.token or ""])
+    hook_secret = config.telegram.webhook.secret_token
+    logs.setup(
+        "DEBUG" if verbose else config.logging.level,
+        [config.token or "", hook_secret.get_secret_value() if hook_secret else ""],
+    )
     if args.command == "check":
         return _check(config)
     if args.command == "fetch":
