@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.news.bounds import MAX_SUMMARY, MAX_TITLE, bounded_text
 from bot.news.identity import stable_id
 
 
@@ -30,6 +31,12 @@ class Item:
     image: str | None = None
     categories: tuple[str, ...] = ()
     from_ticker: bool = False
+
+    def __post_init__(self) -> None:
+        # Every kind of source makes Items: bounding them here bounds them all.
+        object.__setattr__(self, "title", bounded_text(self.title, MAX_TITLE))
+        if self.summary is not None:
+            object.__setattr__(self, "summary", bounded_text(self.summary, MAX_SUMMARY) or None)
 
     @property
     def uid(self) -> str:
