@@ -31,6 +31,7 @@ from bot.news.netguard import FetchPolicy
 from bot.ops.health import HealthServer, HealthState
 from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
+from bot.updates import ChatOrderedProcessor
 from storage import Database, StorageError, meta
 from storage import sources as source_store
 from storage import subscribers as subscriber_store
@@ -73,8 +74,9 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
         .token(token)
         .base_url(config.telegram.api_url)
         .defaults(Defaults(parse_mode="HTML", tzinfo=config.schedule.zone))
-        # Commands from different chats must not queue behind one another.
-        .concurrent_updates(32)
+        # Commands from different chats must not queue behind one another; those of one chat
+        # (or one user) are applied in the order they were sent.
+        .concurrent_updates(ChatOrderedProcessor(32))
         .build()
     )
     handlers.register(application, services)
