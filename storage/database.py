@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +20,12 @@ from pathlib import Path
 
 import aiosqlite
 
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
+# How long a write waits for another process's write lock (a backup tool, a second bot on the
+# same file, an operator's sqlite3 shell) before it gives up with StorageError: each attempt
+# waits BUSY_TIMEOUT_MS inside SQLite, then the next is tried.
+LOCK_PATIENCE_S = 120.0
 
 
 class StorageError(Exception):
@@ -104,7 +111,7 @@ class Database:
             yield self.writer
             return
         async with self._write_lock:
-            await self.writer.execute("BEGIN IMMEDIATE")
+            await self._begin()
             token = self._active.set(True)
             try:
                 yield self.writer
@@ -115,8 +122,45 @@ class Database:
                 self._active.reset(token)
             await self.writer.execute("COMMIT")
 
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting for another process's write lock (LOCK_PATIENCE_S at most).
+
+        Raises StorageError when the lock is still held after that."""
+        started = time.monotonic()
+        warned = False
+        while True:
+            try:
+                await self.writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc):
+                    raise
+                waited = time.monotonic() - started
+                if waited >= LOCK_PATIENCE_S:
+                    raise StorageError(
+                        f"{self.path}: the database is locked by another process "
+                        f"(waited {waited:.0f} s)"
+                    ) from None
+                if not warned:
+                    log.warning(
+                        "%s: the database is locked by another process; writes wait", self.path
+                    )
+                    warned = True
+                continue
+            if warned:
+                waited = time.monotonic() - started
+                log.info("%s: the database lock was released after %.1f s", self.path, waited)
+            return
+
     async def schema_version(self) -> int:
         return await _user_version(self.reader)
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED ("database is locked", "database table is locked")."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:
