@@ -209,9 +209,22 @@ async def _serve(
                 await sender_task
         await health.stop()
         await sender_client.close()
+        # After a failure mid-start or mid-run the Application may still be running; PTB's
+        # shutdown() would then raise "This Application is still running!" and hide the real
+        # cause, which is what the caller must see.
+        await _stop_quietly(application)
         await application.shutdown()
         _route_signals(loop, None)
     log.info("stopped")
+
+
+async def _stop_quietly(application: Application) -> None:  # type: ignore[type-arg]
+    for part in (application.updater, application):
+        if part is not None and part.running:
+            try:
+                await part.stop()
+            except Exception as exc:  # stopping must not replace the error being raised
+                log.warning("while stopping %s: %s", type(part).__name__, exc)
 
 
 def _route_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[], None] | None) -> None:
