@@ -138,7 +138,7 @@ async def summary_message(
         try:
             # A URL the user typed stays on our sources' origins, redirects included; a stored
             # item's link goes through the fetcher's general policy.
-            fetched = await fetcher.fetch(target, confined=item is None)
+            fetched = await fetcher.fetch(target, confined=item is None, on_demand=True)
             article = extract_article(
                 decode(fetched.body, fetched.charset), fetched.url, config.schedule.zone
             )

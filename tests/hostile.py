@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -54,7 +55,12 @@ async def serve(extra: dict[str, Handler] | None = None) -> AsyncIterator[Server
         body = packer.compress(BODY) + packer.flush()
         return web.Response(body=body, headers={"Content-Encoding": "deflate"})
 
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(float(request.query.get("s", "1")))
+        return web.Response(body=BODY, content_type="text/html", charset="utf-8")
+
     app.router.add_get("/page", page)
+    app.router.add_get("/slow", slow)
     app.router.add_get("/redirect", redirect)
     app.router.add_get("/encoded", encoded)
     app.router.add_get("/raw-deflate", raw_deflate)

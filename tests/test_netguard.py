@@ -6,6 +6,7 @@ it must see none.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -185,3 +186,15 @@ async def test_a_compression_bomb_stops_at_the_cap(source: Server) -> None:
         with pytest.raises(FetchError, match="too large"):
             # 256 MB of zeros in about 250 KB of gzip: stopped after 2 MB of output.
             await small.fetch(f"{source.url}/encoded?layers=gzip&mb=256")
+
+
+async def test_fetches_for_users_never_take_the_polls_slots(
+    source: Server, fetcher: HttpFetcher
+) -> None:
+    slow = f"{source.url}/slow?s=0.5"
+    users = [asyncio.create_task(fetcher.fetch(slow, on_demand=True)) for _ in range(4)]
+    await asyncio.sleep(0.1)
+    poll = await fetcher.fetch(f"{source.url}/page")  # not queued behind the users' links
+    assert poll.body == BODY
+    assert sum(task.done() for task in users) <= 1  # one user fetch per host at a time
+    await asyncio.gather(*users)

@@ -10,10 +10,12 @@ short reason fit for /sources and the admins.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
 from collections import defaultdict
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -28,6 +30,10 @@ CONNECT_TIMEOUT = 5.0
 TOTAL_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
 PER_HOST = 2
+# Fetches made for a user (/summary) run in slots of their own, never in the polls': a user's
+# slow links cannot delay a source's next breaking story.
+ON_DEMAND = 4
+ON_DEMAND_PER_HOST = 1
 
 
 class FetchError(Exception):
@@ -64,10 +70,16 @@ class Fetched:
 
 class Fetcher(Protocol):
     async def fetch(
-        self, url: str, validators: Validators | None = None, *, confined: bool = False
+        self,
+        url: str,
+        validators: Validators | None = None,
+        *,
+        confined: bool = False,
+        on_demand: bool = False,
     ) -> Fetched:
         """GET `url`. `confined`: the URL came from a user, so it and every redirect hop must
-        lie on a configured source's origin. Raises FetchError."""
+        lie on a configured source's origin. `on_demand`: fetched for a user rather than for
+        a poll (separate, smaller slots). Raises FetchError."""
         ...
 
 
@@ -108,6 +120,10 @@ class HttpFetcher:
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(self._per_host)
         )
+        self._on_demand = asyncio.Semaphore(ON_DEMAND)
+        self._on_demand_hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(ON_DEMAND_PER_HOST)
+        )
         self._client = httpx.AsyncClient(
             # Redirects are followed by hand, so that each hop is checked before it is asked.
             follow_redirects=False,
@@ -127,20 +143,37 @@ class HttpFetcher:
         await self.aclose()
 
     async def fetch(
-        self, url: str, validators: Validators | None = None, *, confined: bool = False
+        self,
+        url: str,
+        validators: Validators | None = None,
+        *,
+        confined: bool = False,
+        on_demand: bool = False,
     ) -> Fetched:
         """GET `url` (see `Fetcher.fetch`); raises FetchError with a short reason."""
+        host = (urlsplit(url).hostname or "").lower()
+        if on_demand:
+            async with self._on_demand, self._on_demand_hosts[host]:
+                return await self._fetch(url, validators, confined, contextlib.nullcontext())
+        return await self._fetch(url, validators, confined, self._hosts[host])
+
+    async def _fetch(
+        self,
+        url: str,
+        validators: Validators | None,
+        confined: bool,
+        slot: AbstractAsyncContextManager[Any],
+    ) -> Fetched:
         try:
             self._check(url, confined)
         except Refused as exc:
             raise FetchError(exc.reason, refused=True) from None
-        host = (urlsplit(url).hostname or "").lower()
         headers = {}
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        async with self._hosts[host]:
+        async with slot:
             try:
                 async with asyncio.timeout(self.total_timeout):
                     return await self._get(url, headers, validators, confined)
