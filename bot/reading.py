@@ -14,9 +14,10 @@ from bot.alerts.message import Button, Outgoing, clock, fit, lines, summary_call
 from bot.config import Config
 from bot.i18n import Language, translator
 from bot.news.article import extract_article
+from bot.news.bounds import check_html, parse_off_loop
 from bot.news.encoding import decode
 from bot.news.fetch import Fetcher, FetchError
-from bot.news.models import ParseError
+from bot.news.models import Article, ParseError
 from bot.news.netguard import FetchPolicy
 from bot.news.summary import summarize
 from storage import Database, items
@@ -96,6 +97,12 @@ def _entry(number: int, item: StoredItem, source: str, zone: tzinfo) -> str:
     return f"{number}. {mark}{title}\n   {html.escape(source)} · {when}"
 
 
+def _read_article(body: bytes, charset: str | None, url: str, config: Config) -> Article:
+    html = decode(body, charset)
+    check_html(html)
+    return extract_article(html, url, config.schedule.zone)
+
+
 class SummaryRefused(Exception):
     """A summary that cannot be given; `key` is the message to show."""
 
@@ -139,8 +146,8 @@ async def summary_message(
             # A URL the user typed stays on our sources' origins, redirects included; a stored
             # item's link goes through the fetcher's general policy.
             fetched = await fetcher.fetch(target, confined=item is None, on_demand=True)
-            article = extract_article(
-                decode(fetched.body, fetched.charset), fetched.url, config.schedule.zone
+            article = await parse_off_loop(
+                lambda: _read_article(fetched.body, fetched.charset, fetched.url, config)
             )
         except FetchError as exc:
             if exc.refused:

@@ -14,9 +14,17 @@ single linear pass over its tags.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 MAX_DEPTH = 512
+# Seconds one page or feed may take to parse, in a worker thread, before its poll (or the
+# user's summary) fails as "too complex"; real pages take 2 to 60 ms.
+PARSE_BUDGET_S = 5.0
 MAX_TITLE = 300  # characters; Arabic headlines run 40 to 150
 MAX_SUMMARY = 2000  # characters
 # Elements that never hold others (WHATWG HTML, "void elements"), and those whose end tag
@@ -120,3 +128,17 @@ def bounded_text(text: str, limit: int) -> str:
     if space >= limit * 4 // 5:
         cut = cut[:space]
     return cut.rstrip(" .,،:;-–—|") + ELLIPSIS
+
+
+async def parse_off_loop(parse: Callable[[], T], budget: float = PARSE_BUDGET_S) -> T:
+    """`parse()` in a worker thread, so that the event loop keeps answering meanwhile.
+
+    Raises ParseError("too complex ...") when it takes longer than `budget` seconds; the
+    thread cannot be stopped and finishes in the background, its result dropped (the depth
+    check and the size cap bound how long that can be)."""
+    from bot.news.models import ParseError
+
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(parse), budget)
+    except TimeoutError:
+        raise ParseError(f"too complex (parsing took over {budget:g} s)") from None
