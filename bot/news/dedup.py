@@ -102,7 +102,6 @@ def fingerprint(title: str) -> Fingerprint:
     places = {p for p in places if not any(p != q and f" {p} " in f" {q} " for q in places)}
     numbers = frozenset(w.lstrip("0") or "0" for w in raw if w.isdigit())
     return Fingerprint(tokens, numbers, frozenset(places))
-    return Fingerprint(tokens, numbers, places)
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> float:
