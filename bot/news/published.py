@@ -46,13 +46,16 @@ _DATELINE = re.compile(
     r"(?![\d./-])" + _TIME
 )
 # Where other articles' dates live: navigation, sidebars, footers, "read also" and related boxes.
-_BOX_TAGS = "nav, aside, footer, figcaption, script, style, noscript, template, form, select"
+_ALWAYS_OUT = "header, nav, aside, figcaption, script, style, noscript, template, form, select"
+# Class or id names of boxes of other articles; the second kind only when made of links (a
+# "latest" or "footer" class also marks an article's own parts on some themes).
 _BOX_NAME = re.compile(
     r"related|read-?also|readmore|read-more|more-news|also-read|sidebar|widget|popular|most-read"
-    r"|recommend|trending|comments?\b|footer|breaking|ticker|marquee|latest",
+    r"|recommend",
     re.IGNORECASE,
 )
-# Labels that open a box of links to other articles.
+_LIST_NAME = re.compile(r"trending|comments?\b|footer|breaking|ticker|marquee|latest", re.I)
+# Labels that open a box of links to other articles (its text starts with one).
 _READ_ALSO = tuple(
     normalize(label)
     for label in (
@@ -85,7 +88,7 @@ _NEAR_BEFORE = 400  # characters of text before the title searched for its datel
 _NEAR_AFTER = 1500  # and after it
 _TITLE_MARK = "\x00ajil-title\x00"
 _DATELINE_SLACK = 60  # characters beside a date on its own line: «نشر في», an author's name
-_BOX_MAX = 2000  # characters: a "read also" box is a short list, never the article
+_SHORT_BOX = 800  # characters: a "read also" box of a few titles and dates is shorter
 
 
 def published_time(tree: LexborHTMLParser, tz: tzinfo) -> datetime | None:
@@ -106,11 +109,12 @@ def published_time(tree: LexborHTMLParser, tz: tzinfo) -> datetime | None:
     """
     day_first = _day_first(tree)
     moment = _from_metadata(tree, tz, day_first)
-    if moment is None:
-        moment = _from_dateline(tree, tz, day_first)
-    if moment is None:
-        moment = htmldate_day(tree, tz)
-    return moment
+    if moment is not None:
+        return moment
+    moment, ambiguous = _from_dateline(tree, tz, day_first)
+    if moment is not None or ambiguous:
+        return moment  # an ambiguous dateline (03/05 on a page of unknown order) is not guessed
+    return htmldate_day(tree, tz)
 
 
 def find_dateline(text: str, tz: tzinfo, day_first: bool | None = True) -> datetime | None:
@@ -162,8 +166,10 @@ def _from_metadata(tree: LexborHTMLParser, tz: tzinfo, day_first: bool | None) -
                 found.append(moment)
     for script in tree.css('script[type="application/ld+json"]'):
         found.extend(_json_ld_dates(script.text(), tz))
-    for node in tree.css("time[datetime]"):
-        if not _in_box(node):
+    times = tree.css("time[datetime]")
+    boxes = {box.mem_id for box in _boxes_outside_title(tree)[1]} if times else set()
+    for node in times:
+        if not any(n.mem_id in boxes for n in (node, *_ancestors(node))):
             moment = parse_date(node.attributes.get("datetime"), tz, day_first=day_first)
             if moment is not None:
                 found.append(moment)
@@ -203,33 +209,33 @@ def _json_ld_dates(raw: str, tz: tzinfo) -> list[datetime]:
 # -- the dateline beside the title ---------------------------------------------------------------
 
 
-def _from_dateline(tree: LexborHTMLParser, tz: tzinfo, day_first: bool | None) -> datetime | None:
+def _from_dateline(
+    tree: LexborHTMLParser, tz: tzinfo, day_first: bool | None
+) -> tuple[datetime | None, bool]:
+    """The dateline nearest the title, and whether an ambiguous numeric date was seen there."""
     if tree.body is None:
-        return None
+        return None, False
     page = tree.clone()
-    heading = _title_heading(page)
+    heading, boxes = _boxes_outside_title(page)
     if heading is not None:
         heading.insert_before(_TITLE_MARK)
-    for node in page.css(_BOX_TAGS):
-        node.decompose()
-    for node in [n for n in page.css("[class], [id]") if _is_box(n)]:
-        if node.parent is not None and _TITLE_MARK not in node.text(deep=True):
-            node.decompose()
-    for label in _read_also_labels(page):
-        box = label.parent if label.parent is not None else label
-        if _TITLE_MARK in box.text(deep=True) or len(box.text(deep=True)) > _BOX_MAX:
-            box = label  # the label sits in the article itself: only the label goes
-        box.decompose()
+    # Decided on the whole tree first, then only the outermost removed: removing a node frees
+    # its descendants, which must not be touched after.
+    chosen = {n.mem_id for n in boxes}
+    for box in boxes:
+        if not any(a.mem_id in chosen for a in _ancestors(box)):
+            box.decompose()
     body = page.body
     if body is None:
-        return None
+        return None, False
     text = body.text(deep=True, separator="\n")
     at = text.find(_TITLE_MARK)
     if at < 0:
-        return find_dateline(text[:3000], tz, day_first)
-    window_start = max(0, at - _NEAR_BEFORE)
-    window = text[window_start : at + len(_TITLE_MARK) + _NEAR_AFTER]
-    title_at = at - window_start
+        window, title_at = text[:3000], 0
+    else:
+        window_start = max(0, at - _NEAR_BEFORE)
+        window = text[window_start : at + len(_TITLE_MARK) + _NEAR_AFTER]
+        title_at = at - window_start
     # A dateline stands on its own line (with a word or two: «نشر في», a name); a date inside a
     # sentence (a photo caption, a quote) is only taken when there is no such line. Then the
     # nearest to the title wins.
@@ -239,7 +245,10 @@ def _from_dateline(tree: LexborHTMLParser, tz: tzinfo, day_first: bool | None) -
         distance = title_at - end if end <= title_at else start - title_at
         if best is None or (in_sentence, distance) < best[:2]:
             best = (in_sentence, distance, moment)
-    return best[2] if best else None
+    if best is not None:
+        return best[2], False
+    ambiguous = day_first is None and bool(_datelines(window, tz, True))
+    return None, ambiguous
 
 
 def _datelines(
@@ -284,26 +293,67 @@ def _title_heading(page: LexborHTMLParser) -> LexborNode | None:
     return None
 
 
-def _is_box(node: LexborNode) -> bool:
-    if node.tag in ("html", "body", "article", "main"):
-        return False
-    names = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
-    return bool(_BOX_NAME.search(names))
+def _ancestors(node: LexborNode) -> list[LexborNode]:
+    out = []
+    parent = node.parent
+    while parent is not None:
+        out.append(parent)
+        parent = parent.parent
+    return out
 
 
-def _in_box(node: LexborNode) -> bool:
-    current: LexborNode | None = node
-    while current is not None and current.tag not in ("body", "html"):
-        if current.tag in ("nav", "aside", "footer") or _is_box(current):
-            return True
-        current = current.parent
-    return False
+def _boxes_outside_title(page: LexborHTMLParser) -> tuple[LexborNode | None, list[LexborNode]]:
+    """The title heading, and the boxes that hold other articles' dates, none of them holding
+    the title (a page's <header> or a wide "sidebar" layout may wrap the article itself)."""
+    heading = _title_heading(page)
+    keep = {n.mem_id for n in (heading, *_ancestors(heading))} if heading is not None else set()
+    return heading, [box for box in _boxes(page) if box.mem_id not in keep]
 
 
-def _read_also_labels(page: LexborHTMLParser) -> list[LexborNode]:
-    labels = []
-    for node in page.css("h2, h3, h4, h5, h6, strong, b, span, div, p, li"):
-        own = normalize(node.text(deep=True, separator=" "))
-        if own and len(own) <= 30 and any(own.startswith(label) for label in _READ_ALSO):
-            labels.append(node)
-    return labels
+def _boxes(page: LexborHTMLParser) -> list[LexborNode]:
+    """What holds other articles' dates: scripts and the like, navigation, sidebars, captions,
+    link lists named related/sidebar/widget/…, footers made of links, and "read also" boxes."""
+    found = list(page.css(_ALWAYS_OUT))
+    found += [n for n in page.css("footer") if _link_share(n) >= 0.5]
+    for node in page.css("[class], [id]"):
+        names = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
+        if node.tag in ("html", "body", "article", "main"):
+            continue
+        if _BOX_NAME.search(names) or (_LIST_NAME.search(names) and _link_share(node) >= 0.5):
+            found.append(node)
+    for label in page.css("h2, h3, h4, h5, h6, strong, b, span, div, p, li, header, label"):
+        own = normalize(label.text(deep=False))
+        if not own or len(own) > 30 or not own.startswith(_READ_ALSO):
+            continue
+        # Up from the words to the heading that holds them («<h3><span>اقرأ أيضا</span></h3>»),
+        # then its box: the heading's parent when that is a list of links, else the heading.
+        top = label
+        while top.parent is not None and len(normalize(top.parent.text(deep=True))) <= len(own) + 5:
+            top = top.parent
+        box = top.parent
+        if box is not None and box.tag not in ("body", "html") and _is_short_box(box):
+            found.append(box)
+            continue
+        # The label stands in the article's flow: it goes, with the list of links after it.
+        found.append(top)
+        after = top.next
+        while after is not None and after.tag == "-text":
+            after = after.next
+        if after is not None and _link_share(after) >= 0.5:
+            found.append(after)
+    return found
+
+
+def _is_short_box(node: LexborNode) -> bool:
+    """A box of links to other articles: mostly links, or short (a few titles with their dates,
+    never an article's body)."""
+    return _link_share(node) >= 0.5 or len(node.text(deep=True, strip=True)) <= _SHORT_BOX
+
+
+def _link_share(node: LexborNode) -> float:
+    """The share of a node's text that sits in links: near 1 for a list of links."""
+    total = len(node.text(deep=True, strip=True))
+    if total == 0:
+        return 1.0
+    linked = sum(len(a.text(deep=True, strip=True)) for a in node.css("a"))
+    return linked / total
