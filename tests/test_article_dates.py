@@ -82,6 +82,27 @@ def test_a_related_list_before_the_article_and_its_time_tags_are_passed_over() -
     assert_moment(read(html), local(2022, 3, 14, 19, 5, offset=1))
 
 
+def test_a_related_box_named_by_its_class_alone_is_passed_over() -> None:
+    html = page(
+        '<div class="related-posts"><ul><li><a href="/n/7">إصلاح الطريق</a>'
+        ' <time datetime="2021-06-01T09:00:00+01:00">الثلاثاء 1 يونيو 2021</time></li></ul></div>'
+        f"<h1>{TITLE}</h1>"
+        '<time datetime="2022-03-14T19:05:00+01:00">14 مارس 2022</time>'
+        f"{BODY}"
+    )
+    assert_moment(read(html), local(2022, 3, 14, 19, 5, offset=1))
+
+
+def test_a_date_inside_a_sentence_yields_to_a_dateline_line() -> None:
+    # A photo credit written as a sentence right under the title, the dateline a line below.
+    html = page(
+        f"<h1>{TITLE}</h1><div>صورة للمحطة الطرقية التقطها مصور الجريدة خلال زيارة ميدانية"
+        " يوم 2 يناير 2019 قبل بدء الأشغال</div><p>السبت 5 فبراير 2022</p>"
+        f"{BODY}"
+    )
+    assert_moment(read(html), local(2022, 2, 5, offset=1))
+
+
 def test_a_photo_caption_date_yields_to_the_dateline() -> None:
     html = page(
         f"<h1>{TITLE}</h1><figure><figcaption>صورة من أرشيف الجريدة التقطت يوم 2 يناير 2019 قرب"
