@@ -148,6 +148,15 @@ def test_a_bare_utc_time_is_shown_in_the_source_zone() -> None:
     assert got is not None and got.date().isoformat() == "2024-07-05"
 
 
+@pytest.mark.parametrize("stamp", ["2022-03-14T19:05:00Z", "2022-03-14T18:05:00Z"])
+def test_a_local_time_stamped_utc_is_read_by_the_dateline_beside_it(stamp: str) -> None:
+    # The page shows 19:05 local. A site that writes that clock with "Z" mislabels it; a site
+    # that writes 18:05Z is right. Both are 19:05 in Casablanca (UTC+01 in March 2022).
+    head = f'<meta property="article:published_time" content="{stamp}">'
+    html = page(f"<h1>{TITLE}</h1><p>الإثنين 14 مارس 2022 - 19:05</p>{BODY}", head=head)
+    assert_moment(read(html), local(2022, 3, 14, 19, 5, offset=1))
+
+
 def test_an_arabic_string_in_the_published_time_meta() -> None:
     head = '<meta property="article:published_time" content="الأربعاء، 12 يناير 2022 - 09:45 م">'
     assert_moment(

@@ -20,7 +20,88 @@ from bot.news.models import Article, ParseError
 from bot.news.published import find_dateline, published_time
 from bot.news.text import normalize
 
-__all__ = ["extract_article", "find_dateline", "published_time"]
+__all__ = ["extract_article", "find_dateline", "is_boilerplate", "published_time"]
+
+_BOILERPLATE_MAX = 400  # characters: a policy or "follow us" line is short
+_COMMENT_POLICY = tuple(
+    normalize(phrase)
+    for phrase in (
+        "الآراء الواردة",
+        "لا تعبر عن رأي",
+        "لا تعبر بالضرورة عن",
+        "تعبر عن رأي كاتبها",
+        "تعكس وجهات نظر أصحابها",
+        "بالنقاش الحيوي",
+        "comment policy",
+        "comments are moderated",
+        "charte des commentaires",
+        "commentaires sont modérés",
+        "n'engagent que leurs auteurs",
+    )
+)
+_MODERATION = tuple(
+    normalize(word) for word in ("مراجعة", "سياسة", "شروط", "المسيئة", "الخارجة عن", "ننشر")
+)
+_FOLLOW = tuple(
+    normalize(verb)
+    for verb in (
+        "تابعونا",
+        "تابعوا",
+        "تابعنا",
+        "تابعوني",
+        "اشتركوا",
+        "اشترك في",
+        "انضموا",
+        "انضم إلى",
+        "follow us",
+        "suivez-nous",
+        "suivez nous",
+        "rejoignez-nous",
+        "abonnez-vous",
+        "subscribe",
+    )
+)
+_GET_THE_APP = tuple(normalize(p) for p in ("حملوا تطبيق", "حمل تطبيق", "نزلوا تطبيق"))
+# Where a "follow us" line sends readers: whole words, with an attached و/ب/ل or the article.
+_CHANNELS = re.compile(
+    r"(?<!\w)(?:[وبل]|ال|عل)?(?:"
+    + "|".join(
+        re.escape(normalize(name))
+        for name in (
+            "فيسبوك",
+            "فيس بوك",
+            "فايسبوك",
+            "تويتر",
+            "إكس",
+            "انستغرام",
+            "إنستغرام",
+            "انستجرام",
+            "يوتيوب",
+            "تلغرام",
+            "تيليغرام",
+            "تليجرام",
+            "واتساب",
+            "تيك توك",
+            "نبض",
+            "جوجل نيوز",
+            "أخبار جوجل",
+            "صفحتنا",
+            "حسابنا",
+            "قناتنا",
+            "النشرة البريدية",
+            "facebook",
+            "twitter",
+            "instagram",
+            "youtube",
+            "telegram",
+            "whatsapp",
+            "tiktok",
+            "google news",
+            "newsletter",
+        )
+    )
+    + r")(?!\w)"
+)
 
 
 def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
@@ -32,7 +113,7 @@ def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
         html,
         url=url,
         include_comments=False,
-        include_tables=False,
+        include_tables=True,
         with_metadata=True,
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
@@ -78,9 +159,40 @@ def _title(tree: LexborHTMLParser, data: dict[str, Any]) -> str | None:
 
 
 def _paragraphs(text: str, title: str | None) -> list[str]:
-    lines = [re.sub(r"\s+", " ", line).strip() for line in text.splitlines()]
+    lines = [_table_row(re.sub(r"\s+", " ", line).strip()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     # trafilatura returns the h1 as the first line of the text.
     if lines and title and normalize(lines[0]) == normalize(title):
         lines = lines[1:]
+    while lines and is_boilerplate(lines[-1]):
+        lines.pop()
     return lines
+
+
+def _table_row(line: str) -> str:
+    """A table row as trafilatura writes it («| الحزب | المقاعد |») becomes its cells joined by
+    « | »; its header rule («|---|---|») goes."""
+    if not line.startswith("|"):
+        return line
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    if all(set(cell) <= set("-: ") for cell in cells):
+        return ""
+    return " | ".join(cell for cell in cells if cell)
+
+
+def is_boilerplate(paragraph: str) -> bool:
+    """True for what sites append to every article: a comment policy («ترحب الشبكة بالنقاش…
+    الآراء الواردة أدناه لا تعبر عن رأي الموقع») or a "follow us" line («تابعونا على فيسبوك»,
+    «Suivez-nous sur X»). Only a short paragraph qualifies, so a news paragraph that quotes such
+    words stays."""
+    plain = normalize(paragraph)
+    if len(plain) > _BOILERPLATE_MAX:
+        return False
+    if any(phrase in plain for phrase in _COMMENT_POLICY):
+        return True
+    if "تعليق" in plain and any(word in plain for word in _MODERATION):
+        return True
+    if any(plain.startswith(phrase) or f" {phrase}" in plain for phrase in _GET_THE_APP):
+        return True
+    follow = any(plain.startswith(verb) or f" {verb} " in plain for verb in _FOLLOW)
+    return follow and _CHANNELS.search(plain) is not None

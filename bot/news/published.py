@@ -103,14 +103,23 @@ def published_time(tree: LexborHTMLParser, tz: tzinfo) -> datetime | None:
 
     A local time without offset is read in `tz`, the source's zone. Of two metadata values for
     one instant the one with a local offset is kept, and a bare UTC time is shown in `tz`, so a
-    23:59 local time never reads as another day. Numeric dates follow the page's <html lang>:
+    23:59 local time never reads as another day; but a UTC time whose clock is the very clock
+    of the dateline beside the title is the site's local time mislabelled (youm7 writes
+    09:23Z for «09:23 ص» in Cairo), and the dateline is taken. Numeric dates follow the page's <html lang>:
     month first for en-US, order unknown for a bare "en", day first otherwise (see
     bot.news.dates).
     """
     day_first = _day_first(tree)
-    moment = _from_metadata(tree, tz, day_first)
-    if moment is not None:
+    moment, bare_utc = _from_metadata(tree, tz, day_first)
+    if moment is not None and not bare_utc:
         return moment
+    if moment is not None:
+        # Some sites stamp their local time with "Z": the page shows 09:23 where the metadata
+        # says 09:23Z. When the dateline beside the title shows the very same clock, it wins.
+        line, _ = _from_dateline(tree, tz, day_first)
+        if line is not None and _same_clock(line, moment):
+            return line
+        return moment.astimezone(tz)
     moment, ambiguous = _from_dateline(tree, tz, day_first)
     if moment is not None or ambiguous:
         return moment  # an ambiguous dateline (03/05 on a page of unknown order) is not guessed
@@ -157,7 +166,17 @@ def _day_first(tree: LexborHTMLParser) -> bool | None:
 # -- metadata --------------------------------------------------------------------------------
 
 
-def _from_metadata(tree: LexborHTMLParser, tz: tzinfo, day_first: bool | None) -> datetime | None:
+def _same_clock(local: datetime, utc: datetime) -> bool:
+    """The same day, hour and minute on both clocks (a dateline at midnight has no time)."""
+    wall = local.replace(tzinfo=None)
+    return wall.time() != wall.time().min and wall == utc.replace(tzinfo=None, second=0)
+
+
+def _from_metadata(
+    tree: LexborHTMLParser, tz: tzinfo, day_first: bool | None
+) -> tuple[datetime | None, bool]:
+    """The first published time in the page's metadata, and whether it is a bare UTC time (no
+    other value gives the same instant with the site's own offset)."""
     found: list[datetime] = []
     for selector in _DATE_META:
         for node in tree.css(selector):
@@ -174,15 +193,15 @@ def _from_metadata(tree: LexborHTMLParser, tz: tzinfo, day_first: bool | None) -
             if moment is not None:
                 found.append(moment)
     if not found:
-        return None
+        return None, False
     first = found[0]
     if first.utcoffset() != timedelta(0):
-        return first
-    # A UTC time: the same instant with the site's own offset, else the instant in `tz`.
+        return first, False
+    # A UTC time: the same instant with the site's own offset, if the page has it.
     for other in found[1:]:
         if other == first and other.utcoffset() != timedelta(0):
-            return other
-    return first.astimezone(tz)
+            return other, False
+    return first, True
 
 
 def _json_ld_dates(raw: str, tz: tzinfo) -> list[datetime]:
@@ -215,7 +234,9 @@ def _from_dateline(
     """The dateline nearest the title, and whether an ambiguous numeric date was seen there."""
     if tree.body is None:
         return None, False
-    page = tree.clone()
+    page = LexborHTMLParser(
+        tree.html or ""
+    )  # a copy to cut boxes from (clone() fails on some pages)
     heading, boxes = _boxes_outside_title(page)
     if heading is not None:
         heading.insert_before(_TITLE_MARK)
