@@ -48,13 +48,31 @@ _DATELINE = re.compile(
 # Where other articles' dates live: navigation, sidebars, footers, "read also" and related boxes.
 _ALWAYS_OUT = "header, nav, aside, figcaption, script, style, noscript, template, form, select"
 # Class or id names of boxes of other articles; the second kind only when made of links (a
-# "latest" or "footer" class also marks an article's own parts on some themes).
-_BOX_NAME = re.compile(
-    r"related|read-?also|readmore|read-more|more-news|also-read|sidebar|widget|popular|most-read"
-    r"|recommend",
-    re.IGNORECASE,
+# "latest" or "footer" class also marks an article's own parts on some themes). Matched by
+# lexbor as case-insensitive substrings: far faster than a regex over every element.
+_BOX_WORDS = (
+    "related",
+    "read-also",
+    "readalso",
+    "readmore",
+    "read-more",
+    "more-news",
+    "also-read",
+    "sidebar",
+    "widget",
+    "popular",
+    "most-read",
+    "recommend",
 )
-_LIST_NAME = re.compile(r"trending|comments?\b|footer|breaking|ticker|marquee|latest", re.I)
+_LIST_WORDS = ("trending", "comment", "footer", "breaking", "ticker", "marquee", "latest")
+
+
+def _any_name(words: tuple[str, ...]) -> str:
+    return ", ".join(f'[class*="{w}" i], [id*="{w}" i]' for w in words)
+
+
+_BOX_SELECTOR = _any_name(_BOX_WORDS)
+_LIST_SELECTOR = _any_name(_LIST_WORDS)
 # Labels that open a box of links to other articles (its text starts with one).
 _READ_ALSO = tuple(
     normalize(label)
@@ -87,6 +105,7 @@ _READ_ALSO = tuple(
 _NEAR_BEFORE = 400  # characters of text before the title searched for its dateline
 _NEAR_AFTER = 1500  # and after it
 _TITLE_MARK = "\x00ajil-title\x00"
+_HAS_DIGIT = re.compile(r"\d")
 _DATELINE_SLACK = 60  # characters beside a date on its own line: «نشر في», an author's name
 _SHORT_BOX = 800  # characters: a "read also" box of a few titles and dates is shorter
 
@@ -185,6 +204,8 @@ def _from_metadata(
                 found.append(moment)
     for script in tree.css('script[type="application/ld+json"]'):
         found.extend(_json_ld_dates(script.text(), tz))
+    if found and found[0].utcoffset() != timedelta(0):
+        return found[0], False  # <time> tags would not change the answer: spare their boxes
     times = tree.css("time[datetime]")
     boxes = {box.mem_id for box in _boxes_outside_title(tree)[1]} if times else set()
     for node in times:
@@ -280,6 +301,9 @@ def _datelines(
     found = []
     offset = 0
     for line in text.split("\n"):
+        if not _HAS_DIGIT.search(line):  # most lines: no date to read, no need to normalize
+            offset += len(line) + 1
+            continue
         plain = normalize(western_digits(line))
         for match in _DATELINE.finditer(plain):
             moment = parse_date(match.group(0), tz, day_first=day_first)
@@ -336,15 +360,17 @@ def _boxes(page: LexborHTMLParser) -> list[LexborNode]:
     link lists named related/sidebar/widget/…, footers made of links, and "read also" boxes."""
     found = list(page.css(_ALWAYS_OUT))
     found += [n for n in page.css("footer") if _link_share(n) >= 0.5]
-    for node in page.css("[class], [id]"):
-        names = f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}"
-        if node.tag in ("html", "body", "article", "main"):
-            continue
-        if _BOX_NAME.search(names) or (_LIST_NAME.search(names) and _link_share(node) >= 0.5):
-            found.append(node)
+    structural = ("html", "body", "article", "main")
+    found += [n for n in page.css(_BOX_SELECTOR) if n.tag not in structural]
+    found += [
+        n for n in page.css(_LIST_SELECTOR) if n.tag not in structural and _link_share(n) >= 0.5
+    ]
     for label in page.css("h2, h3, h4, h5, h6, strong, b, span, div, p, li, header, label"):
-        own = normalize(label.text(deep=False))
-        if not own or len(own) > 30 or not own.startswith(_READ_ALSO):
+        raw = label.text(deep=False).strip()
+        if not raw or len(raw) > 40:  # most elements: no own text, or a sentence
+            continue
+        own = normalize(raw)
+        if len(own) > 30 or not own.startswith(_READ_ALSO):
             continue
         # Up from the words to the heading that holds them («<h3><span>اقرأ أيضا</span></h3>»),
         # then its box: the heading's parent when that is a list of links, else the heading.
