@@ -1,6 +1,7 @@
 """Publication dates on htmldate's own 200-page test set: Ajil against htmldate.
 
-Run: python -m bench.eval_dates            (add --all to list every page, not only Ajil's misses)
+Run: python -m bench.eval_dates            (--all lists every page, not only Ajil's misses;
+     --timing measures published_time's cost a page instead)
 The set is ../shared/corpus/htmldate_test_set.tar.xz (pages/NAME.html and gold.json with
 {"rows": [{file, url, lang, date}]}); it is unpacked into a temporary folder at run time and
 never kept. Without it the run prints why and does nothing else.
@@ -174,8 +175,36 @@ def date_figures() -> list[str]:
     return run().lines()
 
 
+def timing(tarball: Path = TARBALL, rounds: int = 3) -> list[str]:
+    """published_time's cost a page on the set: each page's best of `rounds`, then the median,
+    mean and 90th percentile over pages (the machine is shared: the best of a few is the cost)."""
+    if not tarball.is_file():
+        return [f"timing: skipped ({tarball} is absent)"]
+    with tempfile.TemporaryDirectory(prefix="ajil-dates-") as folder:
+        with tarfile.open(tarball, "r:xz") as archive:
+            archive.extractall(folder, filter="data")
+        pages = sorted((Path(folder) / "pages").glob("*.html"))
+        trees = [LexborHTMLParser(decode(page.read_bytes())) for page in pages]
+    best = [float("inf")] * len(trees)
+    for _ in range(rounds):
+        for index, tree in enumerate(trees):
+            started = time.perf_counter()
+            published_time(tree, ZONE)
+            best[index] = min(best[index], time.perf_counter() - started)
+    best.sort()
+    ms = [1000 * value for value in best]
+    return [
+        f"published_time on {len(ms)} pages (best of {rounds}): median {ms[len(ms) // 2]:.2f} ms,"
+        f" mean {sum(ms) / len(ms):.2f} ms, p90 {ms[int(len(ms) * 0.9)]:.2f} ms,"
+        f" max {ms[-1]:.1f} ms"
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if "--timing" in args:
+        print("\n".join(timing()))
+        return
     print("\n".join(run().lines(every_page="--all" in args)))
 
 
