@@ -192,6 +192,16 @@ def test_extract_article_uses_the_same_reading() -> None:
     assert_moment(article.published, local(2020, 8, 24, 9, 23, offset=1))
 
 
+def test_the_article_title_is_the_heading_that_matches_og_title_not_the_logo() -> None:
+    html = page(
+        '<h1 class="site-name">جريدة المدينة الإلكترونية</h1>'
+        f'<h1 class="entry-title">{TITLE}</h1><p>السبت 5 فبراير 2022</p>{BODY}'
+    )
+    article = extract_article(html, "https://news.example.ma/a/2", CASABLANCA)
+    assert article.title == TITLE
+    assert_moment(article.published, local(2022, 2, 5, offset=1))
+
+
 def test_the_callers_tree_is_left_as_it_was() -> None:
     tree = LexborHTMLParser(
         page(f'<aside><a href="/x">رابط</a></aside><h1>{TITLE}</h1><p>5 فبراير 2022</p>{BODY}')

@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.news.markup import absolute_url, clean_text
 from bot.news.models import Article, ParseError
-from bot.news.published import find_dateline, published_time
+from bot.news.published import find_dateline, published_time, title_heading
 from bot.news.text import normalize
 
 __all__ = ["extract_article", "find_dateline", "is_boilerplate", "published_time"]
@@ -148,7 +148,8 @@ def _meta(tree: LexborHTMLParser, *selectors: str) -> str | None:
 
 
 def _title(tree: LexborHTMLParser, data: dict[str, Any]) -> str | None:
-    node = tree.css_first("h1")
+    # The heading that matches og:title or <title>, so a site name in the first h1 is passed over.
+    node = title_heading(tree) or tree.css_first("h1")
     heading = clean_text(node.text(deep=True, separator=" ")) if node is not None else ""
     if heading and len(heading) >= 8:
         return heading

@@ -314,7 +314,7 @@ def _datelines(
     return found
 
 
-def _title_heading(page: LexborHTMLParser) -> LexborNode | None:
+def title_heading(page: LexborHTMLParser) -> LexborNode | None:
     """The heading that is the article's title: the h1 (else h2) whose text matches og:title or
     <title>; else the first h1 long enough to be a headline (a logo h1 is a word or two)."""
     reference = ""
@@ -350,7 +350,7 @@ def _ancestors(node: LexborNode) -> list[LexborNode]:
 def _boxes_outside_title(page: LexborHTMLParser) -> tuple[LexborNode | None, list[LexborNode]]:
     """The title heading, and the boxes that hold other articles' dates, none of them holding
     the title (a page's <header> or a wide "sidebar" layout may wrap the article itself)."""
-    heading = _title_heading(page)
+    heading = title_heading(page)
     keep = {n.mem_id for n in (heading, *_ancestors(heading))} if heading is not None else set()
     return heading, [box for box in _boxes(page) if box.mem_id not in keep]
 
