@@ -287,3 +287,13 @@ def test_numeric_dates(text: str, day_first: bool | None, expected: datetime | N
 def test_spanish_and_english_month_orders() -> None:
     assert parse_date("jueves 2 de abril de 2020", UTC) == utc(2020, 4, 2)
     assert parse_date("January 18, 2020", UTC) == utc(2020, 1, 18)
+
+
+def test_latest_possible_moment_of_a_day_without_time() -> None:
+    from bot.news.dates import latest_possible
+
+    day = parse_date("24.08.2020", CASABLANCA)
+    assert day is not None
+    assert same_moment_and_offset(latest_possible(day), local(2020, 8, 25, offset=1))
+    timed = parse_date("24.08.2020 09:23", CASABLANCA)
+    assert timed is not None and latest_possible(timed) == timed

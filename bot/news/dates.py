@@ -323,3 +323,18 @@ def _adjacent_day(tokens: list[tuple[str | None, str]], before: int, after: int)
             if len(value) <= 2 and 1 <= int(value) <= 31:
                 return int(value)
     return None
+
+
+def latest_possible(moment: datetime) -> datetime:
+    """The latest instant a published time may stand for, same zone.
+
+    A date without a time of day (a dateline «24.08.2020», htmldate's day) is read as 00:00:00
+    local; the article may come from any moment of that day, so its latest possible instant is
+    the next midnight. Any other time stands for itself. A staleness check («older than N
+    hours») compares this value, so an article dated only by its day is never called stale
+    while that day may still be today.
+    """
+    local = moment.replace(tzinfo=None)
+    if local.time() == local.time().min:
+        return moment + timedelta(days=1)
+    return moment
