@@ -15,9 +15,10 @@ from typing import Any
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
+from bot.news.boxes import title_heading
 from bot.news.markup import absolute_url, clean_text
 from bot.news.models import Article, ParseError
-from bot.news.published import find_dateline, published_time, title_heading
+from bot.news.published import find_dateline, published_time
 from bot.news.text import normalize
 
 __all__ = ["extract_article", "find_dateline", "is_boilerplate", "published_time"]

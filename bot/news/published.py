@@ -11,8 +11,9 @@ import re
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
+from bot.news.boxes import ancestors, boxes_outside_title
 from bot.news.dates import parse_date
 from bot.news.text import normalize, western_digits
 
@@ -45,69 +46,11 @@ _DATELINE = re.compile(
     + r"|(?<![\d./-])(?:\d{1,2}([./-])\d{1,2}\1\d{4}|\d{4}([./-])\d{1,2}\2\d{1,2})"
     r"(?![\d./-])" + _TIME
 )
-# Where other articles' dates live: navigation, sidebars, footers, "read also" and related boxes.
-_ALWAYS_OUT = "header, nav, aside, figcaption, script, style, noscript, template, form, select"
-# Class or id names of boxes of other articles; the second kind only when made of links (a
-# "latest" or "footer" class also marks an article's own parts on some themes). Matched by
-# lexbor as case-insensitive substrings: far faster than a regex over every element.
-_BOX_WORDS = (
-    "related",
-    "read-also",
-    "readalso",
-    "readmore",
-    "read-more",
-    "more-news",
-    "also-read",
-    "sidebar",
-    "widget",
-    "popular",
-    "most-read",
-    "recommend",
-)
-_LIST_WORDS = ("trending", "comment", "footer", "breaking", "ticker", "marquee", "latest")
-
-
-def _any_name(words: tuple[str, ...]) -> str:
-    return ", ".join(f'[class*="{w}" i], [id*="{w}" i]' for w in words)
-
-
-_BOX_SELECTOR = _any_name(_BOX_WORDS)
-_LIST_SELECTOR = _any_name(_LIST_WORDS)
-# Labels that open a box of links to other articles (its text starts with one).
-_READ_ALSO = tuple(
-    normalize(label)
-    for label in (
-        "اقرأ أيضا",
-        "إقرأ أيضا",
-        "اقرأ أيضاً",
-        "اقرأ المزيد",
-        "للمزيد",
-        "شاهد أيضا",
-        "اقرأ كذلك",
-        "مواضيع ذات صلة",
-        "أخبار ذات صلة",
-        "مقالات ذات صلة",
-        "ذات صلة",
-        "قد يهمك",
-        "قد يعجبك",
-        "الأكثر قراءة",
-        "آخر الأخبار",
-        "lire aussi",
-        "à lire aussi",
-        "voir aussi",
-        "sur le même sujet",
-        "read also",
-        "read more",
-        "see also",
-        "related",
-    )
-)
 _NEAR_BEFORE = 400  # characters of text before the title searched for its dateline
 _NEAR_AFTER = 1500  # and after it
 _TITLE_MARK = "\x00ajil-title\x00"
 _HAS_DIGIT = re.compile(r"\d")
 _DATELINE_SLACK = 60  # characters beside a date on its own line: «نشر في», an author's name
-_SHORT_BOX = 800  # characters: a "read also" box of a few titles and dates is shorter
 
 
 def published_time(tree: LexborHTMLParser, tz: tzinfo) -> datetime | None:
@@ -207,9 +150,9 @@ def _from_metadata(
     if found and found[0].utcoffset() != timedelta(0):
         return found[0], False  # <time> tags would not change the answer: spare their boxes
     times = tree.css("time[datetime]")
-    boxes = {box.mem_id for box in _boxes_outside_title(tree)[1]} if times else set()
+    boxes = {box.mem_id for box in boxes_outside_title(tree)[1]} if times else set()
     for node in times:
-        if not any(n.mem_id in boxes for n in (node, *_ancestors(node))):
+        if not any(n.mem_id in boxes for n in (node, *ancestors(node))):
             moment = parse_date(node.attributes.get("datetime"), tz, day_first=day_first)
             if moment is not None:
                 found.append(moment)
@@ -258,14 +201,14 @@ def _from_dateline(
     page = LexborHTMLParser(
         tree.html or ""
     )  # a copy to cut boxes from (clone() fails on some pages)
-    heading, boxes = _boxes_outside_title(page)
+    heading, boxes = boxes_outside_title(page)
     if heading is not None:
         heading.insert_before(_TITLE_MARK)
     # Decided on the whole tree first, then only the outermost removed: removing a node frees
     # its descendants, which must not be touched after.
     chosen = {n.mem_id for n in boxes}
     for box in boxes:
-        if not any(a.mem_id in chosen for a in _ancestors(box)):
+        if not any(a.mem_id in chosen for a in ancestors(box)):
             box.decompose()
     body = page.body
     if body is None:
@@ -312,95 +255,3 @@ def _datelines(
                 found.append((moment, span, len(plain)))
         offset += len(line) + 1
     return found
-
-
-def title_heading(page: LexborHTMLParser) -> LexborNode | None:
-    """The heading that is the article's title: the h1 (else h2) whose text matches og:title or
-    <title>; else the first h1 long enough to be a headline (a logo h1 is a word or two)."""
-    reference = ""
-    for selector in ('meta[property="og:title"]', 'meta[name="twitter:title"]'):
-        node = page.css_first(selector)
-        if node is not None and node.attributes.get("content"):
-            reference = node.attributes.get("content") or ""
-            break
-    if not reference:
-        node = page.css_first("title")
-        reference = node.text() if node is not None else ""
-    wanted = normalize(reference)
-    for selector in ("h1", "h2"):
-        for heading in page.css(selector):
-            text = normalize(heading.text(deep=True, separator=" "))
-            if len(text) >= 8 and wanted and (text in wanted or wanted in text):
-                return heading
-    for heading in page.css("h1"):
-        if len(normalize(heading.text(deep=True, separator=" ")).split()) >= 4:
-            return heading
-    return None
-
-
-def _ancestors(node: LexborNode) -> list[LexborNode]:
-    out = []
-    parent = node.parent
-    while parent is not None:
-        out.append(parent)
-        parent = parent.parent
-    return out
-
-
-def _boxes_outside_title(page: LexborHTMLParser) -> tuple[LexborNode | None, list[LexborNode]]:
-    """The title heading, and the boxes that hold other articles' dates, none of them holding
-    the title (a page's <header> or a wide "sidebar" layout may wrap the article itself)."""
-    heading = title_heading(page)
-    keep = {n.mem_id for n in (heading, *_ancestors(heading))} if heading is not None else set()
-    return heading, [box for box in _boxes(page) if box.mem_id not in keep]
-
-
-def _boxes(page: LexborHTMLParser) -> list[LexborNode]:
-    """What holds other articles' dates: scripts and the like, navigation, sidebars, captions,
-    link lists named related/sidebar/widget/…, footers made of links, and "read also" boxes."""
-    found = list(page.css(_ALWAYS_OUT))
-    found += [n for n in page.css("footer") if _link_share(n) >= 0.5]
-    structural = ("html", "body", "article", "main")
-    found += [n for n in page.css(_BOX_SELECTOR) if n.tag not in structural]
-    found += [
-        n for n in page.css(_LIST_SELECTOR) if n.tag not in structural and _link_share(n) >= 0.5
-    ]
-    for label in page.css("h2, h3, h4, h5, h6, strong, b, span, div, p, li, header, label"):
-        raw = label.text(deep=False).strip()
-        if not raw or len(raw) > 40:  # most elements: no own text, or a sentence
-            continue
-        own = normalize(raw)
-        if len(own) > 30 or not own.startswith(_READ_ALSO):
-            continue
-        # Up from the words to the heading that holds them («<h3><span>اقرأ أيضا</span></h3>»),
-        # then its box: the heading's parent when that is a list of links, else the heading.
-        top = label
-        while top.parent is not None and len(normalize(top.parent.text(deep=True))) <= len(own) + 5:
-            top = top.parent
-        box = top.parent
-        if box is not None and box.tag not in ("body", "html") and _is_short_box(box):
-            found.append(box)
-            continue
-        # The label stands in the article's flow: it goes, with the list of links after it.
-        found.append(top)
-        after = top.next
-        while after is not None and after.tag == "-text":
-            after = after.next
-        if after is not None and _link_share(after) >= 0.5:
-            found.append(after)
-    return found
-
-
-def _is_short_box(node: LexborNode) -> bool:
-    """A box of links to other articles: mostly links, or short (a few titles with their dates,
-    never an article's body)."""
-    return _link_share(node) >= 0.5 or len(node.text(deep=True, strip=True)) <= _SHORT_BOX
-
-
-def _link_share(node: LexborNode) -> float:
-    """The share of a node's text that sits in links: near 1 for a list of links."""
-    total = len(node.text(deep=True, strip=True))
-    if total == 0:
-        return 1.0
-    linked = sum(len(a.text(deep=True, strip=True)) for a in node.css("a"))
-    return linked / total
