@@ -93,6 +93,29 @@ def test_a_related_box_named_by_its_class_alone_is_passed_over() -> None:
     assert_moment(read(html), local(2022, 3, 14, 19, 5, offset=1))
 
 
+def test_teasers_of_other_articles_that_no_class_names_are_passed_over() -> None:
+    html = page(
+        f"<h1>{TITLE}</h1><p>سوق من الجيل الجديد بمعايير صحية حديثة</p><div>"
+        '<div><a href="/n/31">مجلس الجهة يصادق على ميزانية السنة المقبلة بالإجماع</a>'
+        "<span>09.08.2021 10:52</span></div>"
+        '<div><a href="/n/32">انطلاق موسم الحصاد في السهول المجاورة للمدينة</a>'
+        "<span>07.08.2021 18:20</span></div></div>"
+        '<div><a href="/author/souad">سعاد العلوي</a> <span>14/03/2022 19:05</span></div>'
+        f"{BODY}"
+    )
+    assert_moment(read(html), local(2022, 3, 14, 19, 5, offset=1))
+
+
+def test_a_byline_with_a_long_author_link_keeps_its_date() -> None:
+    html = page(
+        f"<h1>{TITLE}</h1>"
+        '<div><a href="/author/souad">سعاد بنت عبد الله العلوي الإدريسي</a>'
+        " <span>14/03/2022 19:05</span></div>"
+        f"{BODY}"
+    )
+    assert_moment(read(html), local(2022, 3, 14, 19, 5, offset=1))
+
+
 def test_a_date_inside_a_sentence_yields_to_a_dateline_line() -> None:
     # A photo credit written as a sentence right under the title, the dateline a line below.
     html = page(

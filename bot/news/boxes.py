@@ -7,6 +7,8 @@ Read-only on the tree it is given; callers that cut the boxes out do so on their
 
 from __future__ import annotations
 
+import re
+
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.news.text import normalize
@@ -68,6 +70,10 @@ _READ_ALSO = tuple(
         "related",
     )
 )
+_HEADLINE_WORDS = 5  # a link this long is another article's headline, not a name or a section
+_TEASER_EXTRA = 80  # characters beside the headline in a teaser: a section, a date, a count
+_NOT_ARTICLE = ("/author", "/auteur", "/writer", "/kuttab", "/tag", "/category", "/section")
+_YEAR_OR_CLOCK = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|(?<!\d)\d{1,2}:\d{2}(?!\d)|[٠-٩]{4}")
 _SHORT_BOX = 800  # characters: a "read also" box of a few titles and dates is shorter
 
 
@@ -146,6 +152,32 @@ def _boxes(page: LexborHTMLParser) -> list[LexborNode]:
             after = after.next
         if after is not None and _link_share(after) >= 0.5:
             found.append(after)
+    found += _teasers(page)
+    return found
+
+
+def _teasers(page: LexborHTMLParser) -> list[LexborNode]:
+    """Teasers of other articles that no class name marks: a headline-long link (five words or
+    more, not to an author, tag or section page) with a year or a clock beside it in a small
+    element («عنوان مقال آخر … 09.08.2020 10:52»)."""
+    found = []
+    for link in page.css("a[href]"):
+        href = (link.attributes.get("href") or "").lower()
+        text = link.text(deep=True, strip=True)
+        if len(text.split()) < _HEADLINE_WORDS or any(part in href for part in _NOT_ARTICLE):
+            continue
+        node = link
+        for _ in range(3):
+            parent = node.parent
+            if parent is None or parent.tag in ("body", "html", "article", "main"):
+                break
+            whole = parent.text(deep=True, separator=" ", strip=True)
+            if len(whole) > len(text) + _TEASER_EXTRA:
+                break
+            node = parent
+            if _YEAR_OR_CLOCK.search(whole.replace(text, " ")):
+                found.append(node)
+                break
     return found
 
 
