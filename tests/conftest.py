@@ -11,7 +11,15 @@ from bot.sandbox.emulator import Emulator
 from storage import Database
 
 TOKEN = "123456789:AAHfake-token-for-tests_0123456789abcdef"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# ../shared/corpus beside the repository; from a worktree nested deeper, the nearest one above.
+CORPUS = next(
+    (
+        folder / "shared" / "corpus"
+        for folder in Path(__file__).resolve().parents[1:]
+        if (folder / "shared" / "corpus").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "corpus",
+)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -227,3 +227,73 @@ def test_dateline_found_in_page_text() -> None:
     assert find_dateline("le 31 mai 2021 à 20h30", ZoneInfo("Africa/Casablanca")) == utc(
         2021, 5, 31, 19, 30
     )
+
+
+# -- numeric dates, Arabic commas ------------------------------------------------------------
+
+CASABLANCA = ZoneInfo("Africa/Casablanca")
+
+
+def local(*args: int, offset: int) -> datetime:
+    """A local time with its UTC offset in hours (Casablanca: +1, or 0 in Ramadan and before 2018)."""
+    return datetime(*args, tzinfo=timezone(timedelta(hours=offset)))
+
+
+def same_moment_and_offset(got: datetime | None, expected: datetime | None) -> bool:
+    if got is None or expected is None:
+        return got is expected
+    return got == expected and got.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("text", "day_first", "expected"),
+    [
+        # Day first (Arabic, French): with and without time, slashes, dots, dashes.
+        ("17/03/2018 19:36", True, local(2018, 3, 17, 19, 36, offset=0)),  # before 2018: +00
+        ("نشر بتاريخ 12/09/2024 - 10:05 م", True, local(2024, 9, 12, 22, 5, offset=1)),
+        ("24.08.2020", True, local(2020, 8, 24, offset=1)),
+        ("24-08-2020 18:40", True, local(2020, 8, 24, 18, 40, offset=1)),
+        ("٢٤/٠٨/٢٠٢٠ ٠٩:٢٣", True, local(2020, 8, 24, 9, 23, offset=1)),
+        ("10/03/2025 21:00", True, local(2025, 3, 10, 21, 0, offset=0)),  # Ramadan 2025: +00
+        # Year first is always year-month-day, whatever the page's order.
+        ("2020/08/24 09:23", True, local(2020, 8, 24, 9, 23, offset=1)),
+        ("2020/08/24 09:23", False, local(2020, 8, 24, 9, 23, offset=1)),
+        ("2020.08.24", None, local(2020, 8, 24, offset=1)),
+        # The order decides only where both numbers could be a month.
+        ("03/05/2024", True, local(2024, 5, 3, offset=1)),
+        ("03/05/2024", False, local(2024, 3, 5, offset=1)),
+        ("03/05/2024", None, None),  # ambiguous: not a guess
+        ("13/05/2024", None, local(2024, 5, 13, offset=1)),
+        ("05/13/2024", None, local(2024, 5, 13, offset=1)),
+        ("05/05/2024", None, local(2024, 5, 5, offset=1)),
+        ("03.05.2024", False, local(2024, 5, 3, offset=1)),  # dots: day first everywhere
+        ("03/04/2024", True, local(2024, 4, 3, offset=0)),  # Ramadan 2024: +00
+        # Day, month, year with Arabic commas and Eastern digits.
+        ("الخميس، ١٧ نوفمبر، ٢٠١٦", True, local(2016, 11, 17, offset=0)),
+        ("الخميس، 17 نونبر، 2016، 20:15", True, local(2016, 11, 17, 20, 15, offset=0)),
+        # Never a guess.
+        ("31/02/2024", True, None),
+        ("17/03/18", True, None),  # a two-digit year
+        ("12/03/2024 13/03/2024", True, None),  # two different dates
+        ("12/03/2024 25:10", True, None),
+        ("1.2.3.2024", True, None),
+    ],
+)
+def test_numeric_dates(text: str, day_first: bool | None, expected: datetime | None) -> None:
+    got = parse_date(text, CASABLANCA, day_first=day_first)
+    assert same_moment_and_offset(got, expected), got
+
+
+def test_spanish_and_english_month_orders() -> None:
+    assert parse_date("jueves 2 de abril de 2020", UTC) == utc(2020, 4, 2)
+    assert parse_date("January 18, 2020", UTC) == utc(2020, 1, 18)
+
+
+def test_latest_possible_moment_of_a_day_without_time() -> None:
+    from bot.news.dates import latest_possible
+
+    day = parse_date("24.08.2020", CASABLANCA)
+    assert day is not None
+    assert same_moment_and_offset(latest_possible(day), local(2020, 8, 25, offset=1))
+    timed = parse_date("24.08.2020 09:23", CASABLANCA)
+    assert timed is not None and latest_possible(timed) == timed

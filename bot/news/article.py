@@ -8,38 +8,100 @@ Arabic or French dateline in the text.
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.news.dates import parse_date
+from bot.news.boxes import title_heading
 from bot.news.markup import absolute_url, clean_text
 from bot.news.models import Article, ParseError
-from bot.news.text import normalize, western_digits
+from bot.news.published import find_dateline, published_time
+from bot.news.text import normalize
 
-_DATE_META = (
-    'meta[property="article:published_time"]',
-    'meta[name="article:published_time"]',
-    'meta[itemprop="datePublished"]',
-    'meta[name="pubdate"]',
-    'meta[name="publish-date"]',
-    'meta[name="date"]',
-    'meta[property="og:published_time"]',
-    'meta[name="dc.date"]',
-    'meta[name="DC.date.issued"]',
-    '[property="dc:date"]',
+__all__ = ["extract_article", "find_dateline", "is_boilerplate", "published_time"]
+
+_BOILERPLATE_MAX = 400  # characters: a policy or "follow us" line is short
+_COMMENT_POLICY = tuple(
+    normalize(phrase)
+    for phrase in (
+        "الآراء الواردة",
+        "لا تعبر عن رأي",
+        "لا تعبر بالضرورة عن",
+        "تعبر عن رأي كاتبها",
+        "تعكس وجهات نظر أصحابها",
+        "بالنقاش الحيوي",
+        "comment policy",
+        "comments are moderated",
+        "charte des commentaires",
+        "commentaires sont modérés",
+        "n'engagent que leurs auteurs",
+    )
 )
-# A dateline: day, one or two month words (with an optional «/ other name»), a year, then an
-# optional time with «على الساعة», «الساعة», «à» or a dash, and ص/م.
-_DATELINE = re.compile(
-    r"\b\d{1,2}(?:er)?\s+[^\W\d_]+\.?(?:\s+[^\W\d_]+)?\s*(?:/\s*[^\W\d_]+(?:\s+[^\W\d_]+)?\s*)?"
-    r"\d{4}(?:\s*م)?"
-    r"(?:\s*[-،,|]?\s*(?:علي\s+)?(?:الساعه\s+)?(?:a\s+)?\d{1,2}(?::\d{2}|h\d{0,2})"
-    r"(?:\s*(?:[صم]|مسا|مساا|صباحا|صباح|pm|am)\b)?)?"
+_MODERATION = tuple(
+    normalize(word) for word in ("مراجعة", "سياسة", "شروط", "المسيئة", "الخارجة عن", "ننشر")
+)
+_FOLLOW = tuple(
+    normalize(verb)
+    for verb in (
+        "تابعونا",
+        "تابعوا",
+        "تابعنا",
+        "تابعوني",
+        "اشتركوا",
+        "اشترك في",
+        "انضموا",
+        "انضم إلى",
+        "follow us",
+        "suivez-nous",
+        "suivez nous",
+        "rejoignez-nous",
+        "abonnez-vous",
+        "subscribe",
+    )
+)
+_GET_THE_APP = tuple(normalize(p) for p in ("حملوا تطبيق", "حمل تطبيق", "نزلوا تطبيق"))
+# Where a "follow us" line sends readers: whole words, with an attached و/ب/ل or the article.
+_CHANNELS = re.compile(
+    r"(?<!\w)(?:[وبل]|ال|عل)?(?:"
+    + "|".join(
+        re.escape(normalize(name))
+        for name in (
+            "فيسبوك",
+            "فيس بوك",
+            "فايسبوك",
+            "تويتر",
+            "إكس",
+            "انستغرام",
+            "إنستغرام",
+            "انستجرام",
+            "يوتيوب",
+            "تلغرام",
+            "تيليغرام",
+            "تليجرام",
+            "واتساب",
+            "تيك توك",
+            "نبض",
+            "جوجل نيوز",
+            "أخبار جوجل",
+            "صفحتنا",
+            "حسابنا",
+            "قناتنا",
+            "النشرة البريدية",
+            "facebook",
+            "twitter",
+            "instagram",
+            "youtube",
+            "telegram",
+            "whatsapp",
+            "tiktok",
+            "google news",
+            "newsletter",
+        )
+    )
+    + r")(?!\w)"
 )
 
 
@@ -52,7 +114,7 @@ def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
         html,
         url=url,
         include_comments=False,
-        include_tables=False,
+        include_tables=True,
         with_metadata=True,
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
@@ -87,7 +149,8 @@ def _meta(tree: LexborHTMLParser, *selectors: str) -> str | None:
 
 
 def _title(tree: LexborHTMLParser, data: dict[str, Any]) -> str | None:
-    node = tree.css_first("h1")
+    # The heading that matches og:title or <title>, so a site name in the first h1 is passed over.
+    node = title_heading(tree) or tree.css_first("h1")
     heading = clean_text(node.text(deep=True, separator=" ")) if node is not None else ""
     if heading and len(heading) >= 8:
         return heading
@@ -98,68 +161,40 @@ def _title(tree: LexborHTMLParser, data: dict[str, Any]) -> str | None:
 
 
 def _paragraphs(text: str, title: str | None) -> list[str]:
-    lines = [re.sub(r"\s+", " ", line).strip() for line in text.splitlines()]
+    lines = [_table_row(re.sub(r"\s+", " ", line).strip()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     # trafilatura returns the h1 as the first line of the text.
     if lines and title and normalize(lines[0]) == normalize(title):
         lines = lines[1:]
+    while lines and is_boilerplate(lines[-1]):
+        lines.pop()
     return lines
 
 
-def published_time(tree: LexborHTMLParser, tz: tzinfo) -> datetime | None:
-    """The article's published time from metadata, JSON-LD, <time>, or a dateline in the text."""
-    for selector in _DATE_META:
-        node = tree.css_first(selector)
-        if node is not None:
-            moment = parse_date(node.attributes.get("content"), tz)
-            if moment is not None:
-                return moment
-    for script in tree.css('script[type="application/ld+json"]'):
-        moment = _json_ld_date(script.text(), tz)
-        if moment is not None:
-            return moment
-    for node in tree.css("time[datetime]"):
-        moment = parse_date(node.attributes.get("datetime"), tz)
-        if moment is not None:
-            return moment
-    body = tree.body
-    if body is None:
-        return None
-    text = body.text(deep=True, separator="\n")
-    # Sidebars and "related" boxes carry other articles' dates: look near the title only.
-    heading = tree.css_first("h1")
-    title = heading.text(deep=True, separator="\n").strip() if heading is not None else ""
-    at = text.find(title) if title else -1
-    if at >= 0:
-        return find_dateline(text[max(0, at - 400) : at + len(title) + 1500], tz)
-    return find_dateline(text[:3000], tz)
+def _table_row(line: str) -> str:
+    """A table row as trafilatura writes it («| الحزب | المقاعد |») becomes its cells joined by
+    « | »; its header rule («|---|---|») goes."""
+    if not line.startswith("|"):
+        return line
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    if all(set(cell) <= set("-: ") for cell in cells):
+        return ""
+    return " | ".join(cell for cell in cells if cell)
 
 
-def _json_ld_date(raw: str, tz: tzinfo) -> datetime | None:
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, ValueError):
-        return None
-    stack: list[Any] = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            found = value.get("datePublished")
-            if isinstance(found, str):
-                moment = parse_date(found, tz)
-                if moment is not None:
-                    return moment
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return None
-
-
-def find_dateline(text: str, tz: tzinfo) -> datetime | None:
-    """The first readable dateline in a page's text («الإثنين 31 مايو 2021 على الساعة 20:30»)."""
-    plain = normalize(western_digits(text))
-    for match in _DATELINE.finditer(plain):
-        moment = parse_date(match.group(0), tz)
-        if moment is not None:
-            return moment
-    return None
+def is_boilerplate(paragraph: str) -> bool:
+    """True for what sites append to every article: a comment policy («ترحب الشبكة بالنقاش…
+    الآراء الواردة أدناه لا تعبر عن رأي الموقع») or a "follow us" line («تابعونا على فيسبوك»,
+    «Suivez-nous sur X»). Only a short paragraph qualifies, so a news paragraph that quotes such
+    words stays."""
+    plain = normalize(paragraph)
+    if len(plain) > _BOILERPLATE_MAX:
+        return False
+    if any(phrase in plain for phrase in _COMMENT_POLICY):
+        return True
+    if "تعليق" in plain and any(word in plain for word in _MODERATION):
+        return True
+    if any(plain.startswith(phrase) or f" {phrase}" in plain for phrase in _GET_THE_APP):
+        return True
+    follow = any(plain.startswith(verb) or f" {verb} " in plain for verb in _FOLLOW)
+    return follow and _CHANNELS.search(plain) is not None

@@ -1,8 +1,17 @@
-"""Dates as news sites write them: Arabic datelines of every region, French, ISO 8601, RFC 822.
+"""Dates as news sites write them: Arabic datelines of every region, French (and English,
+Spanish and Portuguese month names, «2 de abril de 2020», «January 18, 2020»), numeric dates
+(17/03/2018 19:36, 24.08.2020, 2020/08/24 09:23), ISO 8601, RFC 822.
 
 Table-driven and pure. A local time is read in the source's time zone (Africa/Casablanca by
 default, which is UTC+00 during Ramadan and UTC+01 otherwise). What cannot be read with
 certainty is None, never a guess.
+
+Numeric dates: year first is always year-month-day (ISO 8601's order; no locale writes
+year-day-month). Year last is day-month-year with dots in every locale, and with slashes or
+dashes unless the page is month-first: CLDR's short date patterns are day-first for Arabic
+("d/M/y"), French ("dd/MM/y"), British English and nearly every other locale, month-first for
+US English ("M/d/yy"). Where the order is unknown (`day_first=None`) a date whose two numbers
+are both 12 or less is ambiguous and read as None.
 """
 
 from __future__ import annotations
@@ -17,17 +26,54 @@ from bot.news.text import normalize
 CASABLANCA = ZoneInfo("Africa/Casablanca")
 
 _MONTH_NAMES: dict[int, tuple[str, ...]] = {
-    1: ("يناير", "جانفي", "كانون الثاني", "janvier", "janv", "january", "jan"),
-    2: ("فبراير", "فيفري", "شباط", "février", "fevrier", "févr", "fevr", "february", "feb"),
-    3: ("مارس", "آذار", "mars", "march", "mar"),
-    4: ("أبريل", "إبريل", "ابريل", "أفريل", "نيسان", "avril", "avr", "april", "apr"),
-    5: ("مايو", "ماي", "أيار", "mai", "may"),
-    6: ("يونيو", "يونيه", "جوان", "حزيران", "juin", "june", "jun"),
-    7: ("يوليو", "يوليه", "يوليوز", "جويلية", "جويلة", "تموز", "juillet", "juil", "july", "jul"),
-    8: ("أغسطس", "اغسطس", "غشت", "أوت", "أغشت", "آب", "août", "aout", "august", "aug"),
-    9: ("سبتمبر", "شتنبر", "شتمبر", "أيلول", "septembre", "sept", "september", "sep"),
-    10: ("أكتوبر", "اكتوبر", "تشرين الأول", "octobre", "oct", "october"),
-    11: ("نوفمبر", "نونبر", "تشرين الثاني", "novembre", "nov", "november"),
+    1: ("يناير", "جانفي", "كانون الثاني", "janvier", "janv", "january", "jan", "enero", "janeiro"),
+    2: (
+        "فبراير",
+        "فيفري",
+        "شباط",
+        "février",
+        "fevrier",
+        "févr",
+        "fevr",
+        "february",
+        "feb",
+        "febrero",
+        "fevereiro",
+    ),
+    3: ("مارس", "آذار", "mars", "march", "mar", "marzo", "março"),
+    4: ("أبريل", "إبريل", "ابريل", "أفريل", "نيسان", "avril", "avr", "april", "apr", "abril"),
+    5: ("مايو", "ماي", "أيار", "mai", "may", "mayo", "maio"),
+    6: ("يونيو", "يونيه", "جوان", "حزيران", "juin", "june", "jun", "junio", "junho"),
+    7: (
+        "يوليو",
+        "يوليه",
+        "يوليوز",
+        "جويلية",
+        "جويلة",
+        "تموز",
+        "juillet",
+        "juil",
+        "july",
+        "jul",
+        "julio",
+        "julho",
+    ),
+    8: ("أغسطس", "اغسطس", "غشت", "أوت", "أغشت", "آب", "août", "aout", "august", "aug", "agosto"),
+    9: (
+        "سبتمبر",
+        "شتنبر",
+        "شتمبر",
+        "أيلول",
+        "septembre",
+        "sept",
+        "september",
+        "sep",
+        "septiembre",
+        "setiembre",
+        "setembro",
+    ),
+    10: ("أكتوبر", "اكتوبر", "تشرين الأول", "octobre", "oct", "october", "octubre", "outubro"),
+    11: ("نوفمبر", "نونبر", "تشرين الثاني", "novembre", "nov", "november", "noviembre", "novembro"),
     12: (
         "ديسمبر",
         "دجنبر",
@@ -38,6 +84,8 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
         "déc",
         "dec",
         "december",
+        "diciembre",
+        "dezembro",
     ),
 }
 # Normalized name -> month; two-word Levantine names are looked up as a pair of tokens.
@@ -76,15 +124,80 @@ _JUST_NOW = {"منذ لحظات", "قبل لحظات", "الان", "a l'instant"
 
 
 def parse_date(
-    text: str | None, tz: tzinfo = CASABLANCA, now: datetime | None = None
+    text: str | None,
+    tz: tzinfo = CASABLANCA,
+    now: datetime | None = None,
+    day_first: bool | None = True,
 ) -> datetime | None:
-    """The moment a dateline names, timezone-aware, or None when it cannot be read for sure."""
+    """The moment a dateline names, timezone-aware, or None when it cannot be read for sure.
+
+    `tz` is the source's zone, used when the text names no offset; `now` anchors relative times
+    («منذ 3 ساعات»; without it they are None); `day_first` orders a numeric date whose year comes
+    last: True for day/month (Arabic, French), False for month/day (US English), None when the
+    page's convention is unknown (then only unambiguous dates are read). At most 200 characters.
+    """
     if not text:
         return None
     plain = normalize(text)
     if not plain or len(plain) > 200:
         return None
-    return _iso(plain, tz) or _rfc822(text) or _relative(plain, now) or _dateline(plain, tz)
+    return (
+        _iso(plain, tz)
+        or _rfc822(text)
+        or _relative(plain, now)
+        or _dateline(plain, tz)
+        or _numeric(plain, tz, day_first)
+    )
+
+
+# A numeric date: the same separator twice, a four-digit year first or last.
+_NUMERIC = re.compile(
+    r"(?<![\d./-])(?:(?P<y1>\d{4})(?P<s1>[./-])(?P<m1>\d{1,2})(?P=s1)(?P<d1>\d{1,2})"
+    r"|(?P<a>\d{1,2})(?P<s2>[./-])(?P<b>\d{1,2})(?P=s2)(?P<y2>\d{4}))(?![\d./-]|:\d)"
+)
+_CLOCK = re.compile(
+    r"(?<![\d:])(?P<h>\d{1,2})[:h](?P<m>\d{2})(?::(?P<s>\d{2}))?(?![\d:])"
+    r"(?:\s*(?P<ampm>[^\W\d_]+(?:\.[^\W\d_]+)?\.?))?"
+)
+
+
+def _numeric(plain: str, tz: tzinfo, day_first: bool | None) -> datetime | None:
+    found = list(_NUMERIC.finditer(plain))
+    if len({m.group(0) for m in found}) != 1:
+        return None  # none, or two different dates: not for sure
+    match = found[0]
+    if match.group("y1"):
+        year, month, day = int(match.group("y1")), int(match.group("m1")), int(match.group("d1"))
+    else:
+        first, second, year = int(match.group("a")), int(match.group("b")), int(match.group("y2"))
+        if match.group("s2") == "." or first > 12:
+            day_first_here: bool | None = True
+        elif second > 12:
+            day_first_here = False
+        elif first == second:
+            day_first_here = True  # either order gives the same date
+        else:
+            day_first_here = day_first
+        if day_first_here is None:
+            return None
+        day, month = (first, second) if day_first_here else (second, first)
+    if not 1900 <= year <= 2100:
+        return None
+    hour = minute = second_of_minute = 0
+    rest = plain[: match.start()] + " " + plain[match.end() :]
+    clock = _CLOCK.search(rest)
+    if clock:
+        hour, minute = int(clock.group("h")), int(clock.group("m"))
+        second_of_minute = int(clock.group("s") or 0)
+        meridiem = (clock.group("ampm") or "").rstrip(".")
+        if meridiem in _PM or meridiem in _AM:
+            if not 1 <= hour <= 12:
+                return None
+            hour = hour % 12 + (12 if meridiem in _PM else 0)
+    try:
+        return datetime(year, month, day, hour, minute, second_of_minute, tzinfo=tz)
+    except ValueError:
+        return None
 
 
 def _iso(plain: str, tz: tzinfo) -> datetime | None:
@@ -157,6 +270,7 @@ def _dateline(plain: str, tz: tzinfo) -> datetime | None:
     tokens = [
         (m.lastgroup, m.group(m.lastgroup or "word"))
         for m in _TOKEN.finditer(plain.replace("/", " ").replace(",", " "))
+        if m.group(0) != "de"  # Spanish and Portuguese «2 de abril de 2020»
     ]
     day = month = year = None
     hour = minute = second = None
@@ -209,3 +323,18 @@ def _adjacent_day(tokens: list[tuple[str | None, str]], before: int, after: int)
             if len(value) <= 2 and 1 <= int(value) <= 31:
                 return int(value)
     return None
+
+
+def latest_possible(moment: datetime) -> datetime:
+    """The latest instant a published time may stand for, same zone.
+
+    A date without a time of day (a dateline «24.08.2020», htmldate's day) is read as 00:00:00
+    local; the article may come from any moment of that day, so its latest possible instant is
+    the next midnight. Any other time stands for itself. A staleness check («older than N
+    hours») compares this value, so an article dated only by its day is never called stale
+    while that day may still be today.
+    """
+    local = moment.replace(tzinfo=None)
+    if local.time() == local.time().min:
+        return moment + timedelta(days=1)
+    return moment
