@@ -57,7 +57,8 @@ async def test_fetch_json_lists_every_source_and_marks_urgent(
     rows = [json.loads(line) for line in out.splitlines()]
     assert {r["source"] for r in rows} == {"auto", "feed", "wp", "home"}
     assert all(
-        set(r) == {"source", "id", "url", "title", "published", "urgent", "duplicate_of"}
+        set(r)
+        == {"source", "id", "url", "title", "published", "urgent", "urgent_block", "duplicate_of"}
         for r in rows
     )
     urgent_title = newsroom.ticker()[0].title
