@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from urllib.parse import urljoin, urlsplit
@@ -75,10 +76,20 @@ class _Page:
     kind: pagekind.PageKind
 
 
+# How a homepage is read: bot.news.homepage.parse_homepage's signature.
+HomepageReader = Callable[[str, str, str, str | None, str | None], PageReading]
+
+
 class SourcePoller:
-    def __init__(self, settings: SourceSettings, fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        settings: SourceSettings,
+        fetcher: Fetcher,
+        read_homepage: HomepageReader = homepage.parse_homepage,
+    ) -> None:
         self.settings = settings
         self.fetcher = fetcher
+        self.read_homepage = read_homepage
         self.feed_url: str | None = None  # what `auto` found
         self.rest_url: str | None = None
         self._discovered = False
@@ -152,7 +163,7 @@ class SourcePoller:
         raise FetchError(f"more than {MAX_PAGE_HOPS} meta refreshes or redirect pages")
 
     def _read_homepage(self, page: _Page) -> PageReading:
-        return homepage.parse_homepage(
+        return self.read_homepage(
             page.html,
             self.settings.name,
             page.fetched.url,
