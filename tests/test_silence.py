@@ -97,6 +97,37 @@ def test_real_pages_of_the_corpus_are_news_pages() -> None:
     assert set(kinds.values()) == {"news"}, kinds
 
 
+def kinds_in_test_set(archive: Path) -> dict[str, str]:
+    """htmldate's test set (real pages of many sites): each page's name and kind."""
+    import tarfile
+
+    from bot.news.encoding import decode
+
+    found = {}
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name.endswith(".html"):
+                data = tar.extractfile(member)
+                assert data is not None
+                page = decode(data.read())
+                found[Path(member.name).name] = classify(page, 200, "https://example.org/").kind
+    return found
+
+
+def test_real_pages_of_htmldates_test_set() -> None:
+    archive = CORPUS / "htmldate_test_set.tar.xz"
+    if not archive.exists():
+        pytest.skip(f"the shared corpus is absent ({CORPUS})")
+    kinds = kinds_in_test_set(archive)
+    assert len(kinds) == 200
+    # Two Imperva (Incapsula) challenges and a page of obfuscated script only: what they are.
+    assert {n: k for n, k in kinds.items() if k != "news"} == {
+        "1685765130.html": "challenge",
+        "1566929327.html": "challenge",
+        "1685121845.html": "shell",
+    }
+
+
 def poller(fetcher: HttpFetcher, url: str, kind: str) -> SourcePoller:
     return SourcePoller(SourceSettings("site", url, kind, ZONE), fetcher)
 
