@@ -325,3 +325,18 @@ async def test_a_source_that_never_yields_anything_warns_from_its_first_poll(
     assert state is not None and state.warning == NO_HEADLINES
     shown = sources_status(config, [state], set(), "ar", ZONE, now).text
     assert NO_HEADLINES in shown and "✅" not in shown
+
+
+async def test_a_failing_source_is_reported_as_failing_not_as_warning(db: Database) -> None:
+    start = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    (state,) = await source_store.sync(db, [SourceSpec("site", "https://site.ma/", "html")])
+    await source_store.record_warning(db, state.id, NO_HEADLINES, start)
+    await source_store.record_failure(db, state.id, start, "HTTP 503", start)
+    told: list[str] = []
+
+    async def notify(text: str) -> None:
+        told.append(text)
+
+    later = start + SOURCE_WARNING + timedelta(minutes=5)
+    (message,) = await Incidents(db, ["site"], 25, notify, clock=lambda: later).check()
+    assert "HTTP 503" in message and NO_HEADLINES not in message

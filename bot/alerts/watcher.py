@@ -125,7 +125,8 @@ class Watcher:
             self._measure(name, "failed", started)
             await self._failed(state, exc.reason, now)
             return []
-        self._measure(name, "not_modified" if result.not_modified else "ok", started)
+        outcome = "not_modified" if result.not_modified else "warning" if result.warnings else "ok"
+        self._measure(name, outcome, started)
         self._log_warnings(state, result)
         # Dating undated urgent items may fetch their pages: before the transaction, so that
         # no write waits on the network.
