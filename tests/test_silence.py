@@ -219,8 +219,11 @@ async def test_fetch_names_each_silent_source_and_its_reason(
 ) -> None:
     cases = {
         "challenge": ("/challenge/", CHALLENGE),
-        "shell": ("/angular/", SHELL),
-        "moved": ("/moved-nowhere/", "the server answered 302"),
+        "captcha": ("/captcha/", CHALLENGE),
+        "jscookie": ("/jscookie/", CHALLENGE),
+        "angular": ("/angular/", SHELL),
+        "react": ("/react/", SHELL),
+        "moved": ("/moved-nowhere/", "the server answered 302 with a page instead of a redirect"),
         "about": ("/about/", NO_HEADLINES),
     }
     text = "".join(
@@ -228,12 +231,13 @@ async def test_fetch_names_each_silent_source_and_its_reason(
         for name, (path, _) in cases.items()
     )
     text += f"[[sources]]\nname = 'stub'\nurl = '{sites.base}/refresh/'\n"
+    text += f"[[sources]]\nname = 'moved-here'\nurl = '{sites.base}/moved/'\nkind = 'html'\n"
     code, out, err = await ajil("fetch", "--config", str(write_config(text)))
     assert code == 3, err  # read, but with warnings
     for name, (_, reason) in cases.items():
         assert f"ajil: {name}: warning: {reason}" in err
     # The stub was followed: its items are listed, and it gave no warning.
-    assert "ajil: stub: warning" not in err
+    assert "ajil: stub: warning" not in err and "ajil: moved-here: warning" not in err
     assert [line.split("\t")[2] for line in out.splitlines() if line.startswith("stub\t")] == [
         "URGENT " + NEWS_TITLES[0],
         *NEWS_TITLES[1:],
@@ -268,9 +272,22 @@ def _config(url: str) -> Config:
     )
 
 
+SILENT_PAGES = {
+    "challenge": (wild.CHALLENGE, 200, CHALLENGE),
+    "captcha": (wild.CAPTCHA, 200, CHALLENGE),
+    "js-cookie": (wild.JS_COOKIE, 200, CHALLENGE),
+    "angular": (wild.ANGULAR, 200, SHELL),
+    "react": (wild.REACT, 200, SHELL),
+    "302-body": (wild.MOVED_NOWHERE, 302, "the server answered 302 with a page"),
+    "no-headlines": (wild.NO_HEADLINES, 200, NO_HEADLINES),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SILENT_PAGES))
 async def test_a_silent_source_is_not_healthy_and_the_admins_hear_of_it(
-    sites: wild.Wild, fetcher: HttpFetcher, db: Database
+    sites: wild.Wild, fetcher: HttpFetcher, db: Database, case: str
 ) -> None:
+    sites.live_page, sites.live_status, reason = SILENT_PAGES[case]
     start = datetime.now(UTC).replace(microsecond=0)
     clock = [start]
     config = _config(f"{sites.base}/live/")
@@ -285,10 +302,10 @@ async def test_a_silent_source_is_not_healthy_and_the_admins_hear_of_it(
     await watcher.poll("site")
     state = await source_store.get(db, "site")
     assert state is not None and state.last_success_at == start  # read without failing...
-    assert state.warning is not None and state.warning.startswith(CHALLENGE)  # ...yet silent
+    assert state.warning is not None and state.warning.startswith(reason)  # ...yet silent
     assert state.warning_since == start
     shown = sources_status(config, [state], set(), "en", ZONE, start).text
-    assert "⚠️" in shown and CHALLENGE in shown and "✅" not in shown
+    assert "⚠️" in shown and reason in shown and "✅" not in shown
 
     # Still silent a while later: the warning keeps its start; no incident yet.
     clock[0] = start + SOURCE_WARNING - timedelta(minutes=1)
@@ -300,11 +317,11 @@ async def test_a_silent_source_is_not_healthy_and_the_admins_hear_of_it(
     clock[0] = start + SOURCE_WARNING + timedelta(minutes=1)
     await watcher.poll("site")
     (message,) = await incidents.check()
-    assert "site" in message and CHALLENGE in message
+    assert "site" in message and reason in message
     assert await incidents.check() == []
 
     # The site lets us through again: the warning clears, and the admins hear that too.
-    sites.live_page = wild.news_page(wild.URGENT)
+    sites.live_page, sites.live_status = wild.news_page(wild.URGENT), 200
     clock[0] += timedelta(minutes=1)
     await watcher.poll("site")
     state = await source_store.get(db, "site")

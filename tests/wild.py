@@ -151,7 +151,8 @@ class Wild:
     article_hits: dict[str, int] = field(default_factory=dict)
     feed_items: list[dict[str, str]] = field(default_factory=list)
     canary_hits: int = 0
-    live_page: str = CHALLENGE  # what /live/ serves
+    live_page: str = CHALLENGE  # what /live/ serves, with this status
+    live_status: int = 200
     base: str = ""
 
 
@@ -274,7 +275,7 @@ def build_app(wild: Wild) -> web.Application:
         return fixed(EMPTY_URGENT)
 
     async def live(_: web.Request) -> web.Response:
-        return fixed(wild.live_page)
+        return fixed(wild.live_page, wild.live_status)
 
     app.router.add_get("/news/", news)
     app.router.add_get("/article/{name}", article)

@@ -84,6 +84,8 @@ class Incidents:
 
     async def _warning(self, state: SourceState, now: datetime, sent: list[str]) -> None:
         """A source warning for longer than SOURCE_WARNING: once, then once when it stops."""
+        if state.failing_since:
+            return  # reported as failing; what its last read said can wait until it reads
         key = f"incident:warning:{state.name}"
         marker = await meta.get(self.db, key)
         since = state.warning_since
