@@ -100,3 +100,29 @@ def test_what_a_page_announces() -> None:
     assert found.feed_url == "https://site.ma/feed/"
     assert found.rest_url == f"https://site.ma/wp-json/wp/v2/posts?{QUERY}"
     assert announced("<html><body><p>x</p></body></html>", "https://site.ma/").rest_url is None
+
+
+async def test_a_challenged_homepage_still_gets_its_headlines_from_feed(
+    sites: wild.Wild, fetcher: HttpFetcher
+) -> None:
+    sites.root_feed = True
+    source = auto(fetcher, f"{sites.base}/challenge/")
+    for _ in range(3):
+        result = await source.poll(None, datetime.now(UTC))
+        assert [i.title for i in result.items] == [
+            t["title"].removeprefix("عاجل: ") for t in wild.ARABIC_FEED_ITEMS
+        ]
+        # Headlines flow, but the urgent block cannot be read: that is still said.
+        assert len(result.warnings) == 1 and result.warnings[0].startswith(
+            "page looks like a bot challenge"
+        )
+    assert sites.root_feed_hits == 1 + 3  # the guess once, then the feed at every poll
+
+
+async def test_a_challenged_homepage_without_a_feed_guesses_once(
+    sites: wild.Wild, fetcher: HttpFetcher
+) -> None:
+    source = auto(fetcher, f"{sites.base}/challenge/")
+    for _ in range(3):
+        assert (await source.poll(None, datetime.now(UTC))).items == []
+    assert sites.root_feed_hits == 1

@@ -153,6 +153,8 @@ class Wild:
     canary_hits: int = 0
     live_page: str = CHALLENGE  # what /live/ serves, with this status
     live_status: int = 200
+    root_feed: bool = False  # whether /feed/ (WordPress's usual feed) answers
+    root_feed_hits: int = 0
     base: str = ""
 
 
@@ -274,6 +276,12 @@ def build_app(wild: Wild) -> web.Application:
     async def empty_urgent(_: web.Request) -> web.Response:
         return fixed(EMPTY_URGENT)
 
+    async def root_feed(_: web.Request) -> web.Response:
+        wild.root_feed_hits += 1
+        if not wild.root_feed:
+            raise web.HTTPNotFound()
+        return xml(rss(ARABIC_FEED_ITEMS).encode("utf-8"))
+
     async def live(_: web.Request) -> web.Response:
         return fixed(wild.live_page, wild.live_status)
 
@@ -300,6 +308,7 @@ def build_app(wild: Wild) -> web.Application:
     app.router.add_get("/about/", no_headlines)
     app.router.add_get("/empty-urgent/", empty_urgent)
     app.router.add_get("/live/", live)
+    app.router.add_get("/feed/", root_feed)
     return app
 
 

@@ -93,6 +93,7 @@ class SourcePoller:
         self.feed_url: str | None = None  # what `auto` found
         self.rest_url: str | None = None
         self._discovered = False
+        self._guessed = False  # /feed/ tried while the homepage could not be read
 
     async def poll(self, validators: Validators | None, now: datetime) -> PollResult:
         """Fetch and parse the source once; raises SourceError when nothing could be read."""
@@ -216,9 +217,10 @@ class SourcePoller:
             if not self._discovered:
                 await self._discover(page)
                 self._discovered = True
-        elif page is not None and not self._discovered and self.feed_url is None:
+        elif page is not None and not (self._discovered or self._guessed):
             # A challenged homepage hides its <link>s; WordPress's usual feed may still answer.
             self.feed_url = await self._guess_feed(page.fetched.url)
+            self._guessed = True
         ticker = [i for i in reading.items if i.from_ticker]
         headlines = [i for i in reading.items if not i.from_ticker]
         own = PollResult(
