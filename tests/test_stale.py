@@ -4,6 +4,8 @@ listed below stored ones, are not breaking; a date in the future is clamped when
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +15,7 @@ import pytest
 
 from bot.alerts.watcher import Watcher
 from bot.config import Config
-from bot.news.fetch import HttpFetcher
+from bot.news.fetch import Fetched, HttpFetcher, Validators
 from bot.news.freshness import date_from_url
 from bot.news.ingest import Ingestor, select_new
 from bot.news.models import Item
@@ -228,3 +230,42 @@ async def test_a_date_in_the_future_is_shown_and_sorted_as_first_seen(db: Databa
     await ingestor.ingest(state, PollResult([later], None), now + timedelta(minutes=1))
     assert [i.url for i in await items.latest(db, 10)] == [later.url, ahead.url, ordinary.url]
     assert {a.item.published for a in (first, second)} == {now, now - timedelta(minutes=5)}
+
+
+class _WritesWhileFetching:
+    """A Fetcher that, while an article page is fetched, has another task write to the
+    database: that write can only finish if no transaction is held across the fetch."""
+
+    def __init__(self, inner: HttpFetcher, db: Database) -> None:
+        self.inner, self.db = inner, db
+        self.writes_done: list[bool] = []
+
+    async def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
+        if "/article/" in url:
+
+            async def write() -> None:
+                async with self.db.transaction() as conn:
+                    await conn.execute("UPDATE meta SET value = value WHERE key = 'x'")
+
+            try:
+                # A fresh context: the task is another writer, not part of this one's work.
+                other = asyncio.create_task(write(), context=contextvars.Context())
+                await asyncio.wait_for(other, 2)
+                self.writes_done.append(True)
+            except TimeoutError:
+                self.writes_done.append(False)
+        return await self.inner.fetch(url, validators)
+
+
+async def test_pages_are_dated_outside_the_polls_transaction(
+    sites: wild.Wild, fetcher: HttpFetcher, db: Database
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    config = _config(f"{sites.base}/news/")
+    await source_store.sync(db, [SourceSpec("site", config.sources[0].url, "html")])
+    watching = _WritesWhileFetching(fetcher, db)
+    watcher = Watcher(db, config, watching, clock=lambda: now)
+    await watcher.poll("site")
+    sites.urgent = [("/article/late-news", "قرار مفاجئ بإغلاق المدارس غدا بسبب الأمطار")]
+    (arrival,) = await watcher.poll("site")
+    assert arrival.urgent and watching.writes_done == [True]
