@@ -54,6 +54,13 @@ async def fetcher() -> AsyncIterator[HttpFetcher]:
     ("html", "status", "kind", "target"),
     [
         (wild.CHALLENGE, 200, "challenge", None),
+        # A challenge that refreshes to itself with a token is a challenge, not a stub.
+        (
+            wild.CHALLENGE.replace('content="390"', 'content="5;URL=/?__cf_chl_tk=abc"'),
+            200,
+            "challenge",
+            None,
+        ),
         (wild.CAPTCHA, 200, "challenge", None),
         (wild.JS_COOKIE, 200, "challenge", None),
         (wild.REFRESH, 200, "refresh", "http://s.ma/news/"),

@@ -86,15 +86,15 @@ def classify(html: str, status: int, url: str) -> PageKind:
         return PageKind(
             "redirect", f"the server answered {status} with a page instead of a redirect", target
         )
+    # Before refreshes: a challenge often refreshes to itself with a token, again and again.
+    if thin and _CHALLENGE_TITLE.search(title):
+        return PageKind("challenge", f"page looks like a bot challenge ({title[:60]!r})")
+    marker = (_CHALLENGE_BODY.search(html) or _COOKIE_RELOAD.search(html)) if thin else None
+    if marker:
+        return PageKind("challenge", f"page looks like a bot challenge ({marker.group(0)[:40]!r})")
     if refresh and refresh[1] != url and (thin or refresh[0] <= _SHORT_REFRESH):
         return PageKind("refresh", "the page only redirects (meta refresh)", refresh[1])
     if thin:
-        if _CHALLENGE_TITLE.search(title):
-            return PageKind("challenge", f"page looks like a bot challenge ({title[:60]!r})")
-        marker = _CHALLENGE_BODY.search(html) or _COOKIE_RELOAD.search(html)
-        if marker:
-            found = marker.group(0)[:40]
-            return PageKind("challenge", f"page looks like a bot challenge ({found!r})")
         if _REDIRECT_TITLE.search(title) and len(text) < 300:
             target = _first_link(tree, url)
             if target and target != url:
