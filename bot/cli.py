@@ -1,7 +1,9 @@
 """The `ajil` command: argument parsing, exit codes and the top-level error handling.
 
-Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. No traceback reaches the
-operator; anything unexpected is logged on one line (with the traceback under -v) and exits 1.
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 (`ajil fetch` only)
+every source was read but one gave a warning (no headlines found, a bot challenge, an urgent
+block that its script fills...). No traceback reaches the operator; anything unexpected is
+logged on one line (with the traceback under -v) and exits 1.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from bot import __version__, logs
 from bot import config as config_module
 from bot.config import Config, ConfigError
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_WARNING = 0, 1, 2, 3
 log = logging.getLogger("ajil")
 
 
@@ -59,8 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         "fetch",
         parents=[common],
         help="poll the sources once and print what they list",
-        description="Poll every configured source once (writing nothing) and print its items. "
-        "Exit status 1 when a source failed.",
+        description="Poll every configured source once (writing nothing) and print its items; "
+        "on stderr, each source's urgent block and every warning. Exit status 1 when a source "
+        "failed, else 3 when a source gave a warning (such as no headlines found), else 0.",
     )
     fetch.add_argument("--source", metavar="NAME", help="only this source")
     fetch.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -177,22 +180,29 @@ def _fetch(config: Config, source: str | None, as_json: bool) -> int:
         if as_json:
             print(oneshot.json_line(found.as_json()))
         else:
-            print(_describe_item(found, config))
+            print(_describe_item(found))
+    kinds = {s.name: s.kind for s in config.sources}
+    for name, block in report.urgent_blocks.items():
+        # Only pages have urgent blocks: a feed says urgent item by item.
+        if block is not None or kinds.get(name) in ("auto", "html"):
+            print(f"ajil: {name}: urgent block: {block or 'none found'}", file=sys.stderr)
     for name, warnings in report.warnings.items():
         for warning in warnings:
             print(f"ajil: {name}: warning: {warning}", file=sys.stderr)
     for name, reason in report.failures.items():
         print(f"ajil: {name}: failed: {reason}", file=sys.stderr)
-    return EXIT_FAILURE if report.failures else EXIT_OK
+    if report.failures:
+        return EXIT_FAILURE
+    return EXIT_WARNING if report.warnings else EXIT_OK
 
 
-def _describe_item(found: object, config: Config) -> str:
+def _describe_item(found: object) -> str:
     from bot.news.oneshot import Found
 
     assert isinstance(found, Found)
     item = found.item
-    zone = config.schedule.zone
-    when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M") if item.published else "-"
+    published = found.published
+    when = published.strftime("%Y-%m-%d %H:%M") if published else "-"
     flags = ("URGENT " if item.urgent else "") + ("(same story) " if found.duplicate_of else "")
     return f"{item.source}\t{when}\t{flags}{item.title}\t{item.url or ''}"
 

@@ -146,6 +146,16 @@ def sources_status(
                     error=html.escape(state.last_error or "?"),
                 )
             )
+        elif state.warning and state.warning_since:
+            # Read without failing, yet without what it should give: not healthy either.
+            rows.append(
+                t(
+                    "source-warning",
+                    name=name,
+                    since=_when(state.warning_since, zone, now),
+                    why=html.escape(state.warning),
+                )
+            )
         elif state.last_success_at:
             rows.append(t("source-ok", name=name, when=_when(state.last_success_at, zone, now)))
         else:

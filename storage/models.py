@@ -69,6 +69,9 @@ class SourceState:
     next_fetch_at: datetime | None
     disabled: bool
     primed: bool
+    # Why the last read gave less than it should (None: it did not), and since when.
+    warning: str | None = None
+    warning_since: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Sources and their fetch state: conditional-GET validators, failures, backoff, priming."""
+"""Sources and their fetch state: conditional-GET validators, failures, backoff, priming,
+and the warning of their last read."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from storage.models import SourceState, from_epoch, to_epoch
 
 _COLUMNS = (
     "id, name, url, kind, etag, last_modified, last_attempt_at, last_success_at, "
-    "consecutive_failures, last_error, failing_since, next_fetch_at, disabled, primed"
+    "consecutive_failures, last_error, failing_since, next_fetch_at, disabled, primed,"
+    " warning, warning_since"
 )
 
 
@@ -41,6 +43,8 @@ def _state(row: Sequence[Any]) -> SourceState:
         next_fetch_at=from_epoch(row[11]),
         disabled=bool(row[12]),
         primed=bool(row[13]),
+        warning=row[14],
+        warning_since=from_epoch(row[15]),
     )
 
 
@@ -58,6 +62,8 @@ async def sync(db: Database, specs: Sequence[SourceSpec]) -> list[SourceState]:
                 "  etag = CASE WHEN url = excluded.url THEN etag END,"
                 "  last_modified = CASE WHEN url = excluded.url THEN last_modified END,"
                 "  primed = CASE WHEN url = excluded.url THEN primed ELSE 0 END,"
+                "  warning = CASE WHEN url = excluded.url THEN warning END,"
+                "  warning_since = CASE WHEN url = excluded.url THEN warning_since END,"
                 "  url = excluded.url, kind = excluded.kind",
                 (spec.name, spec.url, spec.kind),
             )
@@ -89,6 +95,18 @@ async def record_success(
             " last_modified = ?, consecutive_failures = 0, last_error = NULL,"
             " failing_since = NULL, next_fetch_at = NULL, primed = 1 WHERE id = ?",
             (to_epoch(at), to_epoch(at), etag, last_modified, source_id),
+        )
+
+
+async def record_warning(db: Database, source_id: int, warning: str | None, at: datetime) -> None:
+    """Keep what the last read said was missing (None: nothing); `warning_since` is when the
+    source started warning, kept while it goes on warning, whatever the wording."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE sources SET warning = ?,"
+            " warning_since = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(warning_since, ?) END"
+            " WHERE id = ?",
+            (warning[:500] if warning else None, warning, to_epoch(at), source_id),
         )
 
 

@@ -57,7 +57,8 @@ async def test_fetch_json_lists_every_source_and_marks_urgent(
     rows = [json.loads(line) for line in out.splitlines()]
     assert {r["source"] for r in rows} == {"auto", "feed", "wp", "home"}
     assert all(
-        set(r) == {"source", "id", "url", "title", "published", "urgent", "duplicate_of"}
+        set(r)
+        == {"source", "id", "url", "title", "published", "urgent", "urgent_block", "duplicate_of"}
         for r in rows
     )
     urgent_title = newsroom.ticker()[0].title
@@ -118,3 +119,37 @@ async def test_article_errors_are_clear() -> None:
     assert code == 2 and "cannot read" in err
     code, _, err = await ajil("article", "x", "--sentences", "0")
     assert code == 2 and "1 to 10" in err
+
+
+async def test_fetch_json_keeps_the_sources_own_offset(write_config) -> None:
+    from tests import wild
+
+    async with wild.serve() as sites:
+        # 21:30 GMT is already 00:30 the next day in Riyadh (+03:00), the source's zone.
+        sites.feed_items = [
+            {
+                "title": "اجتماع منتصف الليل لمجلس المدينة",
+                "link": "/article/midnight",
+                "pubDate": "Sat, 28 Nov 2026 21:30:00 GMT",
+            },
+            {
+                "title": "آخر خبر قبل منتصف الليل بدقيقة",
+                "link": "/article/late",
+                "pubDate": "Sat, 28 Nov 2026 23:59:00 +0300",
+            },
+        ]
+        config = write_config(
+            f"[[sources]]\nname = 'riyadh'\nurl = '{sites.base}/feed/live'\nkind = 'rss'\n"
+            "timezone = 'Asia/Riyadh'\n"
+        )
+        code, out, err = await ajil("fetch", "--json", "--config", str(config))
+        human_code, human, _ = await ajil("fetch", "--config", str(config))
+    assert code == 0, err
+    published = [json.loads(line)["published"] for line in out.splitlines()]
+    assert published == ["2026-11-29T00:30:00+03:00", "2026-11-28T23:59:00+03:00"]
+    # The human listing shows the same local times.
+    assert human_code == 0
+    assert [line.split("\t")[1] for line in human.splitlines()] == [
+        "2026-11-29 00:30",
+        "2026-11-28 23:59",
+    ]

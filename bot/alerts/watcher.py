@@ -20,7 +20,7 @@ from bot.config import Config, SourceConfig
 from bot.news.fetch import Fetcher, Validators
 from bot.news.ingest import Ingestor, NewArrival
 from bot.news.oneshot import settings_for
-from bot.news.sources import SourceError, SourcePoller
+from bot.news.sources import PollResult, SourceError, SourcePoller
 from bot.news.text import normalize
 from bot.ops.metrics import Metrics
 from storage import Database, items, notices, outbox, subscribers
@@ -125,11 +125,16 @@ class Watcher:
             self._measure(name, "failed", started)
             await self._failed(state, exc.reason, now)
             return []
-        self._measure(name, "not_modified" if result.not_modified else "ok", started)
-        for warning in result.warnings:
-            log.warning("source %s: %s", name, warning)
+        outcome = "not_modified" if result.not_modified else "warning" if result.warnings else "ok"
+        self._measure(name, outcome, started)
+        self._log_warnings(state, result)
+        # Dating undated urgent items may fetch their pages: before the transaction, so that
+        # no write waits on the network.
+        dated = await self.ingestor.date_urgent(
+            state, result, now, self.pollers[name].read_published
+        )
         async with self.db.transaction():
-            arrivals = await self.ingestor.ingest(state, result, now)
+            arrivals = await self.ingestor.ingest(state, result, now, dated)
             for arrival in arrivals:
                 await self._enqueue(state, arrival, now)
         self.polls += 1
@@ -144,6 +149,18 @@ class Watcher:
             )
             self.wake_sender()
         return arrivals
+
+    def _log_warnings(self, state: SourceState, result: PollResult) -> None:
+        """Say it when a source starts, changes or stops warning; not at every poll."""
+        if result.not_modified:
+            return
+        warning = result.warning
+        if warning == state.warning:
+            return
+        if warning:
+            log.warning("source %s: %s", state.name, warning)
+        else:
+            log.info("source %s: reads fully again", state.name)
 
     def _measure(self, name: str, result: str, started: float) -> None:
         if self.metrics is None:

@@ -130,8 +130,10 @@ def bounded_text(text: str, limit: int) -> str:
     return cut.rstrip(" .,،:;-–—|") + ELLIPSIS
 
 
-async def parse_off_loop(parse: Callable[[], T], budget: float = PARSE_BUDGET_S) -> T:
-    """`parse()` in a worker thread, so that the event loop keeps answering meanwhile.
+async def parse_off_loop(
+    parse: Callable[..., T], *args: object, budget: float = PARSE_BUDGET_S
+) -> T:
+    """`parse(*args)` in a worker thread, so that the event loop keeps answering meanwhile.
 
     Raises ParseError("too complex ...") when it takes longer than `budget` seconds; the
     thread cannot be stopped and finishes in the background, its result dropped (the depth
@@ -139,6 +141,6 @@ async def parse_off_loop(parse: Callable[[], T], budget: float = PARSE_BUDGET_S)
     from bot.news.models import ParseError
 
     try:
-        return await asyncio.wait_for(asyncio.to_thread(parse), budget)
+        return await asyncio.wait_for(asyncio.to_thread(parse, *args), budget)
     except TimeoutError:
         raise ParseError(f"too complex (parsing took over {budget:g} s)") from None

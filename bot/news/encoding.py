@@ -18,6 +18,9 @@ _BOMS = (
 )
 _META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)["']""")
+# The XML declaration of decoded text, to restate it once the text is UTF-8 again.
+_TEXT_DECL = re.compile(r"""^\s*<\?xml[^>]*?\?>""")
+_TEXT_DECL_ENCODING = re.compile(r"""\sencoding\s*=\s*(["'])[^"']*\1""")
 # Legacy single-byte Arabic encodings first: detection on short pages is otherwise drawn to
 # Cyrillic or Greek code pages that decode the same bytes without error.
 _ARABIC_CANDIDATES = ("utf_8", "cp1256", "iso8859_6")
@@ -87,3 +90,23 @@ def _arabic_share(text: str) -> float:
     if not letters:
         return 0.0
     return sum(1 for c in letters if "\u0600" <= c <= "\u06ff") / len(letters)
+
+
+def utf8_document(text: str) -> bytes:
+    """Decoded XML as UTF-8 bytes whose declaration says UTF-8: what a parser gets next.
+
+    `text` comes from `decode`, which already chose the encoding; a parser handed these bytes
+    finds a declaration that matches them and has nothing left to guess. (feedparser, handed a
+    str, re-encodes it as UTF-8 and then trusts the declaration, which still names the
+    original encoding: windows-1256 Arabic came out as mojibake.) Returns bytes; never raises.
+    """
+    text = text.removeprefix("\ufeff")
+    match = _TEXT_DECL.match(text)
+    if match:
+        declaration = match.group(0)
+        if _TEXT_DECL_ENCODING.search(declaration):
+            fixed = _TEXT_DECL_ENCODING.sub(' encoding="utf-8"', declaration, count=1)
+        else:
+            fixed = declaration[:-2].rstrip() + ' encoding="utf-8"?>'
+        text = fixed + text[match.end() :]
+    return text.encode("utf-8", errors="replace")

@@ -1,14 +1,21 @@
-"""RSS 0.9x/1.0/2.0 and Atom feeds, through feedparser, into Items."""
+"""RSS 0.9x/1.0/2.0 and Atom feeds, through feedparser, into Items.
+
+feedparser only ever gets bytes in a file object: handed a str or bytes, it takes a body that
+looks like a URL or a file path for one and fetches or opens it; handed a str, it re-encodes it
+and trusts a declaration that no longer matches.
+"""
 
 from __future__ import annotations
 
 import calendar
+import io
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import feedparser
 
 from bot.news.dates import parse_date
+from bot.news.encoding import utf8_document
 from bot.news.markup import absolute_url, clean_text
 from bot.news.models import Item, ParseError
 from bot.news.urgency import is_urgent_label, title_urgency
@@ -24,8 +31,15 @@ def looks_like_feed(text: str) -> bool:
 def parse_feed(
     text: str, source: str, base_url: str, tz: tzinfo, now: datetime | None = None
 ) -> list[Item]:
-    """The feed's items, newest as listed; raises ParseError for what is not a feed."""
-    parsed = feedparser.parse(text, sanitize_html=False, resolve_relative_uris=False)
+    """The feed's newest items (at most MAX_ITEMS), newest first; raises ParseError for what is
+    not a feed.
+
+    `text` is the decoded feed (bot.news.encoding.decode). Dated items are put in date order
+    before the cap, so that a feed listing hundreds of items oldest first still yields its
+    newest ones; undated items keep their place among them.
+    """
+    document = io.BytesIO(utf8_document(text))
+    parsed = feedparser.parse(document, sanitize_html=False, resolve_relative_uris=False)
     if not parsed.entries:
         if parsed.get("bozo"):
             reason = str(parsed.get("bozo_exception") or "not well-formed")
@@ -34,11 +48,30 @@ def parse_feed(
             raise ParseError("not an RSS or Atom feed")
         return []
     items = []
-    for entry in parsed.entries[:MAX_ITEMS]:
+    for entry in parsed.entries:
         item = _item(entry, source, base_url, tz, now)
         if item is not None:
             items.append(item)
-    return items
+    return newest_first(items)[:MAX_ITEMS]
+
+
+def newest_first(items: list[Item]) -> list[Item]:
+    """The items newest first: listing order turned round when the dated ones ascend, then the
+    dated ones sorted by date in the places dated items held (undated items stay put)."""
+    dated = [i for i in items if i.published is not None]
+    if len(dated) >= 2 and _ts(dated[0]) < _ts(dated[-1]):
+        items = items[::-1]  # oldest first: the undated ones at the end are the newest
+    slots = [n for n, i in enumerate(items) if i.published is not None]
+    ordered = sorted((items[n] for n in slots), key=_ts, reverse=True)
+    out = list(items)
+    for n, item in zip(slots, ordered, strict=True):
+        out[n] = item
+    return out
+
+
+def _ts(item: Item) -> float:
+    assert item.published is not None
+    return item.published.timestamp()
 
 
 def _item(entry: Any, source: str, base: str, tz: tzinfo, now: datetime | None) -> Item | None:

@@ -3,13 +3,18 @@
 Freshness rules: the first poll of a source records what is there without calling anything
 new; an item published longer ago than the freshness limit is never new; an item already
 stored (by its stable id) is never new again, so a feed that re-lists or reorders old items
-yields nothing.
+yields nothing. An urgent item with no published time is dated before its alert (from its URL,
+else its page: `date_urgent`, run before the poll's transaction); an unseen undated item listed
+below stored ones in a dated listing is old news re-listed; a stored headline that enters an
+urgent block long after it was first seen is not breaking. An item dated in the future is
+stored at the time it was first seen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.news.backoff import next_attempt
@@ -20,7 +25,7 @@ from bot.news.text import normalize
 from storage import Database
 from storage import items as item_store
 from storage import sources as source_store
-from storage.models import NewItem, SourceState
+from storage.models import NewItem, SourceState, StoredItem
 
 
 @dataclass(frozen=True)
@@ -37,17 +42,56 @@ class NewArrival:
         return self.story_id is not None and self.story_id != self.item_id
 
 
-def fresh(item: Item, now: datetime, max_age: timedelta) -> bool:
-    return item.published is None or item.published >= now - max_age
+# Pages fetched at most per poll to date undated urgent items: a ticker lists a handful.
+MAX_DATED = 20
+# What dates an undated item: the latest moment it can have been published, or None.
+ReadPublished = Callable[[Item], Awaitable[datetime | None]]
+
+
+def fresh(
+    item: Item, now: datetime, max_age: timedelta, dated: Mapping[str, datetime] | None = None
+) -> bool:
+    """Whether the item is recent enough to announce: by its published time, else by the time
+    read for it before the alert (`dated`, by uid); an item of unknown age is fresh."""
+    moment = item.published or (dated or {}).get(item.uid)
+    return moment is None or moment >= now - max_age
 
 
 def select_new(
-    items: Sequence[Item], known: set[str], primed: bool, now: datetime, max_age: timedelta
+    items: Sequence[Item],
+    known: set[str],
+    primed: bool,
+    now: datetime,
+    max_age: timedelta,
+    dated: Mapping[str, datetime] | None = None,
+    listed: Sequence[str] = (),
 ) -> list[Item]:
-    """The items to announce: unseen, fresh, and not from a source's first poll."""
+    """The items to announce: unseen, fresh, not from a source's first poll, and not an undated
+    item that a dated listing (`listed`, uids newest first) puts below an item already stored:
+    that is old news the listing re-lists, or that a deletion above it uncovered."""
     if not primed:
         return []
-    return [item for item in items if item.uid not in known and fresh(item, now, max_age)]
+    below_known: set[str] = set()
+    seen_known = False
+    for uid in listed:
+        if uid in known:
+            seen_known = True
+        elif seen_known:
+            below_known.add(uid)
+    return [
+        item
+        for item in items
+        if item.uid not in known
+        and fresh(item, now, max_age, dated)
+        and not (item.published is None and item.uid in below_known)
+    ]
+
+
+def _clamped(item: Item, now: datetime) -> Item:
+    # A clock running ahead on the site: the item is shown and sorted as first seen.
+    if item.published is not None and item.published > now:
+        return replace(item, published=now)
+    return item
 
 
 class Ingestor:
@@ -75,13 +119,68 @@ class Ingestor:
         retry_at = next_attempt(source.consecutive_failures + 1, interval, now)
         return await source_store.record_failure(self.db, source.id, now, reason, retry_at)
 
-    async def ingest(
-        self, source: SourceState, result: PollResult, now: datetime
-    ) -> list[NewArrival]:
-        await self._warm_up(now)
+    async def date_urgent(
+        self, source: SourceState, result: PollResult, now: datetime, read: ReadPublished
+    ) -> dict[str, datetime]:
+        """Times for the undated items of this poll that would go out as urgent alerts: unseen
+        urgent ones, and stored ones an urgent block now lists. By uid, for `ingest(dated=)`.
+
+        `read` fetches pages: call this outside any transaction. Reads storage only. At most
+        MAX_DATED items are dated, all at once; an item `read` cannot date is left out.
+        """
+        if not source.primed or result.not_modified:
+            return {}
         items = _unique(result.items)
         known = await item_store.known_uids(self.db, [i.uid for i in items])
-        announce = {i.uid for i in select_new(items, known, source.primed, now, self.max_age)}
+        wanted: list[Item] = []
+        for item in items:
+            if item.published is not None:
+                continue
+            if item.uid not in known:
+                if item.urgent:
+                    wanted.append(item)
+            elif item.from_ticker:
+                stored = await self._stored(item.uid)
+                if (
+                    stored is not None
+                    and not stored.urgent
+                    and stored.published_at is None
+                    and stored.sort_at >= now - self.max_age
+                ):
+                    wanted.append(item)
+        wanted = wanted[:MAX_DATED]
+        moments = await asyncio.gather(*(read(item) for item in wanted))
+        return {
+            item.uid: moment
+            for item, moment in zip(wanted, moments, strict=True)
+            if moment is not None
+        }
+
+    async def _stored(self, uid: str) -> StoredItem | None:
+        item_id = await item_store.id_of(self.db, uid)
+        return await item_store.get(self.db, item_id) if item_id is not None else None
+
+    async def ingest(
+        self,
+        source: SourceState,
+        result: PollResult,
+        now: datetime,
+        dated: Mapping[str, datetime] | None = None,
+    ) -> list[NewArrival]:
+        """Store the poll's items and record the source's state; returns what to announce.
+
+        `dated` holds the times `date_urgent` read for undated items (by uid).
+        """
+        await self._warm_up(now)
+        dated = dated or {}
+        items = [_clamped(i, now) for i in _unique(result.items)]
+        known = await item_store.known_uids(self.db, [i.uid for i in items])
+        announce = {
+            i.uid
+            for i in select_new(
+                items, known, source.primed, now, self.max_age, dated, result.listed
+            )
+        }
 
         arrivals: list[NewArrival] = []
         new_rows: list[tuple[Item, int | None]] = []
@@ -123,11 +222,17 @@ class Ingestor:
         if ticker_known and source.primed:
             changed = set(await item_store.mark_urgent(self.db, [i.uid for i in ticker_known]))
             for item in ticker_known:
-                if not fresh(item, now, self.max_age):
+                if not fresh(item, now, self.max_age, dated):
                     continue
-                stored = await item_store.id_of(self.db, item.uid)
-                if stored is not None and stored in changed:
-                    arrivals.append(NewArrival(stored, item, None, True))
+                stored = await self._stored(item.uid)
+                # First seen (or published) long ago: an old headline the block now shows.
+                if (
+                    stored is None
+                    or stored.id not in changed
+                    or stored.sort_at < now - self.max_age
+                ):
+                    continue
+                arrivals.append(NewArrival(stored.id, item, None, True))
 
         await source_store.record_success(
             self.db,
@@ -136,6 +241,9 @@ class Ingestor:
             result.validators.etag if result.validators else source.etag,
             result.validators.last_modified if result.validators else source.last_modified,
         )
+        if not result.not_modified:
+            # A 304 says nothing new about the page: the warning of the last read stands.
+            await source_store.record_warning(self.db, source.id, result.warning, now)
         return arrivals
 
 

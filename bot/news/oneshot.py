@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, SourceConfig
 from bot.news.article import extract_article
+from bot.news.bounds import check_html, parse_off_loop
 from bot.news.dedup import StoryIndex
 from bot.news.encoding import decode
 from bot.news.fetch import FetchError, HttpFetcher
@@ -37,17 +38,29 @@ def settings_for(source: SourceConfig, config: Config) -> SourceSettings:
 
 @dataclass(frozen=True)
 class Found:
+    """One item as `ajil fetch` shows it. `zone` is its source's time zone: times keep the
+    source's own offset, so that 23:59 on the site is not shown as another day.
+    `urgent_block` says which block of the page made it urgent (None if none did)."""
+
     item: Item
     duplicate_of: str | None
+    zone: tzinfo = UTC
+    urgent_block: str | None = None
+
+    @property
+    def published(self) -> datetime | None:
+        return self.item.published.astimezone(self.zone) if self.item.published else None
 
     def as_json(self) -> dict[str, Any]:
+        published = self.published
         return {
             "source": self.item.source,
             "id": self.item.uid,
             "url": self.item.url,
             "title": self.item.title,
-            "published": self.item.published.isoformat() if self.item.published else None,
+            "published": published.isoformat() if published else None,
             "urgent": self.item.urgent,
+            "urgent_block": self.urgent_block,
             "duplicate_of": self.duplicate_of,
         }
 
@@ -57,6 +70,8 @@ class FetchReport:
     found: list[Found]
     failures: dict[str, str]  # source name -> reason
     warnings: dict[str, list[str]]
+    # Source name -> which block was taken as urgent and why (None: no urgent block).
+    urgent_blocks: dict[str, str | None]
 
 
 async def fetch_once(
@@ -66,8 +81,9 @@ async def fetch_once(
     chosen = [s for s in config.sources if only is None or s.name == only]
     own = fetcher is None
     fetcher = fetcher or HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
+    pollers = [SourcePoller(settings_for(s, config), fetcher) for s in chosen]
+    zones = {p.settings.name: p.settings.timezone for p in pollers}
     try:
-        pollers = [SourcePoller(settings_for(s, config), fetcher) for s in chosen]
         now = datetime.now(UTC)
         results = await poll_all(pollers, {}, now)
     finally:
@@ -78,21 +94,25 @@ async def fetch_once(
     found: list[Found] = []
     failures: dict[str, str] = {}
     warnings: dict[str, list[str]] = {}
+    urgent_blocks: dict[str, str | None] = {}
     counter = 0
     for name, result in results.items():
         if isinstance(result, SourceError):
             failures[name] = result.reason
             continue
         if result.warnings:
-            warnings[name] = result.warnings
+            warnings[name] = list(dict.fromkeys(result.warnings))
+        urgent_blocks[name] = result.urgent_block
         for item in result.items:
             counter += 1
             story = stories.find(item.title, now)
             stories.add(counter, item.title, now, story)
             if story is None:
                 first_of_story[counter] = item.uid
-            found.append(Found(item, first_of_story.get(story) if story else None))
-    return FetchReport(found, failures, warnings)
+            block = result.urgent_block if item.from_ticker else None
+            duplicate = first_of_story.get(story) if story else None
+            found.append(Found(item, duplicate, zones[name], block))
+    return FetchReport(found, failures, warnings, urgent_blocks)
 
 
 @dataclass(frozen=True)
@@ -124,7 +144,8 @@ async def read_article(
         html, url = decode(fetched.body, fetched.charset), fetched.url
     else:
         html, url = decode(await asyncio.to_thread(Path(target).read_bytes)), None
-    article = extract_article(html, url, zone)
+    check_html(html)
+    article = await parse_off_loop(lambda: extract_article(html, url, zone))
     return ArticleReport(article, summarize(article.paragraphs, article.title, sentences))
 
 

@@ -1,26 +1,34 @@
-"""Polling one source of any kind: rss, wordpress, html, or auto (feed and ticker found alone).
+"""Polling one source of any kind: rss, wordpress, html, or auto (feed or REST API and urgent
+block found alone).
 
-A `SourcePoller` remembers what it discovered (the feed of an `auto` site) between polls; the
-conditional-GET validators of its main listing come from and go back to storage.
+A `SourcePoller` remembers what it discovered (the feed or REST API of an `auto` site) between
+polls; the conditional-GET validators of its main listing come from and go back to storage.
+A poll that reads nothing, or less than it should, says why in `PollResult.warnings`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.news import feeds, homepage, wordpress
+from bot.news import discovery, feeds, homepage, pagekind, wordpress
+from bot.news.article import published_time
+from bot.news.bounds import check_html, parse_off_loop
 from bot.news.encoding import decode
 from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
+from bot.news.freshness import date_from_url
+from bot.news.identity import canonical_url
 from bot.news.models import Item, PageReading, ParseError
 
 log = logging.getLogger(__name__)
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+NO_HEADLINES = "no headlines found"
+MAX_PAGE_HOPS = 3  # meta refreshes and redirect bodies followed, on top of HTTP redirects
 
 
 @dataclass(frozen=True)
@@ -38,9 +46,20 @@ class PollResult:
     items: list[Item]
     validators: Validators | None  # of the main listing, to keep for the next poll
     not_modified: bool = False
+    # Why the poll gave less than it should, each a short English phrase ("no headlines
+    # found", "page looks like a bot challenge (...)"): shown by `ajil fetch`, kept as the
+    # source's state, and an admin incident when it lasts.
     warnings: list[str] = field(default_factory=list)
     # Which homepage block was taken as urgent, and by which label (see PageReading).
     urgent_block: str | None = None
+    # The uids of a dated listing (feed or REST API), newest first: an unseen item listed
+    # below stored ones is old news re-listed, not breaking.
+    listed: tuple[str, ...] = ()
+
+    @property
+    def warning(self) -> str | None:
+        """The warnings as one line ("a; b"), each once; None when there is none."""
+        return "; ".join(dict.fromkeys(self.warnings)) or None
 
 
 class SourceError(Exception):
@@ -51,30 +70,55 @@ class SourceError(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class _Page:
+    fetched: Fetched
+    html: str
+    kind: pagekind.PageKind
+
+
+# How a homepage is read: bot.news.homepage.parse_homepage's signature.
+HomepageReader = Callable[[str, str, str, str | None, str | None], PageReading]
+
+
 class SourcePoller:
-    def __init__(self, settings: SourceSettings, fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        settings: SourceSettings,
+        fetcher: Fetcher,
+        read_homepage: HomepageReader = homepage.parse_homepage,
+    ) -> None:
         self.settings = settings
         self.fetcher = fetcher
+        self.read_homepage = read_homepage
         self.feed_url: str | None = None  # what `auto` found
+        self.rest_url: str | None = None
         self._discovered = False
+        self._guessed = False  # /feed/ tried while the homepage could not be read
 
     async def poll(self, validators: Validators | None, now: datetime) -> PollResult:
         """Fetch and parse the source once; raises SourceError when nothing could be read."""
         kind = self.settings.kind
         try:
             if kind == "rss":
-                return await self._feed(self.settings.url, validators, now)
-            if kind == "wordpress":
-                return await self._wordpress(validators)
-            if kind == "html":
-                return await self._homepage(validators)
-            return await self._auto(validators, now)
+                result = await self._feed(self.settings.url, validators, now)
+            elif kind == "wordpress":
+                result = await self._wordpress(wordpress.posts_url(self.settings.url), validators)
+            elif kind == "html":
+                result = await self._homepage(validators)
+            else:
+                result = await self._auto(validators, now)
         except (FetchError, ParseError) as exc:
             raise SourceError(exc.reason) from None
         except Exception:
             # A parser bug or a page hostile enough to break one must not stop the other sources.
             log.exception("unexpected error while polling %s", self.settings.name)
             raise SourceError("unexpected error while reading the source (see the log)") from None
+        if not result.items and not result.not_modified and not result.warnings:
+            result = replace(result, warnings=[NO_HEADLINES])
+        return result
+
+    # -- listings --------------------------------------------------------------------------
 
     async def _feed(self, url: str, validators: Validators | None, now: datetime) -> PollResult:
         fetched = await self.fetcher.fetch(url, validators)
@@ -82,97 +126,201 @@ class SourcePoller:
             return PollResult([], fetched.validators, not_modified=True)
         # Parsing is CPU work: in a thread, so that the event loop keeps answering commands
         # and pacing alerts meanwhile.
-        items = await asyncio.to_thread(self._parse_feed, fetched, now)
-        return PollResult(items, fetched.validators)
+        items = await parse_off_loop(lambda: self._parse_feed(fetched, now))
+        return _listing(items, fetched.validators)
 
     def _parse_feed(self, fetched: Fetched, now: datetime) -> list[Item]:
         text = decode(fetched.body, fetched.charset)
         return feeds.parse_feed(text, self.settings.name, fetched.url, self.settings.timezone, now)
 
-    async def _wordpress(self, validators: Validators | None) -> PollResult:
-        fetched = await self.fetcher.fetch(wordpress.posts_url(self.settings.url), validators)
+    async def _wordpress(self, url: str, validators: Validators | None) -> PollResult:
+        fetched = await self.fetcher.fetch(url, validators)
         if fetched.not_modified:
             return PollResult([], fetched.validators, not_modified=True)
-        items = await asyncio.to_thread(
+        items = await parse_off_loop(
             lambda: wordpress.parse_posts(
                 decode(fetched.body, fetched.charset), self.settings.name, self.settings.url
             )
         )
-        return PollResult(items, fetched.validators)
+        return _listing(items, fetched.validators)
 
-    async def _homepage(self, validators: Validators | None) -> PollResult:
-        fetched = await self.fetcher.fetch(self.settings.url, validators)
-        if fetched.not_modified:
-            return PollResult([], fetched.validators, not_modified=True)
-        items = await asyncio.to_thread(self._homepage_items, fetched)
-        return PollResult(items, fetched.validators)
+    # -- homepages -------------------------------------------------------------------------
 
-    def _homepage_items(self, fetched: Fetched) -> list[Item]:
-        return self._read_homepage(fetched).items
+    async def _page(self, url: str, validators: Validators | None = None) -> _Page:
+        """The page at `url`, following meta refreshes and redirect bodies (MAX_PAGE_HOPS)."""
+        fetched = await self.fetcher.fetch(url, validators)
+        for _ in range(MAX_PAGE_HOPS + 1):
+            if fetched.not_modified:
+                return _Page(fetched, "", pagekind.PageKind("news"))
+            html = decode(fetched.body, fetched.charset)
+            if _is_feed(fetched):
+                return _Page(fetched, html, pagekind.PageKind("news"))
+            # Before any HTML parser sees it: lexbor's time grows with the square of the depth.
+            check_html(html)
+            kind = await parse_off_loop(pagekind.classify, html, fetched.status, fetched.url)
+            if kind.kind not in ("refresh", "redirect") or not kind.target:
+                return _Page(fetched, html, kind)
+            log.debug("%s: %s, to %s", self.settings.name, kind.reason, kind.target)
+            if kind.target == fetched.url:
+                return _Page(fetched, html, kind)
+            fetched = await self.fetcher.fetch(kind.target)
+        raise FetchError(f"more than {MAX_PAGE_HOPS} meta refreshes or redirect pages")
 
-    def _read_homepage(self, fetched: Fetched) -> PageReading:
-        return homepage.parse_homepage(
-            decode(fetched.body, fetched.charset),
+    def _read_homepage(self, page: _Page) -> PageReading:
+        return self.read_homepage(
+            page.html,
             self.settings.name,
-            fetched.url,
+            page.fetched.url,
             self.settings.ticker_selector,
             self.settings.headline_selector,
         )
 
+    async def _homepage(self, validators: Validators | None) -> PollResult:
+        page = await self._page(self.settings.url, validators)
+        if page.fetched.not_modified:
+            return PollResult([], page.fetched.validators, not_modified=True)
+        if page.kind.kind in ("challenge", "redirect", "refresh"):
+            return PollResult([], page.fetched.validators, warnings=[page.kind.reason])
+        reading = await parse_off_loop(lambda: self._read_homepage(page))
+        warnings = list(reading.notes)
+        if not reading.items:
+            warnings.append(page.kind.reason or NO_HEADLINES)
+        return PollResult(
+            reading.items,
+            page.fetched.validators,
+            warnings=warnings,
+            urgent_block=reading.urgent_block,
+        )
+
     async def _auto(self, validators: Validators | None, now: datetime) -> PollResult:
-        # The homepage carries the ticker and tells where the feed is; fetched every time.
-        page: Fetched | None = None
+        # The homepage carries the urgent block and tells where the listing is; fetched every
+        # time. Its headlines are used only when the site has no feed nor REST API.
+        page: _Page | None = None
         warnings: list[str] = []
         try:
-            page = await self.fetcher.fetch(self.settings.url)
+            page = await self._page(self.settings.url)
         except FetchError as exc:
-            if not self.feed_url:
+            if not (self.feed_url or self.rest_url):
                 raise
             warnings.append(f"homepage: {exc.reason}")
-        if page is not None and _is_feed(page):
+        if page is not None and _is_feed(page.fetched):
             # The configured URL is itself a feed.
-            items = await asyncio.to_thread(self._parse_feed, page, now)
-            return PollResult(items, page.validators)
-        ticker: list[Item] = []
-        headlines: list[Item] = []
-        if page is not None:
+            items = await parse_off_loop(lambda: self._parse_feed(page.fetched, now))
+            return _listing(items, page.fetched.validators)
+        reading = PageReading([])
+        readable = page is not None and page.kind.kind in ("news", "shell")
+        if page is not None and not readable:
+            warnings.append(page.kind.reason)
+        if page is not None and readable:
             try:
-                for item in await asyncio.to_thread(self._homepage_items, page):
-                    (ticker if item.from_ticker else headlines).append(item)
+                reading = await parse_off_loop(lambda: self._read_homepage(page))
             except ParseError as exc:
                 warnings.append(f"homepage: {exc.reason}")
+            warnings.extend(reading.notes)
             if not self._discovered:
-                self.feed_url = await self._discover_feed(page)
+                await self._discover(page)
                 self._discovered = True
-        if not self.feed_url:
-            return PollResult(ticker + headlines, None, warnings=warnings)
+        elif page is not None and not (self._discovered or self._guessed):
+            # A challenged homepage hides its <link>s; WordPress's usual feed may still answer.
+            self.feed_url = await self._guess_feed(page.fetched.url)
+            self._guessed = True
+        ticker = [i for i in reading.items if i.from_ticker]
+        headlines = [i for i in reading.items if not i.from_ticker]
+        own = PollResult(
+            ticker + headlines, None, warnings=warnings, urgent_block=reading.urgent_block
+        )
+        if not (self.feed_url or self.rest_url):
+            return _explain_empty(own, page)
         try:
-            listing = await self._feed(self.feed_url, validators, now)
+            if self.feed_url:
+                listing = await self._feed(self.feed_url, validators, now)
+            else:
+                assert self.rest_url is not None
+                listing = await self._wordpress(self.rest_url, validators)
         except (FetchError, ParseError) as exc:
             if page is None:
                 raise
-            warnings.append(f"feed: {exc.reason}")
-            return PollResult(ticker + headlines, None, warnings=warnings)
+            which = "feed" if self.feed_url else "REST API"
+            return _explain_empty(
+                replace(own, warnings=[*warnings, f"{which}: {exc.reason}"]), page
+            )
         return replace(
-            listing, items=merge(ticker, listing.items), warnings=warnings + listing.warnings
+            listing,
+            items=merge(ticker, listing.items),
+            warnings=warnings + listing.warnings,
+            urgent_block=reading.urgent_block,
         )
 
-    async def _discover_feed(self, page: Fetched) -> str | None:
-        """The feed a homepage announces (<link rel="alternate">), else /feed/ if it is one."""
-        tree = LexborHTMLParser(decode(page.body, page.charset))
-        for link in tree.css('link[rel~="alternate"][href]'):
-            kind = (link.attributes.get("type") or "").lower()
-            href = link.attributes.get("href") or ""
-            if kind in _FEED_TYPES and "comments" not in href.lower():
-                return urljoin(page.url, href)
-        guess = urljoin(page.url, "/feed/")
-        if urlsplit(guess).path == urlsplit(page.url).path:
+    async def _discover(self, page: _Page) -> None:
+        """The feed a homepage announces, else its REST API, else /feed/ if that is a feed."""
+        found = await parse_off_loop(lambda: discovery.announced(page.html, page.fetched.url))
+        self.feed_url, self.rest_url = found.feed_url, None
+        if found.feed_url is None:
+            self.rest_url = found.rest_url
+        if self.feed_url is None and self.rest_url is None:
+            self.feed_url = await self._guess_feed(page.fetched.url)
+
+    async def _guess_feed(self, page_url: str) -> str | None:
+        guess = urljoin(page_url, "/feed/")
+        if urlsplit(guess).path == urlsplit(page_url).path:
             return None
         try:
             fetched = await self.fetcher.fetch(guess)
         except FetchError:
             return None
         return fetched.url if _is_feed(fetched) else None
+
+    # -- dating an item before its urgent alert ----------------------------------------------
+
+    async def read_published(self, item: Item) -> datetime | None:
+        """The latest moment `item` can have been published, for an item with no date.
+
+        From a date in its URL (bot.news.freshness), else from its article page, fetched once
+        through the same fetcher (and so timed out like any fetch) and dated by
+        bot.news.article.published_time. None when neither says: a fetch that fails, a page
+        with no date, an item without its own page (a link-less ticker item points to the
+        homepage). Never raises.
+        """
+        zone = self.settings.timezone
+        from_url = date_from_url(item.url, zone)
+        if from_url is not None or not item.url:
+            return from_url
+        if not item.url.startswith(("http://", "https://")):
+            return None
+        if canonical_url(item.url) == canonical_url(self.settings.url):
+            return None
+        try:
+            fetched = await self.fetcher.fetch(item.url)
+        except FetchError as exc:
+            log.info("%s: cannot date %s: %s", self.settings.name, item.url, exc.reason)
+            return None
+        if fetched.not_modified:
+            return None
+        try:
+            return await parse_off_loop(lambda: _page_time(fetched, zone))
+        except Exception:  # a page hostile enough to break the parser: no date, and go on
+            log.exception("%s: cannot date %s", self.settings.name, item.url)
+            return None
+
+
+def _page_time(fetched: Fetched, zone: tzinfo) -> datetime | None:
+    html = decode(fetched.body, fetched.charset)
+    check_html(html)
+    return published_time(LexborHTMLParser(html), zone)
+
+
+def _listing(items: list[Item], validators: Validators) -> PollResult:
+    return PollResult(items, validators, listed=tuple(i.uid for i in items))
+
+
+def _explain_empty(result: PollResult, page: _Page | None) -> PollResult:
+    """A poll with no item says why: what the page is, or that no headline was found."""
+    if result.items:
+        return result
+    reason = page.kind.reason if page is not None and page.kind.reason else NO_HEADLINES
+    if reason in result.warnings:
+        return result
+    return replace(result, warnings=[*result.warnings, reason])
 
 
 def _is_feed(fetched: Fetched) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.news.markup import absolute_url, clean_text
 from bot.news.models import Item, ParseError
@@ -23,6 +23,27 @@ def posts_url(site_url: str) -> str:
         return site_url
     base = path.rstrip("/")
     return urlunsplit((parts.scheme, parts.netloc, base + POSTS_PATH, QUERY, ""))
+
+
+def posts_url_from_api(api_root: str) -> str | None:
+    """The posts endpoint under the REST API root a page announces with
+    `<link rel="https://api.w.org/" href=…>`: pretty (…/wp-json/) or plain (…/?rest_route=/).
+
+    Returns None for what is not an http(s) URL. The shapes are WordPress's own
+    (developer.wordpress.org/rest-api/extending-the-rest-api/routes-and-endpoints/).
+    """
+    parts = urlsplit(api_root.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    route = dict(query).get("rest_route")
+    if route is not None:
+        rest = [(k, v) for k, v in query if k != "rest_route"]
+        rest.insert(0, ("rest_route", route.rstrip("/") + "/wp/v2/posts"))
+        rest.extend(parse_qsl(QUERY))
+        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(rest), ""))
+    path = parts.path.rstrip("/") + "/wp/v2/posts"
+    return urlunsplit((parts.scheme, parts.netloc, path, QUERY, ""))
 
 
 def parse_posts(text: str, source: str, base_url: str) -> list[Item]:

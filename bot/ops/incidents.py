@@ -1,6 +1,8 @@
 """Telling the admins in Telegram when something needs them, once per incident: a source
-failing for over 30 minutes, an outbox backlog of more than 10 minutes of sending.
-(A refused alert is reported by the sender the moment it happens.)"""
+failing for over 30 minutes, a source read without failing but warning for over 30 minutes
+(no headlines found, a bot challenge, an urgent block its script fills...), an outbox backlog
+of more than 10 minutes of sending. (A refused alert is reported by the sender the moment it
+happens.)"""
 
 from __future__ import annotations
 
@@ -11,9 +13,12 @@ from datetime import UTC, datetime, timedelta
 from bot.i18n import translator
 from storage import Database, meta, outbox
 from storage import sources as source_store
+from storage.models import SourceState
 
 log = logging.getLogger(__name__)
 SOURCE_DOWN = timedelta(minutes=30)
+# A source that answers but yields nothing is as useless as a failing one: the same threshold.
+SOURCE_WARNING = SOURCE_DOWN
 BACKLOG = timedelta(minutes=10)
 
 Notify = Callable[[str], Awaitable[None]]
@@ -60,6 +65,7 @@ class Incidents:
             elif marker and not state.failing_since:
                 await self._send(self.t("incident-source-back", name=state.name), sent)
                 await meta.put(self.db, key, "")
+            await self._warning(state, now, sent)
         pending = await outbox.pending_count(self.db, now)
         minutes_of_sending = pending / max(self.rate, 1) / 60
         backlog = await meta.get(self.db, "incident:backlog")
@@ -75,6 +81,26 @@ class Incidents:
         elif backlog and minutes_of_sending < BACKLOG.total_seconds() / 120:
             await meta.put(self.db, "incident:backlog", "")
         return sent
+
+    async def _warning(self, state: SourceState, now: datetime, sent: list[str]) -> None:
+        """A source warning for longer than SOURCE_WARNING: once, then once when it stops."""
+        if state.failing_since:
+            return  # reported as failing; what its last read said can wait until it reads
+        key = f"incident:warning:{state.name}"
+        marker = await meta.get(self.db, key)
+        since = state.warning_since
+        if state.warning and since and now - since > SOURCE_WARNING:
+            stamp = str(int(since.timestamp()))
+            if marker != stamp:
+                minutes = int((now - since).total_seconds() // 60)
+                text = self.t(
+                    "incident-source-warning", name=state.name, minutes=minutes, why=state.warning
+                )
+                await self._send(text, sent)
+                await meta.put(self.db, key, stamp)
+        elif marker and not state.warning:
+            await self._send(self.t("incident-source-warning-over", name=state.name), sent)
+            await meta.put(self.db, key, "")
 
     async def _send(self, text: str, sent: list[str]) -> None:
         log.warning("incident: %s", text)
