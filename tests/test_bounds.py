@@ -71,3 +71,16 @@ def test_bounded_text_cuts_at_a_word_when_it_can() -> None:
     assert bounded_text("كلمة " * 100, 50) == ("كلمة " * 9).strip() + "…"
     assert bounded_text("ا" * 100, 50) == "ا" * 49 + "…"
     assert bounded_text("قصير", 50) == "قصير"
+
+
+def test_mostly_utf8_keeps_its_arabic_with_replacement_characters() -> None:
+    text = "<rss><channel>" + "<item><title>انقطاع الماء عن حي النهضة</title></item>" * 20
+    body = text.encode() + b"\xd8<x/>\xff\xfe</channel></rss>"
+    decoded = decode(body)
+    assert decoded.count("انقطاع الماء عن حي النهضة") == 20
+    assert decoded.count("\ufffd") == 3
+
+
+def test_control_characters_from_a_feed_never_reach_a_title() -> None:
+    item = Item("s", "حريق\x00 في\x1b[31m السوق", None)
+    assert item.title == "حريق في [31m السوق"
