@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from bot.news.oneshot import settings_for
 from bot.news.sources import PollResult, SourceError, SourcePoller
 from bot.news.text import normalize
 from bot.ops.metrics import Metrics
-from storage import Database, items, notices, outbox, subscribers
+from storage import Database, StorageError, items, notices, outbox, subscribers
 from storage import sources as source_store
 from storage.models import Priority, SourceState, Subscriber
 
@@ -133,10 +134,14 @@ class Watcher:
         dated = await self.ingestor.date_urgent(
             state, result, now, self.pollers[name].read_published
         )
-        async with self.db.transaction():
-            arrivals = await self.ingestor.ingest(state, result, now, dated)
-            for arrival in arrivals:
-                await self._enqueue(state, arrival, now)
+        try:
+            async with self.db.transaction():
+                arrivals = await self.ingestor.ingest(state, result, now, dated)
+                for arrival in arrivals:
+                    await self._enqueue(state, arrival, now)
+        except (sqlite3.Error, StorageError, OSError) as exc:
+            await self._write_failed(state, exc, now)
+            return []
         self.polls += 1
         if state.consecutive_failures:
             log.info("source %s: working again after %d failures", name, state.consecutive_failures)
@@ -149,6 +154,18 @@ class Watcher:
             )
             self.wake_sender()
         return arrivals
+
+    async def _write_failed(self, state: SourceState, exc: Exception, now: datetime) -> None:
+        """The poll's transaction rolled back (a full disk, a read-only file): nothing of it
+        was stored, so what memory holds of it goes too, and the next poll redoes it."""
+        self.ingestor.forget()
+        reason = f"cannot store this poll ({exc})"
+        log.error("source %s: %s; the next poll tries again", state.name, reason)
+        try:
+            # No backoff: the source is fine, and its news must be stored as soon as it can.
+            await source_store.record_failure(self.db, state.id, now, reason, retry_at=now)
+        except (sqlite3.Error, StorageError, OSError) as again:
+            log.warning("source %s: cannot record the failure either (%s)", state.name, again)
 
     def _log_warnings(self, state: SourceState, result: PollResult) -> None:
         """Say it when a source starts, changes or stops warning; not at every poll."""

@@ -112,6 +112,12 @@ class Ingestor:
             self.stories.add(item_id, title, now, story_id)
         self._warm = True
 
+    def forget(self) -> None:
+        """Drop the recent-stories index after a rolled-back write: it may name items that
+        were never stored. The next ingest reloads it from storage."""
+        self.stories = StoryIndex(window=self.stories.window)
+        self._warm = False
+
     async def record_failure(
         self, source: SourceState, reason: str, interval: timedelta, now: datetime
     ) -> SourceState:
