@@ -100,12 +100,13 @@ def _local_file(which: str, folder: Path) -> tuple[Path, str]:
     return target, wild.SECRET_TITLE
 
 
-@pytest.mark.parametrize("which", ["a feed of ours", "/etc/hostname"])
+@pytest.mark.parametrize("which", ["a feed of ours", "file:// a feed of ours", "/etc/hostname"])
 async def test_a_feed_body_that_is_a_path_is_never_opened(
     sites: wild.Wild, fetcher: HttpFetcher, tmp_path: Path, which: str
 ) -> None:
     target, secret = _local_file(which, tmp_path)
-    url = f"{sites.base}/feed/body?target={quote(str(target))}"
+    body = f"file://{target}" if which.startswith("file://") else str(target)
+    url = f"{sites.base}/feed/body?target={quote(body)}"
     with pytest.raises(SourceError) as caught:
         await feed(fetcher, url).poll(None, datetime.now(UTC))
     assert secret not in caught.value.reason
