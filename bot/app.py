@@ -14,6 +14,7 @@ import secrets
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from telegram import Update
@@ -87,7 +88,7 @@ def sender_settings(config: Config) -> SenderSettings:
     return SenderSettings(
         rate=config.alerts.messages_per_second,
         paid=config.alerts.paid_broadcast,
-        max_attempts=config.alerts.max_attempts,
+        expire_after=timedelta(hours=config.news.freshness_hours),
         zone=config.schedule.zone,
         admins=tuple(config.telegram.admins),
         source_titles={s.name: s.title or s.name for s in config.sources},

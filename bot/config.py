@@ -154,7 +154,9 @@ class HttpConfig(_Section):
 class AlertsConfig(_Section):
     messages_per_second: int = Field(default=25, ge=1, le=1000)
     paid_broadcast: bool = False
-    max_attempts: int = Field(default=5, ge=1, le=20)
+    # Kept so that existing files still load: deliveries are now retried for as long as the
+    # alert is news ([news] freshness_hours), not a fixed number of times.
+    max_attempts: int = Field(default=5, ge=1, le=20, deprecated="no longer used")
 
     @model_validator(mode="after")
     def _free_rate(self) -> AlertsConfig:

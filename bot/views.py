@@ -202,16 +202,21 @@ def stats(
     total: int,
     active: int,
     outcomes: dict[DeliveryState, int],
-    pending: int,
+    pending: tuple[int, datetime | None],
     states: Sequence[SourceState],
     config: Config,
     language: Language,
+    now: datetime | None = None,
 ) -> Outgoing:
+    """/stats; `pending`: deliveries not yet sent and when the oldest was queued."""
     t = translator(language)
+    count, oldest = pending
+    waited = ((now or datetime.now(UTC)) - oldest).total_seconds() if oldest else 0
+    age = f"{int(waited) // 3600}:{int(waited) % 3600 // 60:02d}:{int(waited) % 60:02d}"
     summary = (
         ", ".join(f"{state.value} {count}" for state, count in outcomes.items() if count) or "0"
     )
-    text = t("stats", total=total, active=active, outcomes=summary, pending=pending)
+    text = t("stats", total=total, active=active, outcomes=summary, pending=count, oldest=age)
     health = sources_status(config, states, set(), language, config.schedule.zone)
     return Outgoing(fit(lines(language, text) + "\n" + health.text), silent=True)
 

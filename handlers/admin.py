@@ -40,7 +40,7 @@ class AdminHandlers:
         now = datetime.now(UTC)
         total, active = await subscribers.count(db)
         outcomes = await outbox.outcomes_since(db, now - timedelta(hours=24))
-        pending = await outbox.pending_count(db, now)
+        pending = await outbox.pending_summary(db)
         names = {s.name for s in config.sources}
         states = [s for s in await sources.all_sources(db) if s.name in names]
         language = await language_for(update, db)

@@ -19,6 +19,7 @@ class DeliveryState(StrEnum):
     FAILED = "failed"
     BROKEN = "broken"
     DROPPED = "dropped"
+    EXPIRED = "expired"  # the Bot API stayed unreachable until the alert was no longer news
 
 
 class Priority:
@@ -155,3 +156,4 @@ class Claim:
     item: StoredItem | None
     notice_kind: str | None
     notice_body: str | None
+    created_at: datetime | None = None  # when the delivery was queued

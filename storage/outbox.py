@@ -239,7 +239,7 @@ async def claim_due(db: Database, limit: int, now: datetime) -> list[Claim]:
         marks = ",".join("?" * len(ids))
         cursor = await conn.execute(
             f"SELECT d.id, d.chat_id, sb.chat_type, sb.language, sb.topic_id, d.priority,"
-            f" d.attempts, n.kind, n.body, {ITEM_COLUMNS}"
+            f" d.attempts, n.kind, n.body, d.created_at, {ITEM_COLUMNS}"
             " FROM deliveries d JOIN subscribers sb ON sb.chat_id = d.chat_id"
             " LEFT JOIN items i ON i.id = d.item_id LEFT JOIN sources s ON s.id = i.source_id"
             " LEFT JOIN notices n ON n.id = d.notice_id"
@@ -258,7 +258,8 @@ async def claim_due(db: Database, limit: int, now: datetime) -> list[Claim]:
             attempts=row[6],
             notice_kind=row[7],
             notice_body=row[8],
-            item=item_from_row(row[9:]) if row[9] is not None else None,
+            created_at=from_epoch(row[9]),
+            item=item_from_row(row[10:]) if row[10] is not None else None,
         )
         for row in rows
     ]
@@ -293,6 +294,17 @@ async def pending_count(db: Database, now: datetime) -> int:
     )
     row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+async def pending_summary(db: Database) -> tuple[int, datetime | None]:
+    """(deliveries not yet sent, due or waiting for a retry; when the oldest was queued)."""
+    cursor = await db.reader.execute(
+        "SELECT count(*), min(created_at) FROM deliveries WHERE state IN ('pending', 'sending')"
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return 0, None
+    return int(row[0]), from_epoch(row[1])
 
 
 async def outcomes_since(db: Database, since: datetime) -> dict[DeliveryState, int]:

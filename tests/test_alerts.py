@@ -6,7 +6,8 @@ import asyncio
 import itertools
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.alerts.watcher import local_minute
@@ -233,17 +234,33 @@ async def test_network_errors_are_retried_then_recorded(tmp_path: Path) -> None:
         assert row[1] == 2  # the dropped try, then the one that went through
 
 
-async def test_network_errors_give_up_after_max_attempts(tmp_path: Path) -> None:
+async def test_network_errors_are_retried_until_the_alert_is_no_longer_news(
+    tmp_path: Path,
+) -> None:
     async with pipeline(tmp_path, "") as p:
-        p.sender.settings = type(p.sender.settings)(
-            **{**p.sender.settings.__dict__, "max_attempts": 1}
-        )
+        p.sender.settings = replace(p.sender.settings, expire_after=timedelta(seconds=3))
         await p.add_users([1])
-        p.emulator.faults.drop_next = 5
+        p.emulator.faults.drop_next = 1000
         await p.prime_and_publish()
-        await p.until(lambda: _states(p).get("failed") == 1)
+        await p.until(lambda: _states(p).get("expired") == 1, timeout=20)
         counts = await outbox.counts(p.db)
-        assert counts[DeliveryState.FAILED] == 1 and p.texts(1) == []
+        assert counts[DeliveryState.EXPIRED] == 1 and p.texts(1) == []
+        assert counts.get(DeliveryState.FAILED, 0) == 0
+        row = (await p.db.reader.execute_fetchall("SELECT attempts FROM deliveries"))[0]
+        assert row[0] >= 2  # retried (2 s backoff) before the 3 s window closed
+
+
+async def test_an_outage_costs_time_not_alerts(tmp_path: Path) -> None:
+    async with pipeline(tmp_path) as p:
+        users = list(range(1, 201))
+        await p.add_users(users)
+        await p.watcher.poll("site")
+        p.emulator.faults.outage_until = time.monotonic() + 8  # every call answered 502
+        p.newsroom.publish_urgent()
+        await p.watcher.poll("site")
+        await p.until(lambda: all(len(p.texts(u)) == 1 for u in users), timeout=90)
+        assert any(c.error == 502 for c in p.emulator.calls)
+        await p.until(lambda: _states(p) == {"sent": 200})  # none failed, none expired
 
 
 async def test_per_chat_limits_are_kept(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 import sqlite3
@@ -19,8 +20,9 @@ from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
-from storage import Database, StorageError, meta, sources, subscribers
+from storage import Database, StorageError, meta, notices, outbox, sources, subscribers
 from storage.backup import backup
+from storage.models import Priority
 from storage.sources import SourceSpec
 from tests.alerting import pipeline
 from tests.conftest import TOKEN
@@ -131,7 +133,7 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
                     break
                 except httpx.ConnectError:
                     await asyncio.sleep(0.1)
-            assert health.status_code == 200 and health.text == "ok\n"
+            assert health.status_code == 200 and health.text == "ok\npending 0, oldest 0 s\n"
             world = emulator.world
             world.add_user(5, "سلمى")
             await world.user_message(5, "/subscribe")
@@ -149,6 +151,8 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
         "ajil_updates_total",
         'ajil_command_seconds_count{command="latest"}',
         "ajil_outbox_depth",
+        "ajil_outbox_pending",
+        "ajil_outbox_oldest_pending_seconds",
         'ajil_fetches_total{result="ok",source="site"}',
         'ajil_fetch_seconds_count{source="site"}',
         'ajil_source_last_success_timestamp_seconds{source="site"}',
@@ -167,10 +171,20 @@ async def test_healthz_reports_what_is_wrong(tmp_path: Path) -> None:
             server.state.api_answered = True
             server.state.scheduler_running = lambda: True
             well = await client.get(f"http://127.0.0.1:{server.port}/healthz")
+            # A delivery waiting for 20 minutes: an outage, or a sender that stopped.
+            await subscribers.add_many(db, [(5, "private", "ar")])
+            notice = await notices.create(db, "broadcast", "تجربة")
+            await outbox.enqueue_notice(db, notice, [5], Priority.NORMAL)
+            async with db.transaction() as conn:
+                await conn.execute("UPDATE deliveries SET created_at = created_at - 1200")
+            stale = await client.get(f"http://127.0.0.1:{server.port}/healthz")
             await db.close()  # the database goes away
             broken = await client.get(f"http://127.0.0.1:{server.port}/healthz")
     finally:
         await server.stop()
+    assert stale.status_code == 503
+    assert re.search(r"^1 deliveries waiting, the oldest for 120\d s$", stale.text, re.M)
+    assert re.search(r"\npending 1, oldest 120\d s\n$", stale.text)
     assert sick.status_code == 503
     assert "scheduler not running" in sick.text and "did not answer" in sick.text
     assert well.status_code == 200

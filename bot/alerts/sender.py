@@ -10,7 +10,8 @@ Telegram's answers: 429 pauses every send for retry_after and the message is ret
 deactivated, kicked or unknown chats are switched off and never retried; a group that became a
 supergroup is followed to its new id; a message Telegram cannot parse or finds too long stops
 that alert for everyone and tells the admins; timeouts and network errors are retried with
-backoff up to `max_attempts`, then recorded as failed.
+capped backoff (and so are 5xx answers) for as long as the alert is still news ([news]
+freshness_hours), then recorded as expired.
 """
 
 from __future__ import annotations
@@ -59,8 +60,10 @@ _GONE_ERRORS = (
 class SenderSettings:
     rate: int
     paid: bool
-    max_attempts: int
     zone: tzinfo
+    # How long a delivery is worth retrying through timeouts, network errors and 5xx
+    # answers: [news] freshness_hours, after which the alert is no longer news.
+    expire_after: timedelta
     admins: tuple[int, ...] = ()
     source_titles: Mapping[str, str] | None = None
 
@@ -75,8 +78,13 @@ class SenderSettings:
         return max(4, min(self.window, 64))
 
 
+RETRY_CAP_S = 60
+
+
 def retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(2**attempts, 300))
+    """2, 4, 8 ... seconds, capped at a minute: an outage costs an alert a minute at most once
+    the Bot API is back."""
+    return timedelta(seconds=min(2**attempts, RETRY_CAP_S))
 
 
 class Sender:
@@ -106,6 +114,7 @@ class Sender:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._last_flush = clock()
         self._composed: dict[tuple[object, ...], Outgoing] = {}
+        self._failing_since: datetime | None = None  # the current outage's start
         self.sent = 0
 
     def wake(self) -> None:
@@ -242,6 +251,10 @@ class Sender:
             )
         else:
             self.sent += 1
+            if self._failing_since is not None:
+                seconds = (datetime.now(UTC) - self._failing_since).total_seconds()
+                log.info("sender: the Bot API answers again after %.0f s", seconds)
+                self._failing_since = None
             self._outcomes.append(
                 DeliveryOutcome(
                     claim.delivery_id, DeliveryState.SENT, claim.attempts + 1, None, message_id
@@ -268,6 +281,8 @@ class Sender:
             self._drop(claim, reason)
         elif any(marker in lowered for marker in _CONTENT_ERRORS):
             await self._broken_content(claim, reason)
+        elif exc.code >= 500:
+            self._retry_later(claim, reason)  # Telegram's side is down: it will come back
         else:
             self._outcomes.append(
                 DeliveryOutcome(
@@ -314,25 +329,36 @@ class Sender:
         )
 
     def _retry_later(self, claim: Claim, reason: str) -> None:
+        """A transient failure (timeout, network, 5xx): try again with capped backoff for as
+        long as the delivery is still news, then record it as expired, never as a silent
+        failure after a fixed number of tries."""
         attempts = claim.attempts + 1
-        if attempts >= self.settings.max_attempts:
+        now = datetime.now(UTC)
+        retry_at = now + retry_delay(attempts)
+        queued = claim.created_at or now
+        if retry_at > queued + self.settings.expire_after:
             log.warning(
-                "sender: delivery %d failed after %d attempts: %s",
+                "sender: delivery %d expired after %d attempts over %.0f s: %s",
                 claim.delivery_id,
                 attempts,
+                (now - queued).total_seconds(),
                 reason,
             )
             self._outcomes.append(
-                DeliveryOutcome(claim.delivery_id, DeliveryState.FAILED, attempts, reason[:300])
+                DeliveryOutcome(claim.delivery_id, DeliveryState.EXPIRED, attempts, reason[:300])
             )
             return
+        if self._failing_since is None:
+            # Once per outage, not once per delivery: a broadcast would write thousands.
+            self._failing_since = now
+            log.warning("sender: the Bot API fails (%s); deliveries are retried", reason)
         self._outcomes.append(
             DeliveryOutcome(
                 claim.delivery_id,
                 DeliveryState.PENDING,
                 attempts,
                 reason[:300],
-                not_before=datetime.now(UTC) + retry_delay(attempts),
+                not_before=retry_at,
             )
         )
 

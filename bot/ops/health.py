@@ -1,7 +1,9 @@
 """/healthz and /metrics on [http] listen:port.
 
-/healthz answers 200 "ok" when the database takes a write, the scheduler runs and the Bot API
-answered at start; otherwise 503 with the reasons, one per line.
+/healthz answers 200 "ok" when the database takes a write, the scheduler runs, the Bot API
+answered at start and no delivery has waited longer than STALE_PENDING_S (an outage, or a
+sender that stopped); otherwise 503 with the reasons, one per line. Either way a last line
+gives the pending deliveries and the oldest one's age.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.ops.metrics import Metrics
 from storage import Database, meta, outbox
 
 log = logging.getLogger(__name__)
+STALE_PENDING_S = 600
 
 
 @dataclass
@@ -62,17 +65,36 @@ class HealthServer:
             found.append("scheduler not running")
         if not self.state.api_answered:
             found.append("the Bot API did not answer at start")
+        pending = await self._pending()
+        if pending is not None and pending[1] > STALE_PENDING_S:
+            found.append(f"{pending[0]} deliveries waiting, the oldest for {pending[1]:.0f} s")
         return found
+
+    async def _pending(self) -> tuple[int, float] | None:
+        """(deliveries not yet sent, the oldest one's age in seconds); None when unreadable."""
+        try:
+            count, oldest = await outbox.pending_summary(self.db)
+        except Exception as exc:  # the database problem is reported on its own line
+            log.debug("health: pending deliveries unavailable: %s", exc)
+            return None
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        return count, max(age, 0.0)
 
     async def _healthz(self, _: web.Request) -> web.Response:
         problems = await self.problems()
+        found = await self._pending()
+        pending = f"pending {found[0]}, oldest {found[1]:.0f} s\n" if found else ""
         if problems:
-            return web.Response(status=503, text="\n".join(problems) + "\n")
-        return web.Response(text="ok\n")
+            return web.Response(status=503, text="\n".join(problems) + "\n" + pending)
+        return web.Response(text="ok\n" + pending)
 
     async def _metrics(self, _: web.Request) -> web.Response:
         try:
             self.metrics.outbox_depth.set(await outbox.pending_count(self.db, datetime.now(UTC)))
+            found = await self._pending()
+            if found is not None:
+                self.metrics.outbox_pending.set(found[0])
+                self.metrics.outbox_oldest_seconds.set(found[1])
         except Exception as exc:  # a metrics scrape must not fail on a busy database
             log.warning("metrics: outbox depth unavailable: %s", exc)
         body = generate_latest(self.metrics.registry)

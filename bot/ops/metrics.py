@@ -21,6 +21,16 @@ class Metrics:
         self.outbox_depth = Gauge(
             "ajil_outbox_depth", "Deliveries due and not yet sent", registry=self.registry
         )
+        self.outbox_pending = Gauge(
+            "ajil_outbox_pending",
+            "Deliveries not yet sent, due or waiting for a retry",
+            registry=self.registry,
+        )
+        self.outbox_oldest_seconds = Gauge(
+            "ajil_outbox_oldest_pending_seconds",
+            "Age of the oldest delivery not yet sent (0 when none)",
+            registry=self.registry,
+        )
         self.deliveries = Counter(
             "ajil_deliveries_total",
             "Deliveries recorded, by outcome",

@@ -95,6 +95,13 @@ class Emulator:
             return _error(exc)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
+        if time.monotonic() < self.faults.outage_until:
+            self.calls.append(Call(arrived, method, params, 502))
+            return web.Response(
+                status=502,
+                text="<html><body>502 Bad Gateway</body></html>",
+                content_type="text/html",
+            )
         handler = self.api.find(method)
         if handler is None:
             self.calls.append(Call(arrived, method, params, 404))

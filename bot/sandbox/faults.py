@@ -39,6 +39,9 @@ class Faults:
     drop_next: int = 0  # the next N send requests get their connection closed, unanswered
     storm_until: float = 0.0  # until this time.monotonic(), every send gets a 429
     refuse_texts: list[str] = field(default_factory=list)  # text containing one: "can't parse"
+    # Until this time.monotonic(), every call is answered 502 by a proxy in front of the Bot
+    # API (an HTML page, as Telegram's front end sends during an outage).
+    outage_until: float = 0.0
     _sent: deque[float] = field(default_factory=deque)
     _by_chat: defaultdict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
