@@ -22,6 +22,34 @@ HEADLINES = [
 ]
 
 
+# The labels of issue 10: blocks introduced by these are urgent...
+URGENT_LABELS = [
+    "عاجل",
+    "عاجل الآن",
+    "خبر عاجل",
+    "أخبار عاجلة",
+    "Breaking",
+    "Breaking news",
+    "Urgent",
+    "Flash",
+    "Dernière minute",
+    "Alerte",
+]
+# ...and blocks introduced by these list ordinary headlines, whatever their class names say.
+HEADLINE_LABELS = [
+    "آخر الأخبار",
+    "أخر الأخبار",
+    "الأكثر قراءة",
+    "الأكثر مشاهدة",
+    "شريط الأحداث",
+    "شريط الأخبار",
+    "Trending",
+    "Latest",
+    "À la une",
+    "Les plus lus",
+]
+
+
 def _links(items: list[tuple[str, str]], wrap: str = "li") -> str:
     return "".join(f'<{wrap}><a href="{u}">{t}</a></{wrap}>' for u, t in items)
 

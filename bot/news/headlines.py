@@ -116,29 +116,33 @@ def find_headlines(
     content_spans = sorted((block, page.ends[block]) for block in content)
     titles = [
         index
-        for index, tag in enumerate(page.tags)
+        for index, (tag, names) in enumerate(zip(page.tags, page.names, strict=True))
         if tag in HEADINGS
         or (
             tag in _TITLE_TAGS
-            and _TITLE_NAME.search(page.names[index])
-            and not _NOT_TITLE_NAME.search(page.names[index])
+            and len(names) > 1
+            and _TITLE_NAME.search(names)
+            and not _NOT_TITLE_NAME.search(names)
         )
     ]
     paragraph_lengths: dict[int, int] = {}
+    accepted: dict[str, str | None] = {}
     found: dict[str, Headline] = {}
     for anchor in page.anchors:
         if page.in_zone[anchor] and not any(s <= anchor < e for s, e in content_spans):
             continue
-        url = absolute_url(base_url, page.attributes[anchor].get("href"))
-        if url is None or not same_site(url, base_url) or not is_article_url(url):
-            continue
-        key = url.split("#", 1)[0]
-        if key in found:
+        href = page.attributes[anchor].get("href") or ""
+        if href not in accepted:  # pages repeat their links (image, title, "more")
+            url = absolute_url(base_url, href)
+            ok = url is not None and same_site(url, base_url) and is_article_url(url)
+            accepted[href] = url.split("#", 1)[0] if ok and url else None
+        key = accepted[href]
+        if key is None or key in found:
             continue
         title = _title(page, anchor, titles, key, base_url)
         if title is None or _in_running_text(page, anchor, title, paragraph_lengths):
             continue
-        found[key] = Headline(title, url)
+        found[key] = Headline(title, key)
         if len(found) >= limit:
             break
     return list(found.values())
@@ -179,9 +183,9 @@ def _first_title(page: Outline, titles: list[int], start: int, end: int) -> str 
 
 def _links_elsewhere(page: Outline, container: int, url: str, base_url: str) -> bool:
     """Whether `container` holds a link to another article than `url` (a list, not a card)."""
-    links = page.within(page.anchors, container, page.ends[container])
-    if len(links) > 6:
+    if page.count_within(page.anchors, container, page.ends[container]) > 6:
         return True
+    links = page.within(page.anchors, container, page.ends[container])
     for link in links:
         other = absolute_url(base_url, page.attributes[link].get("href"))
         if other and other.split("#", 1)[0] != url and is_article_url(other):

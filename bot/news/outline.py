@@ -81,30 +81,36 @@ def outline(tree: LexborHTMLParser) -> Outline:
     if root is None:
         return page
     index_of = page.index_of
+    # Local names for the appends: this loop runs once per element of the page.
+    nodes, tags, parents = page.nodes, page.tags, page.parents
+    names_of, attributes_of, in_zone = page.names, page.attributes, page.in_zone
+    anchors = page.anchors
+    zone_search = _ZONE.search
     for node in root.traverse(include_text=False):
         tag = node.tag or ""
-        if tag.startswith("-"):  # -document, -comment, -text
+        if tag[:1] == "-":  # -document, -comment, -text
             continue
-        index = len(page.nodes)
+        index = len(nodes)
         parent = node.parent
         parent_index = index_of.get(parent.mem_id, -1) if parent is not None else -1
         index_of[node.mem_id] = index
         attributes = node.attributes
-        names = f"{attributes.get('class') or ''} {attributes.get('id') or ''}".lower()
-        zone = tag in _ZONE_TAGS or (names.strip() != "" and _ZONE.search(names) is not None)
-        page.nodes.append(node)
-        page.tags.append(tag)
-        page.parents.append(parent_index)
-        page.ends.append(index + 1)
-        page.names.append(names)
-        page.attributes.append(attributes)
-        page.in_zone.append(zone or (parent_index >= 0 and page.in_zone[parent_index]))
+        names = ""
+        if attributes:
+            names = f"{attributes.get('class') or ''} {attributes.get('id') or ''}".lower()
+        zone = tag in _ZONE_TAGS or (len(names) > 1 and zone_search(names) is not None)
+        nodes.append(node)
+        tags.append(tag)
+        parents.append(parent_index)
+        names_of.append(names)
+        attributes_of.append(attributes)
+        in_zone.append(zone or (parent_index >= 0 and in_zone[parent_index]))
         if tag == "a":
-            page.anchors.append(index)
+            anchors.append(index)
+    page.ends = list(range(1, len(nodes) + 1))
     # A subtree ends where its last descendant's subtree ends: children come after their
     # parent in preorder, so one pass backwards settles every element.
     ends = page.ends
-    parents = page.parents
     for index in range(len(ends) - 1, -1, -1):
         up = parents[index]
         if up >= 0 and ends[index] > ends[up]:
