@@ -88,8 +88,22 @@ THEMES = {
     # No telling class names at all: only the label says it.
     "labelled": '<div class="x9 k2"><strong>عاجل</strong><div class="q7">'
     f"{_links(TICKER, 'p')}</div></div>",
+    # No label: headlines, unless a ticker_selector names the block.
     "marquee": f'<marquee direction="right">{_links(TICKER, "span")}</marquee>',
     "custom": f'<section class="top-strip-77">{_links(TICKER, "span")}</section>',
+    # Named like a ticker, labelled "latest news": headlines.
+    "latest": '<div class="breaking-news"><span class="breaking-title">آخر الأخبار</span>'
+    f"<ul>{_links(TICKER)}</ul></div>",
+    # Real urgent bars whose entries have no usable link.
+    "textonly": '<div class="urgent-bar"><span>عاجل</span><ul>'
+    + "".join(f"<li>{t}</li>" for _, t in TICKER)
+    + "</ul></div>",
+    "jsbar": '<div class="alerts"><b>خبر عاجل</b>'
+    + "".join(f'<a href="javascript:void(0)">{t}</a>' for _, t in TICKER)
+    + "</div>",
+    # kifache: the urgent block is in the page, its entries come later from a script.
+    "empty": '<div class="urgent"><span class="urgent-title">عاجل</span>'
+    '<div class="dataAlter"></div></div>',
 }
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>

@@ -7,6 +7,8 @@ headlines.py the links to the site's own articles. Both are linear in the page's
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from bot.news.headlines import MAX_HEADLINES, Headline, find_headlines
@@ -28,9 +30,9 @@ def parse_homepage(
 ) -> PageReading:
     """What a homepage yields: urgent items first (from_ticker), then the other headlines.
 
-    `base_url` is the page's URL: links resolve against it, "the site's own articles" are on its
-    host, and an urgent entry without a usable link gets it as its URL (its id then comes from
-    its text, see identity.stable_id). `ticker_selector` names the urgent block whatever its
+    `base_url` is the page's URL: links resolve against it, and "the site's own articles" are on
+    its host. An urgent entry without a usable link (text only, javascript:) gets the site's
+    front page as its URL; its id then comes from its text (identity.stable_id). `ticker_selector` names the urgent block whatever its
     label; `headline_selector` the headline links (elements that are or hold an <a href>).
     Raises ParseError when the text is not an HTML page or a selector is invalid.
     """
@@ -49,8 +51,9 @@ def parse_homepage(
         headlines = find_headlines(page, base_url, urgent.headline_blocks)
     items: list[Item] = []
     seen: set[str] = set()
+    site = urljoin(base_url, "/")  # the URL of entries without a usable link of their own
     for entry in urgent.entries:
-        _add(items, seen, source, entry, base_url)
+        _add(items, seen, source, entry, site)
     for headline in headlines:
         if headline.url not in seen:
             seen.add(headline.url)
