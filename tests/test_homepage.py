@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.bench_news import NESTED_SHAPES
 from bot.news.headlines import is_article_url
 from bot.news.homepage import parse_homepage
 from bot.news.identity import stable_id
@@ -305,14 +306,9 @@ def test_front_page_urls_name_no_item() -> None:
 
 # -- linear in the page's size -------------------------------------------------------------
 
-N = 100_000
-DEEP = {
-    "nested divs": '<div class="ticker">' * N + "عاجل" + "</div>" * N,
-    "nested list items": "<ul><li>" * N + "x" + "</li></ul>" * N,
-    "nested anchors": '<a href="/news/1"><b>' * N + "x" + "</b></a>" * N,
-    "nested spans with links": '<span><a href="/news/2">t' * N + "</a></span>" * N,
-    "unclosed divs": '<div class="title"><a class="link" href="/9">' * N,
-}
+# The benchmark's shapes (bench/bench_news.py, figures in docs/BENCHMARKS.md): 100,000 nested
+# divs, list items, anchors in bold, spans with links, unclosed divs with card links.
+DEEP = NESTED_SHAPES
 
 
 @pytest.mark.parametrize("shape", sorted(DEEP))

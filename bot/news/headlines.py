@@ -26,6 +26,7 @@ from bot.news.urgency import label_kind
 MIN_TITLE = 8  # characters («جنس وكذب» is a real column title)
 MAX_TITLE = 300  # longer: a card's whole text or a paragraph, not a title
 MAX_HEADLINES = 200
+_TRIES = 4  # links to one article without a title looked at (image, "more", title...)
 _TITLE_NAME = re.compile(r"title|headline|heading|caption", re.I)
 _NOT_TITLE_NAME = re.compile(r"subtitle|sub-title|cat|date|time|desc|excerpt|author|meta", re.I)
 _TITLE_TAGS = HEADINGS | frozenset({"span", "div", "p", "strong", "b"})
@@ -114,19 +115,24 @@ def find_headlines(
     `content`: blocks labelled as headlines; their links count even inside a menu bar.
     """
     content_spans = sorted((block, page.ends[block]) for block in content)
+    title_names: dict[str, bool] = {}  # class names repeat: one search per distinct name
+
+    def title_like(names: str) -> bool:
+        like = title_names.get(names)
+        if like is None:
+            like = title_names[names] = bool(
+                _TITLE_NAME.search(names) and not _NOT_TITLE_NAME.search(names)
+            )
+        return like
+
     titles = [
         index
         for index, (tag, names) in enumerate(zip(page.tags, page.names, strict=True))
-        if tag in HEADINGS
-        or (
-            tag in _TITLE_TAGS
-            and len(names) > 1
-            and _TITLE_NAME.search(names)
-            and not _NOT_TITLE_NAME.search(names)
-        )
+        if tag in HEADINGS or (tag in _TITLE_TAGS and len(names) > 1 and title_like(names))
     ]
     paragraph_lengths: dict[int, int] = {}
     accepted: dict[str, str | None] = {}
+    tries: dict[str, int] = {}  # links to one article that gave no title
     found: dict[str, Headline] = {}
     for anchor in page.anchors:
         if page.in_zone[anchor] and not any(s <= anchor < e for s, e in content_spans):
@@ -137,10 +143,11 @@ def find_headlines(
             ok = url is not None and same_site(url, base_url) and is_article_url(url)
             accepted[href] = url.split("#", 1)[0] if ok and url else None
         key = accepted[href]
-        if key is None or key in found:
+        if key is None or key in found or tries.get(key, 0) >= _TRIES:
             continue
         title = _title(page, anchor, titles, key, base_url)
         if title is None or _in_running_text(page, anchor, title, paragraph_lengths):
+            tries[key] = tries.get(key, 0) + 1
             continue
         found[key] = Headline(title, key)
         if len(found) >= limit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from itertools import accumulate
+from itertools import accumulate, chain
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -68,10 +68,9 @@ _FLAT = _ALWAYS_KEPT
 # linear), or a tag. Tags inside scripts and comments must not count.
 _TOKEN = re.compile(
     r"(<!--(?:.*?-->|.*)|<script\b(?:.*?</script\s*>|.*)|<style\b(?:.*?</style\s*>|.*)"
-    r"|</?[a-zA-Z][^>]*>)",
+    r"|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*>)",
     re.S | re.I,
 )
-_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)")
 MAX_DEPTH = 160
 _FEW_TAGS = 4000  # below this many "<", even the worst nesting costs lexbor little
 
@@ -91,22 +90,23 @@ def bounded_nesting(page: str, max_depth: int = MAX_DEPTH) -> str:
     """
     if page.count("<") < _FEW_TAGS:
         return page
+    # split() with the groups: text, tag, "/" or "", tag name or None (comments, scripts)...
     parts = _TOKEN.split(page)
-    tags = parts[1::2]
-    deltas = [_delta(tag) for tag in tags]
+    flat: dict[str, bool] = {}  # tag name as written -> neither counted nor dropped
+    for name in set(parts[3::4]):
+        if name is not None:
+            flat[name] = name.lower() in _FLAT
+    deltas = [
+        0 if name is None or flat[name] or tag.endswith("/>") else (-1 if slash else 1)
+        for tag, slash, name in zip(parts[1::4], parts[2::4], parts[3::4], strict=True)
+    ]
     depths = list(accumulate(deltas))
     if max(depths, default=0) <= max_depth:
         return page
     # A start tag deepens (delta 1) to its depth after; an end tag (delta -1) closes the
     # element at its depth before.
+    texts, tags = parts[0::4], parts[1::4]
     for index, (delta, depth) in enumerate(zip(deltas, depths, strict=True)):
         if (delta == 1 and depth > max_depth) or (delta == -1 and depth >= max_depth):
-            parts[2 * index + 1] = ""
-    return "".join(parts)
-
-
-def _delta(tag: str) -> int:
-    found = _NAME.match(tag)
-    if found is None or found.group(2).lower() in _FLAT or tag.endswith("/>"):
-        return 0  # a comment, a script or style, a void or flat element
-    return -1 if found.group(1) else 1
+            tags[index] = ""
+    return "".join(chain.from_iterable(zip(texts, [*tags, ""], strict=True)))

@@ -86,6 +86,7 @@ def outline(tree: LexborHTMLParser) -> Outline:
     names_of, attributes_of, in_zone = page.names, page.attributes, page.in_zone
     anchors = page.anchors
     zone_search = _ZONE.search
+    zones: dict[str, bool] = {}
     for node in root.traverse(include_text=False):
         tag = node.tag or ""
         if tag[:1] == "-":  # -document, -comment, -text
@@ -98,7 +99,12 @@ def outline(tree: LexborHTMLParser) -> Outline:
         names = ""
         if attributes:
             names = f"{attributes.get('class') or ''} {attributes.get('id') or ''}".lower()
-        zone = tag in _ZONE_TAGS or (len(names) > 1 and zone_search(names) is not None)
+        zone = tag in _ZONE_TAGS
+        if len(names) > 1 and not zone:
+            known = zones.get(names)  # class names repeat: one search per distinct name
+            if known is None:
+                known = zones[names] = zone_search(names) is not None
+            zone = known
         nodes.append(node)
         tags.append(tag)
         parents.append(parent_index)
