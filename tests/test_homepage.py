@@ -125,6 +125,13 @@ def test_the_ticker_selector_makes_its_block_urgent_whatever_its_label() -> None
     assert titles([i for i in reading.items if not i.urgent]) == STORY_TITLES
 
 
+def test_a_ticker_selector_that_matches_nothing_is_noted() -> None:
+    reading = read(stories(), ticker_selector="#no-such-bar")
+    assert urgent(reading) == []
+    assert reading.notes == ('ticker_selector "#no-such-bar" matches nothing in the page',)
+    assert titles(reading.items) == STORY_TITLES
+
+
 def test_a_text_only_bar_gives_urgent_items_with_the_site_url_and_ids_of_their_own() -> None:
     reading = read(
         '<div class="breaking"><span>عاجل</span><ul><li>زلزال بقوة خمس درجات يضرب الإقليم</li>'

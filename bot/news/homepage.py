@@ -41,9 +41,12 @@ def parse_homepage(
         raise ParseError("not an HTML page")
     page = outline(tree)
     chosen = None
+    notes: list[str] = []
     if ticker_selector:
-        chosen = [page.index_of[n.mem_id] for n in _select(tree, ticker_selector)]
-        chosen = [i for i in chosen if i is not None]
+        found = (page.index_of.get(n.mem_id) for n in _select(tree, ticker_selector))
+        chosen = [i for i in found if i is not None]
+        if not chosen:
+            notes.append(f'ticker_selector "{ticker_selector}" matches nothing in the page')
     urgent = find_urgent(page, base_url, chosen)
     if headline_selector:
         headlines = _selected_headlines(tree, base_url, headline_selector)
@@ -62,7 +65,7 @@ def parse_homepage(
     block = f'ticker_selector "{ticker_selector}"' if ticker_selector else None
     if urgent.blocks:
         block = "; ".join(urgent.blocks)
-    return PageReading(items, block, tuple(urgent.notes))
+    return PageReading(items, block, tuple(notes + urgent.notes))
 
 
 def _add(items: list[Item], seen: set[str], source: str, entry: TickerEntry, base: str) -> None:
