@@ -125,6 +125,33 @@ def test_the_ticker_selector_makes_its_block_urgent_whatever_its_label() -> None
     assert titles([i for i in reading.items if not i.urgent]) == STORY_TITLES
 
 
+def test_a_ticker_selector_on_a_text_only_bar() -> None:
+    reading = read(
+        '<section class="strip-9"><span>تعليق الدراسة في ثلاث جماعات قروية</span>'
+        "<span>فتح الطريق الساحلية أمام حركة السير</span></section>",
+        ticker_selector=".strip-9",
+    )
+    assert titles(urgent(reading)) == [
+        "تعليق الدراسة في ثلاث جماعات قروية",
+        "فتح الطريق الساحلية أمام حركة السير",
+    ]
+
+
+def test_an_urgent_badge_above_an_article_introduces_nothing_below_it() -> None:
+    # A category badge «عاجل» over an article: its paragraphs and the related links far
+    # below are not an urgent bar.
+    paragraph = (
+        "<p>" + "عقد المجلس دورته العادية وناقش عدة نقاط تخص الميزانية والنقل. " * 3 + "</p>"
+    )
+    reading = read(
+        f'<div class="post"><div class="body"><span class="cat">عاجل</span><h1>عنوان المقال</h1>'
+        f'{paragraph * 12}</div><ul class="related">{links(BAR)}</ul></div>'
+    )
+    assert urgent(reading) == []
+    assert reading.notes == ()
+    assert titles(reading.items) == BAR_TITLES
+
+
 def test_a_ticker_selector_that_matches_nothing_is_noted() -> None:
     reading = read(stories(), ticker_selector="#no-such-bar")
     assert urgent(reading) == []

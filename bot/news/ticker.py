@@ -26,11 +26,13 @@ _TICKER_NAME = re.compile(
 )
 MAX_TICKER_LINKS = 40
 MIN_TITLE = 12  # characters: shorter texts in a bar are labels, dates or buttons
+MAX_ENTRY = 240  # characters: a longer text is a paragraph, not a bar's entry
 _LABEL_TAGS = HEADINGS | frozenset(
     {"span", "strong", "b", "div", "p", "label", "em", "i", "li", "a", "small", "header", "dt"}
     | {"button"}
 )
 _NOT_CANDIDATES = frozenset({"html", "body", "head", "script", "style", "a"})
+_NEAR = 12  # elements between a label and the first entry it introduces, at most
 _SCAN = 400  # elements looked at for a bar's text items: bounded, so reading stays linear
 EMPTY_BLOCK_NOTE = "urgent block is empty in the page: its script fills it"
 
@@ -78,7 +80,7 @@ def find_urgent(page: Outline, base_url: str, chosen: list[int] | None = None) -
     notes: list[str] = []
     if chosen is not None:
         for block in _outermost(page, chosen):
-            entries.extend(block_entries(page, block, base_url))
+            entries.extend(block_entries(page, block, base_url, chosen=True))
         return UrgentReading(_unique(entries), blocks, notes)
     labels = find_labels(page)
     label_indices = [label.index for label in labels]
@@ -189,8 +191,10 @@ def _candidates(page: Outline) -> list[int]:
     for index, tag in enumerate(page.tags):
         if index < current_end or tag in _NOT_CANDIDATES:
             continue
-        named = tag == "marquee" or _TICKER_NAME.search(page.names[index]) is not None
-        if named and page.count_within(page.anchors, index, page.ends[index]) <= MAX_TICKER_LINKS:
+        if (
+            _is_candidate(page, index)
+            and page.count_within(page.anchors, index, page.ends[index]) <= MAX_TICKER_LINKS
+        ):
             out.append(index)
             current_end = page.ends[index]
     return out
@@ -206,7 +210,10 @@ def _block_label(
     first_link = links[0] if links else end
     first = bisect_left(label_indices, block)
     if first < len(labels) and labels[first].index < first_link:
-        return labels[first]
+        label = labels[first]
+        if not links or first_link - label.index <= _NEAR:
+            return label
+        return None  # a badge far above the links introduces nothing
     ancestor = block
     for _ in range(2):
         if page.parents[ancestor] < 0:
@@ -214,7 +221,8 @@ def _block_label(
         ancestor = page.parents[ancestor]
     if first > 0:
         before = labels[first - 1]
-        if before.index >= ancestor and page.count_within(page.anchors, before.index, block) == 0:
+        near = before.index >= ancestor and block - before.index <= _NEAR
+        if near and page.count_within(page.anchors, before.index, block) == 0:
             return before
     return None
 
@@ -231,7 +239,12 @@ def _introduced_block(page: Outline, label: Label) -> int | None:
         after = page.count_within(page.anchors, label.index, end)
         if after > MAX_TICKER_LINKS:
             return None
-        if after > 0 or _text_items(page, container, label.index):
+        if after > 0:
+            following = page.anchors[bisect_left(page.anchors, label.index)]
+            # The label introduces links that follow it closely, not a list far below it
+            # (a «عاجل» badge above an article and its "related" links).
+            return container if following - label.index <= _NEAR else None
+        if _text_items(page, container, label.index, near=True):
             return container
         if _only_label(page, container, label):
             return container  # an empty urgent block, filled by a script
@@ -244,9 +257,12 @@ def _only_label(page: Outline, container: int, label: Label) -> bool:
     return page.size(container) <= 12 and page.text(container) == page.text(label.index)
 
 
-def block_entries(page: Outline, block: int, base_url: str) -> list[TickerEntry]:
+def block_entries(
+    page: Outline, block: int, base_url: str, chosen: bool = False
+) -> list[TickerEntry]:
     """The entries of an urgent block: its links' titles, or its text items when it has no
-    links. A link that leads nowhere (javascript:, #) keeps its title with no URL."""
+    links. A link that leads nowhere (javascript:, #) keeps its title with no URL. `chosen`:
+    the block is the source's ticker_selector's (its leaf elements may be entries)."""
     entries: list[TickerEntry] = []
     for anchor in page.within(page.anchors, block, page.ends[block]):
         if page.size(anchor) > 40:
@@ -259,25 +275,39 @@ def block_entries(page: Outline, block: int, base_url: str) -> list[TickerEntry]
         )
     if entries:
         return entries
-    return [TickerEntry(text, None) for text in _text_items(page, block, block)]
+    return [TickerEntry(text, None) for text in _text_items(page, block, block, loose=chosen)]
 
 
-def _text_items(page: Outline, block: int, after: int) -> list[str]:
-    """Texts of a bar without links: its list items, else its leaf elements, after `after`."""
+def _text_items(
+    page: Outline, block: int, after: int, near: bool = False, loose: bool = False
+) -> list[str]:
+    """Texts of a bar without links, after `after`: its list items; in a bar its markup names
+    (ticker, breaking, marquee... or the ticker_selector), also its leaf elements. Only
+    headline-sized texts, so that a label above an article's paragraphs makes no entries."""
+    named = loose or _is_candidate(page, block) or page.tags[block] in ("ul", "ol")
+    kinds: list[tuple[str, ...]] = [("li",)]
+    if named:
+        kinds.append(("p", "span", "div", "marquee", "strong", "b"))
     items: list[str] = []
     taken_end = -1
     end = min(page.ends[block], after + 1 + _SCAN)
-    for wanted in (("li",), ("p", "span", "div", "marquee", "strong", "b")):
+    for wanted in kinds:
         for index in range(after + 1, end):
             if index < taken_end or page.tags[index] not in wanted or page.size(index) > 4:
                 continue
             text = page.text(index)
-            if len(text) >= MIN_TITLE and label_kind(text) is None:
+            if MIN_TITLE <= len(text) <= MAX_ENTRY and label_kind(text) is None:
+                if near and not items and index - after > _NEAR:
+                    return []  # the first entry must follow the label closely
                 items.append(text)
                 taken_end = page.ends[index]
         if items:
             break
-    return items
+    return items[:MAX_TICKER_LINKS]
+
+
+def _is_candidate(page: Outline, index: int) -> bool:
+    return page.tags[index] == "marquee" or _TICKER_NAME.search(page.names[index]) is not None
 
 
 def _outermost(page: Outline, blocks: list[int]) -> list[int]:
