@@ -1,6 +1,6 @@
 """News processing benchmarks: extraction, feed parsing, dedup, start-up import time.
 
-Run: python -m bench.bench_news
+Run: python -m bench.bench_news [parsing|nested|dedup|imports ...]
 Pages and feeds come from ../shared/corpus when present (real sites), and from the sample news
 site's own pages otherwise. Figures go in docs/BENCHMARKS.md.
 """
@@ -25,7 +25,12 @@ from bot.news.feeds import parse_feed
 from bot.news.homepage import parse_homepage
 from bot.news.models import ParseError
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+_ROOT = Path(__file__).resolve().parents[1]
+# The shared corpus beside the checkout (/work/shared/corpus for /work/main and /work/wt/*).
+CORPUS = next(
+    (p / "shared" / "corpus" for p in _ROOT.parents if (p / "shared" / "corpus").is_dir()),
+    _ROOT.parent / "shared" / "corpus",
+)
 ZONE = ZoneInfo("Africa/Casablanca")
 
 
@@ -153,6 +158,32 @@ def bench_dedup() -> None:
     )
 
 
+NESTED = 100_000
+NESTED_SHAPES = {
+    "nested <div class=ticker>": '<div class="ticker">' * NESTED + "x" + "</div>" * NESTED,
+    "nested <ul><li>": "<ul><li>" * NESTED + "x" + "</li></ul>" * NESTED,
+    "nested <a><b>": '<a href="/news/1"><b>' * NESTED + "x" + "</b></a>" * NESTED,
+    "nested <span><a>": '<span><a href="/news/2">t' * NESTED + "</a></span>" * NESTED,
+    "unclosed <div class=title><a>": '<div class="title"><a class="link" href="/9">' * NESTED,
+}
+
+
+def bench_nested() -> None:
+    """parse_homepage on pages of 100,000 nested elements (best of 3 runs per shape)."""
+    for label, body in NESTED_SHAPES.items():
+        page = f"<html><body>{body}<h2><a href='/news/7'>خبر في آخر الصفحة العميقة</a></h2>"
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            items = parse_homepage(page, "b", "https://site.ma/").items
+            runs.append(time.perf_counter() - started)
+        assert any(i.url == "https://site.ma/news/7" for i in items)
+        print(
+            f"100,000 elements, {label} ({len(page.encode()) / 1e6:.1f} MB): "
+            f"{min(runs) * 1000:.0f} ms (best of 3; worst {max(runs) * 1000:.0f} ms)"
+        )
+
+
 def bench_imports() -> None:
     for module in ("bot.cli", "bot.news.oneshot", "bot.app"):
         runs = []
@@ -164,6 +195,9 @@ def bench_imports() -> None:
 
 
 if __name__ == "__main__":
-    bench_parsing()
-    bench_dedup()
-    bench_imports()
+    # python -m bench.bench_news [parsing|nested|dedup|imports ...]; all of them by default.
+    chosen = sys.argv[1:] or ["parsing", "nested", "dedup", "imports"]
+    for name in chosen:
+        {"parsing": bench_parsing, "nested": bench_nested, "dedup": bench_dedup}.get(
+            name, bench_imports
+        )()

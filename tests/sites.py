@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -19,6 +20,34 @@ TICKER = [
 HEADLINES = [
     ("/news/3", "افتتاح مكتبة وسائطية جديدة بحي الأمل"),
     ("/news/4", "مجلس المدينة يصادق على برنامج تأهيل الأسواق"),
+]
+
+
+# The labels of issue 10: blocks introduced by these are urgent...
+URGENT_LABELS = [
+    "عاجل",
+    "عاجل الآن",
+    "خبر عاجل",
+    "أخبار عاجلة",
+    "Breaking",
+    "Breaking news",
+    "Urgent",
+    "Flash",
+    "Dernière minute",
+    "Alerte",
+]
+# ...and blocks introduced by these list ordinary headlines, whatever their class names say.
+HEADLINE_LABELS = [
+    "آخر الأخبار",
+    "أخر الأخبار",
+    "الأكثر قراءة",
+    "الأكثر مشاهدة",
+    "شريط الأحداث",
+    "شريط الأخبار",
+    "Trending",
+    "Latest",
+    "À la une",
+    "Les plus lus",
 ]
 
 
@@ -60,8 +89,22 @@ THEMES = {
     # No telling class names at all: only the label says it.
     "labelled": '<div class="x9 k2"><strong>عاجل</strong><div class="q7">'
     f"{_links(TICKER, 'p')}</div></div>",
+    # No label: headlines, unless a ticker_selector names the block.
     "marquee": f'<marquee direction="right">{_links(TICKER, "span")}</marquee>',
     "custom": f'<section class="top-strip-77">{_links(TICKER, "span")}</section>',
+    # Named like a ticker, labelled "latest news": headlines.
+    "latest": '<div class="breaking-news"><span class="breaking-title">آخر الأخبار</span>'
+    f"<ul>{_links(TICKER)}</ul></div>",
+    # Real urgent bars whose entries have no usable link.
+    "textonly": '<div class="urgent-bar"><span>عاجل</span><ul>'
+    + "".join(f"<li>{t}</li>" for _, t in TICKER)
+    + "</ul></div>",
+    "jsbar": '<div class="alerts"><b>خبر عاجل</b>'
+    + "".join(f'<a href="javascript:void(0)">{t}</a>' for _, t in TICKER)
+    + "</div>",
+    # kifache: the urgent block is in the page, its entries come later from a script.
+    "empty": '<div class="urgent"><span class="urgent-title">عاجل</span>'
+    '<div class="dataAlter"></div></div>',
 }
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -259,3 +302,68 @@ async def serve() -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+class RotatingHomepage:
+    """A homepage whose «آخر الأخبار» bar shows new headlines at every request, beside a real
+    «عاجل» block that changes only when `break_news` is called; article pages carry the current
+    time, as a live site's do. `requests` counts the homepage's requests (the bot's polls)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.urgent: list[tuple[str, str]] = [("/news/9000", "تساقطات ثلجية على المرتفعات")]
+        self.shown: set[str] = set()  # every «آخر الأخبار» headline served so far
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def break_news(self, path: str, title: str) -> None:
+        self.urgent.insert(0, (path, title))
+
+    def _latest(self) -> list[tuple[str, str]]:
+        start = self.requests * 3
+        return [
+            (f"/news/{5000 + k}", f"قافلة طبية رقم {k} تزور قرى الإقليم")
+            for k in range(start, start + 3)
+        ]
+
+    async def _home(self, _: web.Request) -> web.Response:
+        self.requests += 1
+        latest = self._latest()
+        self.shown.update(t for _, t in latest)
+        body = (
+            '<!doctype html><html lang="ar" dir="rtl"><head><meta charset="utf-8"></head><body>'
+            '<div class="news-ticker breaking"><span class="ticker-title">آخر الأخبار</span>'
+            f"<ul>{_links(latest)}</ul></div>"
+            '<div id="urgent-bar" class="urgent"><span class="label">عاجل</span>'
+            f"<ul>{_links(self.urgent)}</ul></div>"
+            "<main>"
+            + "".join(
+                f'<article><h2 class="entry-title"><a href="{u}">{t}</a></h2></article>'
+                for u, t in HEADLINES
+            )
+            + "</main></body></html>"
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    async def _article(self, request: web.Request) -> web.Response:
+        now = datetime.now(UTC).isoformat()
+        body = (
+            f'<html><head><meta property="article:published_time" content="{now}"></head>'
+            f"<body><h1>خبر {request.match_info['n']}</h1><p>نص الخبر.</p></body></html>"
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self._home)
+        app.router.add_get("/news/{n}", self._article)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

@@ -77,9 +77,27 @@ def _is_web(url: str) -> bool:
         return False
 
 
+def _names_one_page(url: str) -> bool:
+    """A web URL that can stand for one item: not a site's front page (bare host, "/", or
+    "/index.html"), which text-only ticker entries carry for lack of a link of their own."""
+    if not _is_web(url):
+        return False
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    path = parts.path.strip("/").lower()
+    return bool(parts.query) or path not in ("", "index.html", "index.htm", "index.php")
+
+
 def stable_id(source: str, url: str | None, guid: str | None, title: str) -> str:
-    """One id per item, the same whichever listing (feed, ticker, homepage) it came from."""
-    if url and _is_web(url):
+    """One id per item, the same whichever listing (feed, ticker, homepage) it came from.
+
+    The canonical URL when it names one page, else the guid, else the source and the
+    normalized title. A site's front page names no item: the entries of a text-only urgent
+    bar all carry it as their URL, and each needs an id of its own (from its text).
+    """
+    if url and _names_one_page(url):
         return "url:" + canonical_url(url)
     if guid and guid.strip():
         guid = guid.strip()

@@ -1,0 +1,79 @@
+"""End to end through `ajil run` and the emulator: a homepage's rotating «آخر الأخبار» bar
+never alerts; its real «عاجل» block alerts each subscriber once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from bot import config as config_module
+from bot.sandbox.emulator import Emulator
+from storage import Database, subscribers
+from tests.conftest import TOKEN
+from tests.live import primed, start_ajil
+from tests.sites import RotatingHomepage
+
+USERS = [3101, 3102, 3103]
+BREAKING = "انهيار جزئي لقنطرة على الطريق الجهوية"
+
+
+async def until(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_rotating_latest_bar_never_alerts_and_the_urgent_block_alerts_once(
+    tmp_path: Path,
+) -> None:
+    emulator = Emulator(TOKEN)
+    await emulator.start()
+    site = RotatingHomepage()
+    await site.start()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n"
+        f"[[sources]]\nname = 'site'\nurl = '{site.url}'\nkind = 'html'\ninterval = 15\n",
+        encoding="utf-8",
+    )
+    db_path = config_module.load(path, env={}).storage.database
+    for user in USERS:
+        emulator.world.add_user(user, f"u{user}")
+    db = await Database.open(db_path)
+    await subscribers.add_many(db, [(u, "private", "ar") for u in USERS])
+    await db.close()
+
+    texts = lambda: [str(c.params.get("text", "")) for c in emulator.sends()]  # noqa: E731
+    bot = await start_ajil(path)
+    try:
+        await until(lambda: primed(db_path), 60)
+        site.break_news("/news/9100", BREAKING)
+        await until(lambda: sum(BREAKING in t for t in texts()) >= len(USERS), 60)
+        polls = site.requests
+        # Two more polls: the bar keeps rotating, the urgent block stays as it is.
+        await until(lambda: site.requests >= polls + 2, 60)
+        await asyncio.sleep(2)  # anything those polls would send
+        bot.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(bot.communicate(), 30)
+        assert bot.returncode == 0, err.decode()[-2000:]
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+        await site.stop()
+        await emulator.stop()
+
+    sent = texts()
+    recipients = [int(c.params["chat_id"]) for c in emulator.sends() if BREAKING in str(c.params)]
+    assert sorted(recipients) == USERS  # once each
+    assert len(site.shown) >= 9  # the bar showed new headlines at every poll...
+    assert not any(title in text for title in site.shown for text in sent)  # ...none alerted
+    with sqlite3.connect(db_path) as conn:
+        stored = dict(conn.execute("SELECT title, urgent FROM items"))
+    assert stored[BREAKING] == 1
+    rotated = [title for title in site.shown if title in stored]
+    assert rotated and all(stored[title] == 0 for title in rotated)
