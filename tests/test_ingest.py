@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.news.backoff import CAP, retry_delay
-from bot.news.ingest import Ingestor, select_new
+from bot.news.ingest import Ingestor, fresh, select_new
 from bot.news.models import Item
 from bot.news.sources import PollResult
 from storage import Database, items, sources
@@ -108,3 +109,15 @@ def test_backoff_grows_with_jitter_and_caps_at_an_hour() -> None:
     assert timedelta(seconds=192) <= delays[2] <= timedelta(seconds=288)
     assert all(d <= CAP for d in delays) and delays[-1] == CAP
     assert len({retry_delay(3, minute, rng) for _ in range(5)}) > 1  # jittered
+
+
+def test_a_date_without_time_is_judged_by_the_end_of_its_day() -> None:
+    zone = ZoneInfo("Africa/Casablanca")
+    now = datetime(2026, 11, 29, 20, 0, tzinfo=zone)
+    six = timedelta(hours=6)
+    today = Item("s", "خبر اليوم بلا ساعة", "https://s.ma/1", datetime(2026, 11, 29, tzinfo=zone))
+    yesterday = Item("s", "خبر الأمس", "https://s.ma/2", datetime(2026, 11, 28, tzinfo=zone))
+    morning = Item("s", "خبر الصباح", "https://s.ma/3", datetime(2026, 11, 29, 8, tzinfo=zone))
+    assert fresh(today, now, six)  # may be from 19:59 today
+    assert not fresh(yesterday, now, six)
+    assert not fresh(morning, now, six)  # a real time stands for itself

@@ -21,8 +21,14 @@ from email.utils import format_datetime
 from aiohttp import web
 
 HEADLINES = [
-    ("/article/new-vegetable-market-east-district", "افتتاح سوق نموذجي جديد لبائعي الخضر بالحي الشرقي"),
-    ("/article/municipal-library-extends-opening-hours", "المكتبة البلدية تمدد ساعات العمل خلال فترة الامتحانات"),
+    (
+        "/article/new-vegetable-market-east-district",
+        "افتتاح سوق نموذجي جديد لبائعي الخضر بالحي الشرقي",
+    ),
+    (
+        "/article/municipal-library-extends-opening-hours",
+        "المكتبة البلدية تمدد ساعات العمل خلال فترة الامتحانات",
+    ),
 ]
 URGENT = [("/article/storm", "عاصفة رعدية قوية تضرب الساحل الشمالي هذا المساء")]
 REST_POSTS = [

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.news.backoff import next_attempt
+from bot.news.dates import latest_possible
 from bot.news.dedup import StoryIndex
 from bot.news.models import Item
 from bot.news.sources import PollResult
@@ -54,7 +55,8 @@ def fresh(
     """Whether the item is recent enough to announce: by its published time, else by the time
     read for it before the alert (`dated`, by uid); an item of unknown age is fresh."""
     moment = item.published or (dated or {}).get(item.uid)
-    return moment is None or moment >= now - max_age
+    # A date without a time of day may be any moment of that day: judged by its latest.
+    return moment is None or latest_possible(moment) >= now - max_age
 
 
 def select_new(

@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser
 from bot.news import discovery, feeds, homepage, pagekind, wordpress
 from bot.news.article import published_time
 from bot.news.bounds import check_html, parse_off_loop
+from bot.news.dates import latest_possible
 from bot.news.encoding import decode
 from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
 from bot.news.freshness import date_from_url
@@ -297,10 +298,15 @@ class SourcePoller:
         if fetched.not_modified:
             return None
         try:
-            return await parse_off_loop(lambda: _page_time(fetched, zone))
+            moment = await parse_off_loop(lambda: _page_time(fetched, zone))
+        except ParseError as exc:
+            log.info("%s: cannot date %s: %s", self.settings.name, item.url, exc.reason)
+            return None
         except Exception:  # a page hostile enough to break the parser: no date, and go on
             log.exception("%s: cannot date %s", self.settings.name, item.url)
             return None
+        # A page dated by its day only may be from any moment of it: its latest is the answer.
+        return latest_possible(moment) if moment is not None else None
 
 
 def _page_time(fetched: Fetched, zone: tzinfo) -> datetime | None:
