@@ -158,6 +158,14 @@ class Newsroom:
         ticker = "".join(
             f'<li><a href="{s.path}">{html.escape(s.title)}</a></li>' for s in self.ticker()
         )
+        # Like most themes, the bar is left out while there is no breaking story (an empty
+        # labelled bar is what a script-filled one looks like).
+        bar = (
+            '<div class="breaking-news"><span class="breaking-title">عاجل</span>'
+            f"<ul>{ticker}</ul></div>"
+            if ticker
+            else ""
+        )
         return f"""<!doctype html>
 <html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <link rel="alternate" type="application/rss+xml" title="{SITE_NAME}" href="/feed/">
@@ -165,7 +173,7 @@ class Newsroom:
 <header class="site-header"><a class="logo" href="/">{SITE_NAME}</a>
 <nav class="menu"><a href="/">الرئيسية</a> <a href="/">مجتمع</a> <a href="/">رياضة</a>
 <a href="/">اقتصاد</a></nav></header>
-<div class="breaking-news"><span class="breaking-title">عاجل</span><ul>{ticker}</ul></div>
+{bar}
 <main>{main}</main>
 <footer class="site-footer"><p>جميع الحقوق محفوظة © {SITE_NAME} 2026</p>
 <a href="/">من نحن</a> <a href="/">اتصل بنا</a></footer>
