@@ -8,8 +8,9 @@ the database as 'sending' and is put back at the next start.
 
 Telegram's answers: 429 pauses every send for retry_after and the message is retried; blocked,
 deactivated, kicked or unknown chats are switched off and never retried; a group that became a
-supergroup is followed to its new id; a message Telegram cannot parse or finds too long stops
-that alert for everyone and tells the admins; timeouts and network errors are retried with
+supergroup is followed to its new id; a refusal of the message's content (entities that do not
+parse, too long, empty, a button's URL or data refused: `botapi.is_content_refusal`, in every
+wording Telegram uses) stops that alert for everyone and tells the admins once; timeouts and network errors are retried with
 backoff up to `max_attempts`, then recorded as failed.
 """
 
@@ -28,23 +29,20 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot import keyboards
-from bot.alerts.botapi import ApiError, BotApiClient, TransportError
-from bot.alerts.message import Outgoing, alert_message, broadcast_message, digest_message
+from bot.alerts.botapi import ApiError, BotApiClient, TransportError, is_content_refusal
+from bot.alerts.message import (
+    Outgoing,
+    admin_broken_notice,
+    alert_message,
+    broadcast_message,
+    digest_message,
+)
 from bot.alerts.pacing import ChatPacer, Pacer
-from bot.i18n import translator
 from bot.ops.metrics import Metrics
 from storage import Database, outbox, subscribers
 from storage.models import Claim, DeliveryOutcome, DeliveryState, Priority
 
 log = logging.getLogger(__name__)
-_CONTENT_ERRORS = (
-    "can't parse entities",
-    "message is too long",
-    "text must be non-empty",
-    "message text is empty",
-    "button_data_invalid",
-    "url is invalid",
-)
 _GONE_ERRORS = (
     "chat not found",
     "user not found",
@@ -266,7 +264,7 @@ class Sender:
             self._ready.appendleft(replace(claim, chat_id=new_id, chat_type="supergroup"))
         elif exc.code == 403 or any(marker in lowered for marker in _GONE_ERRORS):
             self._drop(claim, reason)
-        elif any(marker in lowered for marker in _CONTENT_ERRORS):
+        elif is_content_refusal(exc.code, reason):
             await self._broken_content(claim, reason)
         else:
             self._outcomes.append(
@@ -301,7 +299,9 @@ class Sender:
                 claim.item, claim.language, zone, source, urgent=claim.priority == Priority.URGENT
             )
         if claim.notice_kind == "digest":
-            return digest_message(claim.notice_body or "[]", claim.language, zone)
+            return digest_message(
+                claim.notice_body or "[]", claim.language, zone, datetime.now(UTC)
+            )
         return broadcast_message(claim.notice_body or "", claim.language)
 
     def _drop(self, claim: Claim, reason: str) -> None:
@@ -352,11 +352,17 @@ class Sender:
             reason,
             stopped,
         )
+        notice = admin_broken_notice(reason, claim.item.title)
         for admin in self.settings.admins:
-            t = translator("ar")
-            text = t("admin-broken-alert", reason=reason, title=claim.item.title)
             try:
-                await self.client.send_message({"chat_id": admin, "text": text})
+                await self.client.send_message(
+                    {
+                        "chat_id": admin,
+                        "text": notice.text,
+                        "parse_mode": "HTML",
+                        "link_preview_options": {"is_disabled": True},
+                    }
+                )
             except Exception as exc:  # the admin may have blocked the bot: never stop sending
                 log.warning("sender: cannot tell admin %d about a broken alert: %s", admin, exc)
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 _SET_FAULTS = {"blocked", "deactivated", "kicked"}
 _SCALAR_FAULTS = {
     "global_per_second", "private_per_second", "group_per_minute", "retry_after", "latency",
-    "drop_next",
+    "drop_next", "button_url_wording",
 }  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """Faults on demand for the Bot API emulator: Telegram's rate limits, blocked and deactivated
-users, groups upgraded to supergroups, latency and dropped connections.
+users, groups upgraded to supergroups, latency, dropped connections, and refusals of a
+message's content (its text, or its button URLs in each wording Telegram uses).
 
 Tests switch them on through `Emulator.faults`; the answers are worded as Telegram's.
 """
@@ -11,6 +12,17 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
+
+# The wordings Telegram answers a refused button URL with (`button_url_wording` picks one;
+# "{url}" is the refused URL). Seen in public bug reports: BUTTON_URL_INVALID (passed on from
+# MTProto), "inline keyboard button URL '…' is invalid" and its ": Unsupported URL protocol"
+# form, and the older wording without the URL.
+BUTTON_URL_WORDINGS = (
+    "BUTTON_URL_INVALID",
+    "inline keyboard button URL '{url}' is invalid",
+    "inline keyboard button URL '{url}' is invalid: Unsupported URL protocol",
+    "inline keyboard button URL is invalid",
+)
 
 
 class Refusal(Exception):
@@ -39,6 +51,8 @@ class Faults:
     drop_next: int = 0  # the next N send requests get their connection closed, unanswered
     storm_until: float = 0.0  # until this time.monotonic(), every send gets a 429
     refuse_texts: list[str] = field(default_factory=list)  # text containing one: "can't parse"
+    # Every message with a URL button is refused in this wording (one of BUTTON_URL_WORDINGS).
+    button_url_wording: str | None = None
     _sent: deque[float] = field(default_factory=deque)
     _by_chat: defaultdict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
@@ -86,6 +100,16 @@ class Faults:
                 raise Refusal(
                     400, "Bad Request: can't parse entities: unsupported start tag at byte offset 0"
                 )
+
+    def check_buttons(self, markup: dict[str, Any] | None) -> None:
+        """Refuse a message with a URL button, worded as `button_url_wording`, if it is set."""
+        if self.button_url_wording is None or markup is None:
+            return
+        for row in markup.get("inline_keyboard", []) or []:
+            for button in row:
+                if "url" in button:
+                    wording = self.button_url_wording.replace("{url}", str(button["url"]))
+                    raise Refusal(400, f"Bad Request: {wording}")
 
     def take_drop(self) -> bool:
         if self.drop_next > 0:
