@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from bot.alerts.message import Button, Outgoing, clock, escaped, lines, link, shown_at
+from bot.alerts.message import Button, Outgoing, clock, escaped, lines, link, one_line, shown_at
 from bot.compose import callbacks
-from bot.compose.limits import clean_line, shorten
 from bot.compose.links import safe_url
 from bot.config import Config
 from bot.i18n import Language, translator
@@ -76,10 +75,10 @@ async def listing(
 
 
 def _entry(number: int, item: StoredItem, source: str, zone: tzinfo) -> str:
-    title = link(escaped(shorten(clean_line(item.title), 300)), item.url)
+    title = link(one_line(item.title, 300), item.url)
     mark = "🔴 " if item.urgent else ""
     when = clock(shown_at(item), zone)
-    return f"{number}. {mark}{title}\n   {escaped(clean_line(source))} · {when}"
+    return f"{number}. {mark}{title}\n   {one_line(source, 100)} · {when}"
 
 
 class SummaryRefused(Exception):
@@ -138,7 +137,7 @@ async def summary_message(
             await items.save_article_summary(db, item.id, sentences)
     head = f"<b>{html.escape(t('summary-title'))}</b>"
     if title:
-        head += " — " + link(escaped(shorten(clean_line(title), 300)), target)
+        head += " — " + link(one_line(title, 300), target)
     body = [f"• {escaped(s)}" for s in sentences]
     read = safe_url(target)
     buttons = [[Button(t("button-read"), url=read)]] if read else []

@@ -6,9 +6,18 @@ import html
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
-from bot.alerts.message import Button, Outgoing, clock, escaped, fit, lines, link, shown_at
+from bot.alerts.message import (
+    Button,
+    Outgoing,
+    clock,
+    escaped,
+    fit,
+    lines,
+    link,
+    one_line,
+    shown_at,
+)
 from bot.compose import callbacks
-from bot.compose.limits import clean_line, shorten
 from bot.config import Config
 from bot.i18n import Language, translator
 from bot.preferences import format_time
@@ -146,7 +155,7 @@ def sources_status(
     titles = {s.name: s.title or s.name for s in config.sources}
     rows = [f"<b>{html.escape(t('sources-title'))}</b>"]
     for state in states:
-        name = escaped(clean_line(titles.get(state.name, state.name)))
+        name = one_line(titles.get(state.name, state.name), 100)
         if state.disabled:
             rows.append(t("source-off", name=name))
         elif state.id in off:
@@ -157,7 +166,7 @@ def sources_status(
                     "source-failing",
                     name=name,
                     since=_when(state.failing_since, zone, now),
-                    error=escaped(shorten(clean_line(state.last_error or "?"), 200)),
+                    error=one_line(state.last_error or "?", 200),
                 )
             )
         elif state.last_success_at:
@@ -178,16 +187,16 @@ def search_results(
     found: Sequence[StoredItem], query: str, config: Config, language: Language
 ) -> Outgoing:
     t = translator(language)
-    shown = escaped(shorten(clean_line(query), 60))
+    shown = one_line(query, 60)
     if not found:
         return Outgoing(lines(language, t("search-none", query=shown)), silent=True)
     titles = {s.name: s.title or s.name for s in config.sources}
     zone = config.schedule.zone
     rows = [f"<b>{t('search-title', query=shown)}</b>"]
     for number, item in enumerate(found, start=1):
-        title = link(escaped(shorten(clean_line(item.title), 300)), item.url)
+        title = link(one_line(item.title, 300), item.url)
         when = shown_at(item).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        source = escaped(clean_line(titles.get(item.source_name, item.source_name)))
+        source = one_line(titles.get(item.source_name, item.source_name), 100)
         rows.append(f"{number}. {title}\n   {source} · {when}")
     buttons = [
         Button(t("button-summary-n", n=n), callback=callbacks.Summary(i.id).pack())

@@ -102,13 +102,22 @@ def lines(language: Language, *parts: str) -> str:
     """Join lines of Telegram HTML; in Arabic each starts with a right-to-left mark and its
     left-to-right runs are isolated. Empty parts are left out."""
     text = "\n".join(part for part in parts if part)
-    return rtl_lines(text) if language == "ar" else text
+    if language != "ar":
+        return text
+    # Marks only add to the length: what is past Telegram's limit now would be cut anyway.
+    return rtl_lines(fit_html(text, MAX_TEXT))
 
 
 def escaped(text: str) -> str:
     """Untrusted text as Telegram HTML: cleaned (no controls, lone surrogates or direction
     controls) and escaped."""
     return html.escape(clean(text), quote=False)
+
+
+def one_line(text: str, limit: int) -> str:
+    """Untrusted text as one line of Telegram HTML of at most `limit` UTF-16 units (cut at a
+    word with «…»): a headline in a list, a source's name, an error quoted."""
+    return escaped(shorten(clean_line(text), limit))
 
 
 def link(title_html: str, url: str | None) -> str:
@@ -129,7 +138,7 @@ def alert_message(
     """
     t = translator(language)
     header = t("alert-header") if urgent else t("alert-header-new")
-    source = escaped(clean_line(source_title))
+    source = one_line(source_title, 100)
     footer = f"{source} · {html.escape(t('at-time', time=clock(shown_at(item), zone)))}"
 
     def compose(headline: str) -> str:
@@ -167,8 +176,8 @@ def admin_broken_notice(reason: str, title: str, language: Language = "ar") -> O
     t = translator(language)
     text = t(
         "admin-broken-alert",
-        reason=escaped(shorten(clean_line(reason), NOTICE_REASON)),
-        title=escaped(shorten(clean_line(title), NOTICE_TITLE)),
+        reason=one_line(reason, NOTICE_REASON),
+        title=one_line(title, NOTICE_TITLE),
     )
     return Outgoing(lines(language, text))
 
@@ -226,8 +235,8 @@ def digest_message(body: str, language: Language, zone: tzinfo, now: datetime) -
         f"<b>{html.escape(t('digest-title'))}</b> · {html.escape(t.n('n-headlines', len(entries)))}"
     ]
     for entry in entries:
-        title = link(escaped(shorten(clean_line(entry.title), 300)), entry.url)
+        title = link(one_line(entry.title, 300), entry.url)
         mark = "🔴 " if entry.urgent else "• "
-        source = escaped(clean_line(entry.source))
+        source = one_line(entry.source, 100)
         rows.append(f"{mark}{clock(min(entry.at, now), zone)} {title} — {source}")
     return Outgoing(lines(language, *rows), silent=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Iterator
 
 import regex
@@ -31,10 +30,16 @@ HTML_TOKEN = re.compile(
     r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*>|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z]+);|[^<&]+|[<&]"
 )
 _GRAPHEME = regex.compile(r"\X")
-# Direction controls from untrusted text would reorder our own lines (or hide a word, as a
-# right-to-left override does); Ajil places its own marks (bot.compose.bidi).
-_BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# What `clean` removes: C0 and C1 controls but newline and tab; lone surrogates (not characters,
+# refused as UTF-8); noncharacters; and direction controls, since those from untrusted text
+# would reorder our own lines (or hide a word, as a right-to-left override does): Ajil places
+# its own marks (bot.compose.bidi).
+_PLANE_ENDS = "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+_DROPPED = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    f"{_PLANE_ENDS}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
 _SPACES = regex.compile(r"\s+")
 
@@ -42,21 +47,9 @@ _SPACES = regex.compile(r"\s+")
 def utf16_units(text: str) -> int:
     """Length in UTF-16 code units, as Telegram counts: 2 for a character above U+FFFF.
 
-    Counted per code point rather than by encoding, so that a lone surrogate (which cannot be
-    encoded) still counts 1 instead of raising.
+    A lone surrogate (which no valid text holds) counts 1 instead of raising.
     """
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
-
-
-def _dropped(char: str) -> bool:
-    code = ord(char)
-    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate: not a character, refused as UTF-8
-        return True
-    if (code & 0xFFFE) == 0xFFFE or 0xFDD0 <= code <= 0xFDEF:  # noncharacters
-        return True
-    if char in _BIDI_CONTROLS:
-        return True
-    return unicodedata.category(char) == "Cc" and char not in "\n\t"
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def clean(text: str) -> str:
@@ -64,7 +57,7 @@ def clean(text: str) -> str:
     newlines and tabs), noncharacters or direction controls; line ends as "\\n"."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = text.replace("\u2029", "\n").replace("\t", " ")
-    return "".join(char for char in text if not _dropped(char))
+    return _DROPPED.sub("", text)
 
 
 def clean_line(text: str) -> str:
@@ -73,9 +66,14 @@ def clean_line(text: str) -> str:
     return str(_SPACES.sub(" ", clean(text))).strip()
 
 
+_MARKUP = re.compile(
+    r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*>|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z]+);"
+)
+
+
 def visible_text(source: str) -> str:
     """What Telegram shows of a Telegram-HTML text: tags removed, references decoded."""
-    return "".join(_visible(match) for match in HTML_TOKEN.finditer(source))
+    return _MARKUP.sub(_visible, source)
 
 
 def visible_units(source: str) -> int:
@@ -83,12 +81,7 @@ def visible_units(source: str) -> int:
 
 
 def _visible(match: re.Match[str]) -> str:
-    token = match.group(0)
-    if match.group(2) is not None:
-        return ""
-    if token.startswith("&") and len(token) > 1:
-        return html.unescape(token)
-    return token
+    return "" if match.group(2) is not None else html.unescape(match.group(0))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -106,8 +99,8 @@ def fit_html(source: str, limit: int = MAX_TEXT) -> str:
     of the room, else at the last word boundary (same condition), else at the last grapheme
     boundary; then «…» and the end tags of the elements open at the cut, innermost first.
     """
-    if visible_units(source) <= limit:
-        return source
+    if utf16_units(source) <= limit or visible_units(source) <= limit:
+        return source  # the visible text is never longer than its source
     room = max(limit - utf16_units(ELLIPSIS), 0)
     cut = _cut_point(source, room)
     kept = source[: cut.index].rstrip(" \n")

@@ -304,6 +304,14 @@ class BotApi:
         return chat
 
 
+def validate_message(params: Params, limit: int = MAX_TEXT) -> str:
+    """The visible text of a sendMessage's `text`, `parse_mode` and `reply_markup`, or the
+    Refusal Telegram would answer about its content (length, entities, empty text, buttons)."""
+    text = _render(str(params.get("text", "")), params.get("parse_mode"), limit, "message")
+    _markup(params)
+    return text
+
+
 def _render(source: str, parse_mode: Any, limit: int, what: str, empty_ok: bool = False) -> str:
     if any(0xD800 <= ord(char) <= 0xDFFF for char in source):  # a lone surrogate from JSON
         raise bad("strings must be encoded in UTF-8")
