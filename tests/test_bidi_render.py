@@ -208,9 +208,8 @@ def test_isolation_leaves_french_and_english_alone() -> None:
         text = t("settings-quiet-help")
         assert lines(language, text) == text
     assert isolate_runs("أرسل /settings") == "أرسل \u200e/settings\u200e"
-    assert isolate_runs("«/digest 20:00».") == "«\u200e/digest\u200e \u200e20:00\u200e»."
+    assert isolate_runs("«/digest 20:00».") == "«\u200e/digest 20:00\u200e»."
     assert isolate_runs("https://x.ma/a?b=1، ثم") == "\u200ehttps://x.ma/a?b=1\u200e، ثم"
-    assert (
-        isolate_runs(isolate_runs("@ajil_bot 1,234.5"))
-        == "\u200e@ajil_bot\u200e \u200e1,234.5\u200e"
-    )
+    once = isolate_runs("@ajil_bot 1,234.5 (Bad Request: TOO_LONG).")
+    assert once == "\u200e@ajil_bot 1,234.5\u200e (\u200eBad Request: TOO_LONG\u200e)."
+    assert isolate_runs(once) == once  # idempotent

@@ -100,7 +100,7 @@ def test_the_emulator_refuses_button_urls_like_telegram() -> None:
 
 @pytest.mark.parametrize("wording", BUTTON_URL_WORDINGS)
 def test_a_button_url_refusal_on_demand_in_each_wording(wording: str) -> None:
-    faults = Faults(button_url_wording=wording)
+    faults = Faults(button_url_refusals={"": wording})
     faults.check_buttons({"inline_keyboard": [[{"text": "t", "callback_data": "sum:1"}]]})
     with pytest.raises(Refusal) as refused:
         faults.check_buttons({"inline_keyboard": [[{"text": "t", "url": "https://a.ma/"}]]})

@@ -151,12 +151,12 @@ def alert_message(
 
     headline = shorten(clean_line(item.title), ALERT_HEADLINE) or "…"
     text = compose(headline)
-    while visible_units(text) > MAX_TEXT:  # only with a tiny limit or a huge source name
-        room = utf16_units(headline) - (visible_units(text) - MAX_TEXT)
-        headline = shorten(headline, max(room, 1))
-        text = compose(headline)
-        if utf16_units(headline) <= 1:
+    for _ in range(4):  # marks make the text longer than the headline: shrink, at most 4 times
+        excess = visible_units(text) - MAX_TEXT
+        if excess <= 0:
             break
+        headline = shorten(headline, max(utf16_units(headline) - excess, 1))
+        text = compose(headline)
     row = []
     url = safe_url(item.url)
     if url:

@@ -38,11 +38,14 @@ _STRONG = r"\p{Bidi_Class=L}\p{Bidi_Class=EN}"
 # goes on through Latin letters, digits, separators and the punctuation of URLs, times and
 # handles, and ends on a letter, a digit or a percent sign: trailing punctuation ("." "،" ")")
 # stays outside and follows the Arabic sentence.
-_RUN = regex.compile(
+_WORD = (
     rf"[/@#+]?[{_STRONG}]"
     rf"(?:[{_STRONG}\p{{Bidi_Class=ES}}\p{{Bidi_Class=ET}}\p{{Bidi_Class=CS}}"
-    rf"\p{{Bidi_Class=NSM}}/\\|_~=?&%#@()\-–—]*[{_STRONG}%])?"
+    rf"\p{{Bidi_Class=NSM}}/\\|_~=?&%#@()'’\-–—]*[{_STRONG}%])?"
 )
+# Words of a run separated by single spaces are one run ("Bad Request: BUTTON_URL_INVALID",
+# "/quiet 23:00-07:00"): two marks for the phrase rather than two for each word.
+_RUN = regex.compile(rf"{_WORD}(?:[:,;.]?[ \u00a0]{_WORD})*")
 
 
 def isolate_runs(text: str) -> str:

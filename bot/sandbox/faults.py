@@ -51,8 +51,9 @@ class Faults:
     drop_next: int = 0  # the next N send requests get their connection closed, unanswered
     storm_until: float = 0.0  # until this time.monotonic(), every send gets a 429
     refuse_texts: list[str] = field(default_factory=list)  # text containing one: "can't parse"
-    # Every message with a URL button is refused in this wording (one of BUTTON_URL_WORDINGS).
-    button_url_wording: str | None = None
+    # A message with a URL button whose URL contains a key is refused in that key's wording
+    # (one of BUTTON_URL_WORDINGS); the key "" refuses every URL button.
+    button_url_refusals: dict[str, str] = field(default_factory=dict)
     _sent: deque[float] = field(default_factory=deque)
     _by_chat: defaultdict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
@@ -102,14 +103,15 @@ class Faults:
                 )
 
     def check_buttons(self, markup: dict[str, Any] | None) -> None:
-        """Refuse a message with a URL button, worded as `button_url_wording`, if it is set."""
-        if self.button_url_wording is None or markup is None:
+        """Refuse a message with a URL button as `button_url_refusals` says, if it says so."""
+        if not self.button_url_refusals or markup is None:
             return
         for row in markup.get("inline_keyboard", []) or []:
             for button in row:
-                if "url" in button:
-                    wording = self.button_url_wording.replace("{url}", str(button["url"]))
-                    raise Refusal(400, f"Bad Request: {wording}")
+                url = str(button.get("url", ""))
+                for part, wording in self.button_url_refusals.items():
+                    if "url" in button and part in url:
+                        raise Refusal(400, f"Bad Request: {wording.replace('{url}', url)}")
 
     def take_drop(self) -> bool:
         if self.drop_next > 0:
