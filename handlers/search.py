@@ -9,7 +9,7 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import ContextTypes
 
 from bot import views
-from bot.alerts.message import escaped, link
+from bot.alerts.message import link, one_line
 from bot.compose.limits import clean_line, shorten
 from bot.compose.links import safe_url
 from bot.i18n import pick_language, translator
@@ -71,8 +71,8 @@ class SearchHandlers:
         for item in found:
             source = titles.get(item.source_name, item.source_name)
             when = views.clock_of(item, config.schedule.zone)
-            title = link(escaped(shorten(clean_line(item.title), 300)), item.url)
-            text = f"{'🔴 ' if item.urgent else ''}<b>{title}</b>\n{escaped(source)} · {when}"
+            title = link(one_line(item.title, 300), item.url)
+            text = f"{'🔴 ' if item.urgent else ''}<b>{title}</b>\n{one_line(source, 100)} · {when}"
             results.append(
                 InlineQueryResultArticle(
                     id=str(item.id) if item.id else uuid4().hex,

@@ -7,11 +7,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 
 from bot.compose.bidi import without_marks
 from storage.subscribers import keyword_id
-import pytest_asyncio
-
 from tests.live import ADMIN, Live, live_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-
-from bot.compose.bidi import without_marks
 import pytest_asyncio
 
+from bot.compose.bidi import without_marks
 from tests.live import Live, live_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
