@@ -78,6 +78,13 @@ async def test_deep_link_and_named_sources(live: Live) -> None:
     assert "✅" in (await live.say(AR, "/subscribe")).text
 
 
+async def test_what_users_type_is_shown_as_text_never_as_markup(live: Live) -> None:
+    user = live.user()
+    unknown = await live.say(user, "/subscribe <b>x&y")  # an unbalanced tag, a bare &
+    assert "«<b>x&y»" in without_marks(unknown.text)
+    assert "&lt;b&gt;x&amp;y" in without_marks(unknown.html or "")
+
+
 async def test_unsubscribe_and_stop(live: Live) -> None:
     await live.say(EN, "/subscribe")
     assert "Alerts stopped" in (await live.say(EN, "/unsubscribe")).text

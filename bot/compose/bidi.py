@@ -24,11 +24,10 @@ with a Latin word or a number is still laid out right to left.
 
 from __future__ import annotations
 
+import html
 import re
 
 import regex
-
-from bot.compose.limits import HTML_TOKEN
 
 LRM = "\u200e"
 RLM = "\u200f"
@@ -53,15 +52,18 @@ def isolate_runs(text: str) -> str:
     return str(_RUN.sub(lambda match: f"{LRM}{match.group(0)}{LRM}", text.replace(LRM, "")))
 
 
+_TAG = re.compile(r"(<[^<>]*>)")
+
+
 def isolate_html(source: str) -> str:
-    """`isolate_runs` on the text of a Telegram-HTML line, leaving tags and character
-    references (and so every href) as they are."""
-    out: list[str] = []
-    for match in HTML_TOKEN.finditer(source):
-        token = match.group(0)
-        is_markup = match.group(2) is not None or (token.startswith("&") and len(token) > 1)
-        out.append(token if is_markup else isolate_runs(token))
-    return "".join(out)
+    """`isolate_runs` on the text of a Telegram-HTML line, leaving tags (and so every href) as
+    they are; character references count as the characters they stand for ("Q&amp;A" is one
+    run) and come back escaped."""
+    parts = _TAG.split(source)
+    for index in range(0, len(parts), 2):  # even indexes are text, odd ones tags
+        if parts[index]:
+            parts[index] = html.escape(isolate_runs(html.unescape(parts[index])), quote=False)
+    return "".join(parts)
 
 
 def rtl_lines(source: str) -> str:
