@@ -38,6 +38,7 @@ from bot.alerts.message import (
     digest_message,
 )
 from bot.alerts.pacing import ChatPacer, Pacer
+from bot.i18n import translator
 from bot.ops.metrics import Metrics
 from storage import Database, outbox, subscribers
 from storage.models import Claim, DeliveryOutcome, DeliveryState, Priority
@@ -73,6 +74,16 @@ class SenderSettings:
         return max(4, min(self.window, 64))
 
 
+def _content_key(claim: Claim) -> tuple[str, object]:
+    """What a content refusal stops: the alert's item, the broadcast's text, or (for digests,
+    which differ per chat) nothing beyond that delivery."""
+    if claim.item is not None:
+        return ("item", claim.item.id)
+    if claim.notice_kind == "broadcast":
+        return ("broadcast", claim.notice_body or "")
+    return ("digest", "")
+
+
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, 300))
 
@@ -100,7 +111,9 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[DeliveryOutcome] = []
         self._gone: list[tuple[int, str]] = []
-        self._broken: set[int] = set()
+        # Messages Telegram refused for their content: ("item", id) or ("broadcast", body) stop
+        # for everyone; ("digest", "") only marks that the admins were told.
+        self._broken: set[tuple[str, object]] = set()
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._last_flush = clock()
         self._composed: dict[tuple[object, ...], Outgoing] = {}
@@ -157,7 +170,7 @@ class Sender:
                 await asyncio.wait_for(self._wake.wait(), max(timeout, 0.001))
             return
         claim = self._ready.popleft()
-        if claim.item is not None and claim.item.id in self._broken:
+        if _content_key(claim)[0] != "digest" and _content_key(claim) in self._broken:
             self._outcomes.append(
                 DeliveryOutcome(
                     claim.delivery_id,
@@ -337,22 +350,34 @@ class Sender:
         )
 
     async def _broken_content(self, claim: Claim, reason: str) -> None:
+        """Telegram refused the message itself: stop it for everyone (an alert, a broadcast; a
+        digest is one chat's own) and tell the admins once."""
         self._outcomes.append(
             DeliveryOutcome(
                 claim.delivery_id, DeliveryState.BROKEN, claim.attempts + 1, reason[:300]
             )
         )
-        if claim.item is None or claim.item.id in self._broken:
+        key = _content_key(claim)
+        if key in self._broken:
             return
-        self._broken.add(claim.item.id)
-        stopped = await outbox.break_item(self.db, claim.item.id, reason)
+        self._broken.add(key)  # before any await: concurrent refusals of it stop here
+        if claim.item is not None:
+            stopped = await outbox.break_item(self.db, claim.item.id, reason)
+            title = claim.item.title
+        elif claim.notice_kind == "broadcast":
+            body = claim.notice_body or ""
+            stopped = await outbox.break_notice(self.db, "broadcast", body, reason)
+            title = body
+        else:
+            stopped, title = 0, translator("ar")("digest-title")
         log.error(
-            "sender: Telegram refuses the alert for item %d (%s); %d deliveries stopped",
-            claim.item.id,
+            "sender: Telegram refuses %s %r (%s); %d more deliveries stopped",
+            key[0],
+            title[:80],
             reason,
             stopped,
         )
-        notice = admin_broken_notice(reason, claim.item.title)
+        notice = admin_broken_notice(reason, title)
         for admin in self.settings.admins:
             try:
                 await self.client.send_message(
@@ -364,7 +389,7 @@ class Sender:
                     }
                 )
             except Exception as exc:  # the admin may have blocked the bot: never stop sending
-                log.warning("sender: cannot tell admin %d about a broken alert: %s", admin, exc)
+                log.warning("sender: cannot tell admin %d about a refused message: %s", admin, exc)
 
     async def _flush(self, force: bool) -> None:
         due = (

@@ -13,7 +13,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-# The wordings Telegram answers a refused button URL with (`button_url_wording` picks one;
+# The wordings Telegram answers a refused button URL with (`button_url_refusals` picks one;
 # "{url}" is the refused URL). Seen in public bug reports: BUTTON_URL_INVALID (passed on from
 # MTProto), "inline keyboard button URL '…' is invalid" and its ": Unsupported URL protocol"
 # form, and the older wording without the URL.
