@@ -270,3 +270,5 @@ def test_outgoing_guards_every_message() -> None:
     message = Outgoing("ع" * 10_000 + "<b>" + "x" * 10 + "</b>")
     assert utf16_units(visible_text(message.text)) <= MAX_TEXT
     assert json.dumps(message.text)  # serializable as Telegram's JSON
+    for empty in ("", "<b></b>", "\u200f\n \u200e"):
+        assert_accepted(Outgoing(empty))

@@ -19,12 +19,14 @@ from typing import Any
 from bot.compose import callbacks
 from bot.compose.bidi import rtl_lines
 from bot.compose.limits import (
+    ELLIPSIS,
     MAX_TEXT,
     clean,
     clean_line,
     fit_html,
     shorten,
     utf16_units,
+    visible_text,
     visible_units,
 )
 from bot.compose.links import safe_url
@@ -56,7 +58,7 @@ class Outgoing:
     Made to fit on construction: the text is cut to 4,096 UTF-16 units of visible text (with
     «…», tags balanced), a URL button whose URL cannot be made a valid http(s) URI is left
     out, and a callback over 64 bytes raises CallbackDataError (a bug in a composer: callback
-    data comes from bot.compose.callbacks).
+    data comes from bot.compose.callbacks). A text with nothing visible becomes «…».
     """
 
     text: str
@@ -65,7 +67,10 @@ class Outgoing:
     preview: bool = False  # a link preview (for a single article)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", fit_html(self.text, MAX_TEXT))
+        text = fit_html(self.text, MAX_TEXT)
+        if not visible_text(text).strip(" \n\u200e\u200f"):  # Telegram refuses an empty text
+            text = ELLIPSIS
+        object.__setattr__(self, "text", text)
         rows = [[b for b in (_checked_button(b) for b in row) if b] for row in self.buttons]
         object.__setattr__(self, "buttons", [row for row in rows if row])
 
