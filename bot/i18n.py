@@ -20,9 +20,6 @@ from babel.messages.pofile import read_po
 Language = Literal["ar", "fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("ar", "fr", "en")
 DEFAULT: Language = "ar"
-# Right-to-left mark: keeps a line that starts with Latin text or a number inside an Arabic
-# message from being laid out left to right.
-RLM = "\u200f"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from bot.alerts.message import Button, Outgoing, clock, fit, lines, summary_callback
+from bot.alerts.message import Button, Outgoing, clock, escaped, lines, link, one_line, shown_at
+from bot.compose import callbacks
+from bot.compose.links import safe_url
 from bot.config import Config
 from bot.i18n import Language, translator
 from bot.news.article import extract_article
@@ -43,20 +45,6 @@ def parse_count(args: Sequence[str]) -> int | None:
     return value if 1 <= value <= MAX_COUNT else None
 
 
-def more_callback(urgent: bool, offset: int, count: int) -> str:
-    return f"more:{'u' if urgent else 'a'}:{offset}:{count}"
-
-
-def parse_more(data: str) -> tuple[bool, int, int] | None:
-    parts = data.split(":")
-    if len(parts) != 4 or parts[0] != "more" or parts[1] not in ("u", "a"):
-        return None
-    if not (parts[2].isdigit() and parts[3].isdigit()) or len(parts[2]) > 6 or len(parts[3]) > 3:
-        return None
-    count = int(parts[3])
-    return parts[1] == "u", int(parts[2]), min(max(count, 1), MAX_COUNT)
-
-
 async def listing(
     db: Database,
     config: Config,
@@ -76,25 +64,22 @@ async def listing(
     for number, item in enumerate(shown, start=1):
         rows.append(_entry(number, item, titles.get(item.source_name, item.source_name), zone))
     buttons = [
-        Button(t("button-summary-n", n=n), callback=summary_callback(item.id))
+        Button(t("button-summary-n", n=n), callback=callbacks.Summary(item.id).pack())
         for n, item in enumerate(shown, start=1)
     ]
     keyboard = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    if more:
-        keyboard.append(
-            [Button(t("button-more"), callback=more_callback(urgent_only, offset + count, count))]
-        )
-    text = fit(lines(language, *rows))
+    if more and offset + count <= callbacks.MAX_OFFSET:
+        page = callbacks.More(urgent_only, offset + count, count)
+        keyboard.append([Button(t("button-more"), callback=page.pack())])
+    text = lines(language, *rows)
     return Listing(Outgoing(text, keyboard, silent=True), [i.id for i in shown])
 
 
 def _entry(number: int, item: StoredItem, source: str, zone: tzinfo) -> str:
-    title = html.escape(item.title)
-    if item.url:
-        title = f'<a href="{html.escape(item.url, quote=True)}">{title}</a>'
+    title = link(one_line(item.title, 300), item.url)
     mark = "🔴 " if item.urgent else ""
-    when = clock(item.published_at or item.sort_at, zone)
-    return f"{number}. {mark}{title}\n   {html.escape(source)} · {when}"
+    when = clock(shown_at(item), zone)
+    return f"{number}. {mark}{title}\n   {one_line(source, 100)} · {when}"
 
 
 def _read_article(body: bytes, charset: str | None, url: str, config: Config) -> Article:
@@ -165,8 +150,9 @@ async def summary_message(
         if item is not None:
             await items.save_article_summary(db, item.id, sentences)
     head = f"<b>{html.escape(t('summary-title'))}</b>"
-    if title and target:
-        head += f' — <a href="{html.escape(target, quote=True)}">{html.escape(title)}</a>'
-    body = [f"• {html.escape(s)}" for s in sentences]
-    buttons = [[Button(t("button-read"), url=target)]] if target else []
-    return Outgoing(fit(lines(language, head, *body)), buttons, silent=True, preview=True)
+    if title:
+        head += " — " + link(one_line(title, 300), target)
+    body = [f"• {escaped(s)}" for s in sentences]
+    read = safe_url(target)
+    buttons = [[Button(t("button-read"), url=read)]] if read else []
+    return Outgoing(lines(language, head, *body), buttons, silent=True, preview=True)

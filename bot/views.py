@@ -6,28 +6,44 @@ import html
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
-from bot.alerts.message import Button, Outgoing, clock, fit, lines, summary_callback
+from bot.alerts.message import (
+    Button,
+    Outgoing,
+    clock,
+    escaped,
+    fit,
+    lines,
+    link,
+    one_line,
+    shown_at,
+)
+from bot.compose import callbacks
 from bot.config import Config
 from bot.i18n import Language, translator
 from bot.preferences import format_time
 from storage.models import DeliveryState, SourceState, StoredItem, Subscriber
+from storage.subscribers import Keyword
 
-LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
-# Quiet hours offered as buttons ("start-end" in minutes after midnight); others by /quiet.
-QUIET_PRESETS = {"1380-420": "23:00–07:00", "0-420": "00:00–07:00"}
+LANGUAGE_NAMES: dict[Language, str] = {"ar": "العربية", "fr": "Français", "en": "English"}
+# Quiet hours offered as buttons (minutes after local midnight); others by /quiet.
+QUIET_PRESETS = ((1380, 420), (0, 420))
 
 
-def _quiet_of(subscriber: Subscriber | None) -> str | None:
+def _quiet_of(subscriber: Subscriber | None) -> tuple[int, int] | None:
     if subscriber is None or subscriber.quiet_start is None or subscriber.quiet_end is None:
         return None
-    return f"{subscriber.quiet_start}-{subscriber.quiet_end}"
+    return subscriber.quiet_start, subscriber.quiet_end
 
 
-def filters_view(words: Sequence[str], language: Language) -> Outgoing:
+def filters_view(keywords: Sequence[Keyword], language: Language) -> Outgoing:
+    """The chat's keywords, each with a remove button carrying the keyword's id."""
     t = translator(language)
-    rows = [[Button(f"❌ {word}", callback=f"set:unfilter:{word}"[:64])] for word in words]
-    rows.append([Button(t("button-back"), callback="set:home")])
-    text = t("filters-title") + "\n" + (html.escape("، ".join(words)) or t("filter-none"))
+    rows = [
+        [Button(f"❌ {k.word}", callback=callbacks.RemoveKeyword(k.id).pack())] for k in keywords
+    ]
+    rows.append([Button(t("button-back"), callback=callbacks.SettingsHome().pack())])
+    words = "، ".join(k.word for k in keywords)
+    text = t("filters-title") + "\n" + (escaped(words) or t("filter-none"))
     return Outgoing(lines(language, text), rows, silent=True)
 
 
@@ -42,8 +58,8 @@ def welcome(language: Language) -> Outgoing:
     return Outgoing(
         lines(language, t("welcome")),
         [
-            [Button(t("button-subscribe"), callback="set:sub")],
-            [Button(t("button-latest"), callback="more:a:0:5")],
+            [Button(t("button-subscribe"), callback=callbacks.Subscribe().pack())],
+            [Button(t("button-latest"), callback=callbacks.More(False, 0, 5).pack())],
         ],
     )
 
@@ -71,33 +87,40 @@ def settings(
         level=t(f"level-{level}") if level else t("off"),
         quiet=quiet,
         digest=digest,
-        filters=html.escape("، ".join(filters) if language == "ar" else ", ".join(filters))
+        filters=escaped("، ".join(filters) if language == "ar" else ", ".join(filters))
         or t("none"),
     )
     current_quiet = _quiet_of(subscriber)
     keyboard = [
         [
-            Button(("• " if language == code else "") + name, callback=f"set:lang:{code}")
+            Button(
+                ("• " if language == code else "") + name,
+                callback=callbacks.Language(code).pack(),
+            )
             for code, name in LANGUAGE_NAMES.items()
         ],
         [
-            Button(("• " if level == lvl else "") + t(f"level-{lvl}"), callback=f"set:level:{lvl}")
-            for lvl in ("urgent", "all", "digest")
+            Button(
+                ("• " if level == lvl else "") + t(f"level-{lvl}"),
+                callback=callbacks.AlertLevel(lvl).pack(),
+            )
+            for lvl in callbacks.LEVELS
         ],
         [
-            Button(t("button-sources"), callback="set:sources"),
-            Button(t("button-filters"), callback="set:filters"),
+            Button(t("button-sources"), callback=callbacks.Sources().pack()),
+            Button(t("button-filters"), callback=callbacks.Keywords().pack()),
         ],
         [
             Button(
-                ("• " if current_quiet == preset else "") + "🌙 " + label,
-                callback=f"set:quiet:{preset}",
+                ("• " if current_quiet == preset else "")
+                + f"🌙 {format_time(preset[0])}–{format_time(preset[1])}",
+                callback=callbacks.Quiet(preset).pack(),
             )
-            for preset, label in QUIET_PRESETS.items()
+            for preset in QUIET_PRESETS
         ],
     ]
     if subscriber and subscriber.quiet_start is not None:
-        keyboard[-1].append(Button(t("button-quiet-off"), callback="set:quiet:off"))
+        keyboard[-1].append(Button(t("button-quiet-off"), callback=callbacks.Quiet(None).pack()))
     return Outgoing(lines(language, text, t("settings-quiet-help")), keyboard, silent=True)
 
 
@@ -110,12 +133,12 @@ def source_toggles(
         [
             Button(
                 ("🔕 " if state.id in off else "✅ ") + titles.get(state.name, state.name),
-                callback=f"set:src:{state.id}",
+                callback=callbacks.SourceToggle(state.id).pack(),
             )
         ]
         for state in states
     ]
-    rows.append([Button(t("button-back"), callback="set:home")])
+    rows.append([Button(t("button-back"), callback=callbacks.SettingsHome().pack())])
     return Outgoing(lines(language, f"<b>{html.escape(t('sources-title'))}</b>"), rows, silent=True)
 
 
@@ -132,7 +155,7 @@ def sources_status(
     titles = {s.name: s.title or s.name for s in config.sources}
     rows = [f"<b>{html.escape(t('sources-title'))}</b>"]
     for state in states:
-        name = html.escape(titles.get(state.name, state.name))
+        name = one_line(titles.get(state.name, state.name), 100)
         if state.disabled:
             rows.append(t("source-off", name=name))
         elif state.id in off:
@@ -143,7 +166,7 @@ def sources_status(
                     "source-failing",
                     name=name,
                     since=_when(state.failing_since, zone, now),
-                    error=html.escape(state.last_error or "?"),
+                    error=one_line(state.last_error or "?", 200),
                 )
             )
         elif state.warning and state.warning_since:
@@ -174,21 +197,19 @@ def search_results(
     found: Sequence[StoredItem], query: str, config: Config, language: Language
 ) -> Outgoing:
     t = translator(language)
-    shown = html.escape(query[:60])
+    shown = one_line(query, 60)
     if not found:
         return Outgoing(lines(language, t("search-none", query=shown)), silent=True)
     titles = {s.name: s.title or s.name for s in config.sources}
     zone = config.schedule.zone
     rows = [f"<b>{t('search-title', query=shown)}</b>"]
     for number, item in enumerate(found, start=1):
-        title = html.escape(item.title)
-        if item.url:
-            title = f'<a href="{html.escape(item.url, quote=True)}">{title}</a>'
-        when = (item.published_at or item.sort_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        source = html.escape(titles.get(item.source_name, item.source_name))
+        title = link(one_line(item.title, 300), item.url)
+        when = shown_at(item).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        source = one_line(titles.get(item.source_name, item.source_name), 100)
         rows.append(f"{number}. {title}\n   {source} · {when}")
     buttons = [
-        Button(t("button-summary-n", n=n), callback=summary_callback(i.id))
+        Button(t("button-summary-n", n=n), callback=callbacks.Summary(i.id).pack())
         for n, i in enumerate(found, start=1)
     ]
     return Outgoing(
@@ -222,4 +243,4 @@ def stats(
 
 
 def clock_of(item: StoredItem, zone: tzinfo) -> str:
-    return clock(item.published_at or item.sort_at, zone)
+    return clock(shown_at(item), zone)

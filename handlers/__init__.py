@@ -15,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.compose import callbacks
 from bot.i18n import LANGUAGES, translator
 from handlers.admin import AdminHandlers
 from handlers.guard import Guard, Meter
@@ -73,10 +74,11 @@ def register(application: Application, services: Services) -> None:  # type: ign
     add(CommandHandler("stats", admin.stats))
     add(CommandHandler("broadcast", admin.broadcast))
     add(CommandHandler("source", admin.source))
-    add(CallbackQueryHandler(reading.summary_button, pattern=r"^sum:\d+$"))
-    add(CallbackQueryHandler(reading.more, pattern=r"^more:"))
-    add(CallbackQueryHandler(subscription.subscribe_button, pattern=r"^set:sub$"))
-    add(CallbackQueryHandler(settings.button, pattern=r"^set:"))
+    # Each button's pattern comes from the module that packs its data (bot.compose.callbacks).
+    add(CallbackQueryHandler(reading.summary_button, pattern=callbacks.Summary.PATTERN))
+    add(CallbackQueryHandler(reading.more, pattern=callbacks.More.PATTERN))
+    add(CallbackQueryHandler(subscription.subscribe_button, pattern=callbacks.Subscribe.PATTERN))
+    add(CallbackQueryHandler(settings.button, pattern=callbacks.SETTINGS_PATTERN))
     add(InlineQueryHandler(search.inline))
     add(MessageHandler(filters.StatusUpdate.MIGRATE, subscription.migrated))
     add(MessageHandler(filters.COMMAND, guard.unknown_command))

@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.alerts.message import Outgoing, lines
+from bot.alerts.message import Outgoing, escaped, lines
 from bot.i18n import translator
 from handlers.replies import language_for, reply
 
@@ -36,8 +36,11 @@ async def may_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
 
 
 async def say(update: Update, services: Services, key: str, **values: object) -> None:
+    """The catalog's `key` in the chat's language; the values (which may come from users or
+    sources) are cleaned and escaped, the catalog's own markup kept."""
     language = await language_for(update, services.db)
-    text = translator(language)(key, **values)
+    safe = {name: escaped(str(value)) for name, value in values.items()}
+    text = translator(language)(key, **safe)
     await reply(update, Outgoing(lines(language, text), silent=True))
 
 

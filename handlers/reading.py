@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -10,7 +9,8 @@ from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
 
 from bot import reading
-from bot.alerts.message import Outgoing, lines
+from bot.alerts.message import Outgoing, escaped, lines
+from bot.compose import callbacks
 from bot.i18n import Language, translator
 from handlers.replies import language_for, reply
 
@@ -50,11 +50,11 @@ class ReadingHandlers:
         query = update.callback_query
         if query is None:
             return
-        parsed = reading.parse_more(query.data or "")
+        page = callbacks.More.parse(query.data or "")
         await query.answer()
-        if parsed is None:
+        if page is None:
             return
-        urgent, offset, count = parsed
+        urgent, offset, count = page.urgent, page.offset, page.count
         language = await language_for(update, self._services.db)
         found = await reading.listing(
             self._services.db, self._services.config, language, count, offset, urgent
@@ -97,9 +97,9 @@ class ReadingHandlers:
         if query is None:
             return
         await query.answer()
-        raw = (query.data or "").removeprefix("sum:")
-        if raw.isdigit():
-            await self._summary(update, context, item_id=int(raw))
+        pressed = callbacks.Summary.parse(query.data or "")
+        if pressed is not None:
+            await self._summary(update, context, item_id=pressed.item_id)
 
     async def _summary(
         self,
@@ -127,4 +127,4 @@ async def _usage(update: Update, language: Language, key: str) -> None:
 
 
 async def _say(update: Update, language: Language, text: str) -> None:
-    await reply(update, Outgoing(lines(language, html.escape(text)), silent=True))
+    await reply(update, Outgoing(lines(language, escaped(text)), silent=True))

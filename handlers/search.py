@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
@@ -10,6 +9,9 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import ContextTypes
 
 from bot import views
+from bot.alerts.message import link, one_line
+from bot.compose.limits import clean_line, shorten
+from bot.compose.links import safe_url
 from bot.i18n import pick_language, translator
 from bot.news.text import words
 from handlers.guard import say
@@ -69,19 +71,15 @@ class SearchHandlers:
         for item in found:
             source = titles.get(item.source_name, item.source_name)
             when = views.clock_of(item, config.schedule.zone)
-            link = (
-                f'<a href="{html.escape(item.url, quote=True)}">{html.escape(item.title)}</a>'
-                if item.url
-                else html.escape(item.title)
-            )
-            text = f"{'🔴 ' if item.urgent else ''}<b>{link}</b>\n{html.escape(source)} · {when}"
+            title = link(one_line(item.title, 300), item.url)
+            text = f"{'🔴 ' if item.urgent else ''}<b>{title}</b>\n{one_line(source, 100)} · {when}"
             results.append(
                 InlineQueryResultArticle(
                     id=str(item.id) if item.id else uuid4().hex,
-                    title=item.title[:200],
+                    title=shorten(clean_line(item.title), 200) or "…",
                     description=f"{source} · {when}",
                     input_message_content=InputTextMessageContent(text, parse_mode="HTML"),
-                    url=item.url,
+                    url=safe_url(item.url),
                 )
             )
         if not results:

@@ -9,7 +9,8 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, views
 from bot.alerts.message import Outgoing
-from bot.i18n import Language, pick_language
+from bot.compose import callbacks
+from bot.i18n import pick_language
 from bot.preferences import (
     MAX_FILTERS,
     clean_keyword,
@@ -21,7 +22,7 @@ from bot.preferences import (
 from handlers.guard import may_configure, say
 from handlers.replies import reply
 from storage import sources, subscribers
-from storage.models import AlertLevel, ChatType, Subscriber
+from storage.models import ChatType, Subscriber
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -65,54 +66,47 @@ class SettingsHandlers:
         if record is None:
             return
         db = self._services.db
-        parts = (query.data or "").split(":")
+        pressed = callbacks.parse_settings(query.data or "")
         await query.answer()
-        if parts[1:2] == ["lang"] and len(parts) == 3 and parts[2] in views.LANGUAGE_NAMES:
-            record = (
-                await subscribers.set_preferences(
-                    db, record.chat_id, language=cast(Language, parts[2])
+        match pressed:
+            case callbacks.Language(code=code):
+                record = (
+                    await subscribers.set_preferences(db, record.chat_id, language=code) or record
                 )
-                or record
-            )
-        elif (
-            parts[1:2] == ["level"] and len(parts) == 3 and parts[2] in ("urgent", "all", "digest")
-        ):
-            if not record.active:
-                record = await subscribers.subscribe(
-                    db, record.chat_id, record.chat_type, record.language
+            case callbacks.AlertLevel(level=level):
+                if not record.active:
+                    record = await subscribers.subscribe(
+                        db, record.chat_id, record.chat_type, record.language
+                    )
+                record = (
+                    await subscribers.set_preferences(db, record.chat_id, alert_level=level)
+                    or record
                 )
-            record = (
-                await subscribers.set_preferences(
-                    db, record.chat_id, alert_level=cast(AlertLevel, parts[2])
+            case callbacks.Quiet(hours=hours):
+                record = (
+                    await subscribers.set_preferences(db, record.chat_id, quiet=hours) or record
                 )
-                or record
-            )
-        elif parts[1:2] == ["quiet"] and len(parts) == 3:
-            quiet: tuple[int, int] | None = None
-            if parts[2] in views.QUIET_PRESETS:
-                start, end = parts[2].split("-")
-                quiet = (int(start), int(end))
-            record = await subscribers.set_preferences(db, record.chat_id, quiet=quiet) or record
-        elif parts[1:2] in (["filters"], ["unfilter"]):
-            if parts[1] == "unfilter" and len(parts) >= 3:
-                await subscribers.set_filters(db, record.chat_id, remove=[":".join(parts[2:])])
-            words = await subscribers.filters(db, record.chat_id)
-            await _edit(update, views.filters_view(words, record.language))
-            return
-        elif parts[1:2] in (["sources"], ["src"]):
-            if parts[1] == "src" and len(parts) == 3 and parts[2].isdigit():
+            case callbacks.Keywords() | callbacks.RemoveKeyword():
+                if isinstance(pressed, callbacks.RemoveKeyword):
+                    await subscribers.remove_keyword(db, record.chat_id, pressed.keyword_id)
+                found = await subscribers.keywords(db, record.chat_id)
+                await _edit(update, views.filters_view(found, record.language))
+                return
+            case callbacks.Sources() | callbacks.SourceToggle():
+                if isinstance(pressed, callbacks.SourceToggle):
+                    off = await subscribers.disabled_sources(db, record.chat_id)
+                    source_id = pressed.source_id
+                    await subscribers.set_source_enabled(
+                        db, record.chat_id, source_id, source_id in off
+                    )
+                names = {s.name for s in self._services.config.sources}
+                states = [s for s in await sources.all_sources(db) if s.name in names]
                 off = await subscribers.disabled_sources(db, record.chat_id)
-                source_id = int(parts[2])
-                await subscribers.set_source_enabled(
-                    db, record.chat_id, source_id, source_id in off
+                await _edit(
+                    update,
+                    views.source_toggles(self._services.config, states, off, record.language),
                 )
-            names = {s.name for s in self._services.config.sources}
-            states = [s for s in await sources.all_sources(db) if s.name in names]
-            off = await subscribers.disabled_sources(db, record.chat_id)
-            await _edit(
-                update, views.source_toggles(self._services.config, states, off, record.language)
-            )
-            return
+                return
         words = await subscribers.filters(db, record.chat_id)
         await _edit(update, views.settings(record, record.language, words))
 

@@ -286,6 +286,20 @@ async def break_item(db: Database, item_id: int, reason: str) -> int:
         return max(cursor.rowcount, 0)
 
 
+async def break_notice(db: Database, kind: str, body: str, reason: str) -> int:
+    """Stop every unsent delivery of the notices of this kind and text (a broadcast Telegram
+    refuses); how many were stopped."""
+    now = int(time.time())
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE deliveries SET state = 'broken', last_error = ?, updated_at = ?"
+            " WHERE state IN ('pending', 'sending') AND notice_id IN"
+            " (SELECT id FROM notices WHERE kind = ? AND body = ?)",
+            (reason[:300], now, kind, body),
+        )
+        return max(cursor.rowcount, 0)
+
+
 async def pending_count(db: Database, now: datetime) -> int:
     """Deliveries due now and not yet sent: the sender's backlog."""
     cursor = await db.reader.execute(

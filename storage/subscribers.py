@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from storage.database import Database
@@ -211,6 +213,38 @@ async def set_filters(
             [(chat_id, word) for word in remove],
         )
     return await filters(db, chat_id)
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A chat's keyword filter and its id, which a remove button carries instead of the word."""
+
+    id: str
+    word: str
+
+
+def keyword_id(word: str) -> str:
+    """A keyword's id: 16 hex digits of the SHA-256 of the normalized word.
+
+    Derived, not stored, so that the keyword table needs no new column (and no migration);
+    unique within a chat's at most 20 keywords (a clash would need 2^32 of them), the same
+    across restarts, and 16 bytes whatever the word's length or script.
+    """
+    return hashlib.sha256(word.encode("utf-8")).hexdigest()[:16]
+
+
+async def keywords(db: Database, chat_id: int) -> list[Keyword]:
+    """The chat's keyword filters with their ids, in the order of `filters`."""
+    return [Keyword(keyword_id(word), word) for word in await filters(db, chat_id)]
+
+
+async def remove_keyword(db: Database, chat_id: int, keyword: str) -> str | None:
+    """Remove the chat's keyword with this id; the word removed, or None if it has none."""
+    for found in await keywords(db, chat_id):
+        if found.id == keyword:
+            await set_filters(db, chat_id, remove=[found.word])
+            return found.word
+    return None
 
 
 async def filters(db: Database, chat_id: int) -> list[str]:

@@ -15,6 +15,47 @@ from typing import Any
 
 import aiohttp
 
+from bot.compose.limits import MAX_TEXT, clean, shorten
+
+# Telegram's 400 answers about a message's content, in each wording seen (the Bot API's own,
+# the MTProto error names it passes on, and python-telegram-bot's rewording without the "Bad
+# Request: " prefix), lowercased. Sources: Telegram's answers quoted in public bug reports
+# (e.g. github.com/laravel-notification-channels/telegram/issues/112 "inline keyboard button URL
+# is invalid", github.com/EverythingSuckz/TG-FileStreamBot/issues/44 BUTTON_URL_INVALID,
+# github.com/BEDOLAGA-DEV/remnawave-bedolaga-telegram-bot/issues/1564 "inline keyboard button
+# URL '…' is invalid: Unsupported URL protocol") and /work/shared/notes/research.md.
+CONTENT_REFUSALS = (
+    "can't parse entities",
+    "can't parse inline keyboard button",
+    "can't parse reply keyboard markup",
+    "message is too long",
+    "message_too_long",
+    "text is too long",
+    "caption is too long",
+    "entities_too_long",
+    "message text is empty",
+    "text must be non-empty",
+    "message must be non-empty",
+    "strings must be encoded in utf-8",
+    "button_data_invalid",
+    "button_url_invalid",
+    "button_type_invalid",
+    "inline keyboard button url",
+    "url is invalid",
+    "wrong http url",
+    "unsupported url protocol",
+    "text buttons are unallowed in the inline keyboard",
+    "reply_markup_invalid",
+    "reply markup is too long",
+)
+
+
+def is_content_refusal(code: int, description: str) -> bool:
+    """Whether Telegram refused the message itself (its text, entities or buttons): resending
+    it to anyone else can only be refused again."""
+    lowered = description.lower()
+    return code == 400 and any(marker in lowered for marker in CONTENT_REFUSALS)
+
 
 class TransportError(Exception):
     """No usable answer: connection refused or broken, timeout, a 5xx, or not JSON."""
@@ -94,6 +135,11 @@ class BotApiClient:
     async def send_message(
         self, params: dict[str, Any], on_wire: Callable[[], None] | None = None
     ) -> int:
+        """sendMessage; the message's id. A plain text (no parse_mode: an admin's incident
+        report quoting a source's error) is cleaned and shortened to Telegram's limit here, so
+        that such a report always reaches the admins; HTML texts come composed (Outgoing)."""
+        if not params.get("parse_mode") and isinstance(params.get("text"), str):
+            params = {**params, "text": shorten(clean(params["text"]), MAX_TEXT) or "…"}
         result = await self.call("sendMessage", params, on_wire)
         return int(result["message_id"])
 

@@ -8,10 +8,11 @@ the database as 'sending' and is put back at the next start.
 
 Telegram's answers: 429 pauses every send for retry_after and the message is retried; blocked,
 deactivated, kicked or unknown chats are switched off and never retried; a group that became a
-supergroup is followed to its new id; a message Telegram cannot parse or finds too long stops
-that alert for everyone and tells the admins; timeouts and network errors are retried with
-capped backoff (and so are 5xx answers) for as long as the alert is still news ([news]
-freshness_hours), then recorded as expired.
+supergroup is followed to its new id; a refusal of the message's content (entities that do not
+parse, too long, empty, a button's URL or data refused: `botapi.is_content_refusal`, in every
+wording Telegram uses) stops that alert for everyone and tells the admins once; timeouts,
+network errors and 5xx answers are retried with capped backoff for as long as the alert is
+still news ([news] freshness_hours), then recorded as expired.
 """
 
 from __future__ import annotations
@@ -29,8 +30,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot import keyboards
-from bot.alerts.botapi import ApiError, BotApiClient, TransportError
-from bot.alerts.message import Outgoing, alert_message, broadcast_message, digest_message
+from bot.alerts.botapi import ApiError, BotApiClient, TransportError, is_content_refusal
+from bot.alerts.message import (
+    Outgoing,
+    admin_broken_notice,
+    alert_message,
+    broadcast_message,
+    digest_message,
+)
 from bot.alerts.pacing import ChatPacer, Pacer
 from bot.i18n import translator
 from bot.ops.metrics import Metrics
@@ -38,14 +45,6 @@ from storage import Database, outbox, subscribers
 from storage.models import Claim, DeliveryOutcome, DeliveryState, Priority
 
 log = logging.getLogger(__name__)
-_CONTENT_ERRORS = (
-    "can't parse entities",
-    "message is too long",
-    "text must be non-empty",
-    "message text is empty",
-    "button_data_invalid",
-    "url is invalid",
-)
 _GONE_ERRORS = (
     "chat not found",
     "user not found",
@@ -76,6 +75,16 @@ class SenderSettings:
     def concurrency(self) -> int:
         """Requests in flight at once."""
         return max(4, min(self.window, 64))
+
+
+def _content_key(claim: Claim) -> tuple[str, object]:
+    """What a content refusal stops: the alert's item, the broadcast's text, or (for digests,
+    which differ per chat) nothing beyond that delivery."""
+    if claim.item is not None:
+        return ("item", claim.item.id)
+    if claim.notice_kind == "broadcast":
+        return ("broadcast", claim.notice_body or "")
+    return ("digest", "")
 
 
 RETRY_CAP_S = 60
@@ -110,7 +119,9 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[DeliveryOutcome] = []
         self._gone: list[tuple[int, str]] = []
-        self._broken: set[int] = set()
+        # Messages Telegram refused for their content: ("item", id) or ("broadcast", body) stop
+        # for everyone; ("digest", "") only marks that the admins were told.
+        self._broken: set[tuple[str, object]] = set()
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._last_flush = clock()
         self._composed: dict[tuple[object, ...], Outgoing] = {}
@@ -168,7 +179,7 @@ class Sender:
                 await asyncio.wait_for(self._wake.wait(), max(timeout, 0.001))
             return
         claim = self._ready.popleft()
-        if claim.item is not None and claim.item.id in self._broken:
+        if _content_key(claim)[0] != "digest" and _content_key(claim) in self._broken:
             self._outcomes.append(
                 DeliveryOutcome(
                     claim.delivery_id,
@@ -279,7 +290,7 @@ class Sender:
             self._ready.appendleft(replace(claim, chat_id=new_id, chat_type="supergroup"))
         elif exc.code == 403 or any(marker in lowered for marker in _GONE_ERRORS):
             self._drop(claim, reason)
-        elif any(marker in lowered for marker in _CONTENT_ERRORS):
+        elif is_content_refusal(exc.code, reason):
             await self._broken_content(claim, reason)
         elif exc.code >= 500:
             self._retry_later(claim, reason)  # Telegram's side is down: it will come back
@@ -316,7 +327,9 @@ class Sender:
                 claim.item, claim.language, zone, source, urgent=claim.priority == Priority.URGENT
             )
         if claim.notice_kind == "digest":
-            return digest_message(claim.notice_body or "[]", claim.language, zone)
+            return digest_message(
+                claim.notice_body or "[]", claim.language, zone, datetime.now(UTC)
+            )
         return broadcast_message(claim.notice_body or "", claim.language)
 
     def _drop(self, claim: Claim, reason: str) -> None:
@@ -363,28 +376,46 @@ class Sender:
         )
 
     async def _broken_content(self, claim: Claim, reason: str) -> None:
+        """Telegram refused the message itself: stop it for everyone (an alert, a broadcast; a
+        digest is one chat's own) and tell the admins once."""
         self._outcomes.append(
             DeliveryOutcome(
                 claim.delivery_id, DeliveryState.BROKEN, claim.attempts + 1, reason[:300]
             )
         )
-        if claim.item is None or claim.item.id in self._broken:
+        key = _content_key(claim)
+        if key in self._broken:
             return
-        self._broken.add(claim.item.id)
-        stopped = await outbox.break_item(self.db, claim.item.id, reason)
+        self._broken.add(key)  # before any await: concurrent refusals of it stop here
+        if claim.item is not None:
+            stopped = await outbox.break_item(self.db, claim.item.id, reason)
+            title = claim.item.title
+        elif claim.notice_kind == "broadcast":
+            body = claim.notice_body or ""
+            stopped = await outbox.break_notice(self.db, "broadcast", body, reason)
+            title = body
+        else:
+            stopped, title = 0, translator("ar")("digest-title")
         log.error(
-            "sender: Telegram refuses the alert for item %d (%s); %d deliveries stopped",
-            claim.item.id,
+            "sender: Telegram refuses %s %r (%s); %d more deliveries stopped",
+            key[0],
+            title[:80],
             reason,
             stopped,
         )
+        notice = admin_broken_notice(reason, title)
         for admin in self.settings.admins:
-            t = translator("ar")
-            text = t("admin-broken-alert", reason=reason, title=claim.item.title)
             try:
-                await self.client.send_message({"chat_id": admin, "text": text})
+                await self.client.send_message(
+                    {
+                        "chat_id": admin,
+                        "text": notice.text,
+                        "parse_mode": "HTML",
+                        "link_preview_options": {"is_disabled": True},
+                    }
+                )
             except Exception as exc:  # the admin may have blocked the bot: never stop sending
-                log.warning("sender: cannot tell admin %d about a broken alert: %s", admin, exc)
+                log.warning("sender: cannot tell admin %d about a refused message: %s", admin, exc)
 
     async def _flush(self, force: bool) -> None:
         due = (

@@ -243,15 +243,7 @@ class Watcher:
                 continue
             if words and not any(w in normalize(item.title) for w in words):
                 continue
-            entries.append(
-                DigestEntry(
-                    item.title,
-                    item.url,
-                    titles.get(item.source_name, item.source_name),
-                    item.published_at or item.sort_at,
-                    item.urgent,
-                )
-            )
+            entries.append(DigestEntry.of(item, titles.get(item.source_name, item.source_name)))
             if len(entries) >= DIGEST_SIZE:
                 break
         async with self.db.transaction():

@@ -10,7 +10,8 @@ All under /control/, JSON in and out:
   POST /control/inline      {"user_id", "query"}
   GET  /control/chats/{id}/messages?after=MESSAGE_ID&wait=SECONDS
   GET  /control/calls?method=sendMessage&since=UNIX_TIME[&count=1]
-  POST /control/faults      {"global_per_second", "blocked": [...], "latency", ...}
+  POST /control/faults      {"global_per_second", "blocked": [...], "latency",
+                             "button_url_refusals": {"url part": "wording"}, ...}
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ def add_control_routes(app: web.Application, emulator: Emulator) -> None:
                 setattr(emulator.faults, key, value)
             elif key == "migrated":
                 emulator.faults.migrated = {int(k): int(v) for k, v in value.items()}
+            elif key == "button_url_refusals":
+                emulator.faults.button_url_refusals = {str(k): str(v) for k, v in value.items()}
             else:
                 raise web.HTTPBadRequest(text=f"unknown fault {key!r}")
         return web.json_response({"ok": True})

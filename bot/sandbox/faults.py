@@ -1,5 +1,6 @@
 """Faults on demand for the Bot API emulator: Telegram's rate limits, blocked and deactivated
-users, groups upgraded to supergroups, latency and dropped connections.
+users, groups upgraded to supergroups, latency, dropped connections, and refusals of a
+message's content (its text, or its button URLs in each wording Telegram uses).
 
 Tests switch them on through `Emulator.faults`; the answers are worded as Telegram's.
 """
@@ -11,6 +12,17 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
+
+# The wordings Telegram answers a refused button URL with (`button_url_refusals` picks one;
+# "{url}" is the refused URL). Seen in public bug reports: BUTTON_URL_INVALID (passed on from
+# MTProto), "inline keyboard button URL '…' is invalid" and its ": Unsupported URL protocol"
+# form, and the older wording without the URL.
+BUTTON_URL_WORDINGS = (
+    "BUTTON_URL_INVALID",
+    "inline keyboard button URL '{url}' is invalid",
+    "inline keyboard button URL '{url}' is invalid: Unsupported URL protocol",
+    "inline keyboard button URL is invalid",
+)
 
 
 class Refusal(Exception):
@@ -42,6 +54,9 @@ class Faults:
     # Until this time.monotonic(), every call is answered 502 by a proxy in front of the Bot
     # API (an HTML page, as Telegram's front end sends during an outage).
     outage_until: float = 0.0
+    # A message with a URL button whose URL contains a key is refused in that key's wording
+    # (one of BUTTON_URL_WORDINGS); the key "" refuses every URL button.
+    button_url_refusals: dict[str, str] = field(default_factory=dict)
     _sent: deque[float] = field(default_factory=deque)
     _by_chat: defaultdict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
@@ -89,6 +104,17 @@ class Faults:
                 raise Refusal(
                     400, "Bad Request: can't parse entities: unsupported start tag at byte offset 0"
                 )
+
+    def check_buttons(self, markup: dict[str, Any] | None) -> None:
+        """Refuse a message with a URL button as `button_url_refusals` says, if it says so."""
+        if not self.button_url_refusals or markup is None:
+            return
+        for row in markup.get("inline_keyboard", []) or []:
+            for button in row:
+                url = str(button.get("url", ""))
+                for part, wording in self.button_url_refusals.items():
+                    if "url" in button and part in url:
+                        raise Refusal(400, f"Bad Request: {wording.replace('{url}', url)}")
 
     def take_drop(self) -> bool:
         if self.drop_next > 0:

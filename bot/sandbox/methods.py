@@ -21,7 +21,12 @@ from bot.sandbox.params import (
     json_list,
     scope_key,
 )
-from bot.sandbox.telegram_html import EntityParseError, parse_html, utf16_length
+from bot.sandbox.telegram_html import (
+    EntityParseError,
+    check_button_url,
+    parse_html,
+    utf16_length,
+)
 from bot.sandbox.world import Chat, SentMessage, World
 
 MAX_TEXT = 4096
@@ -144,6 +149,8 @@ class BotApi:
         source = str(params.get("text", ""))
         text = _render(source, params.get("parse_mode"), MAX_TEXT, "message")
         self.faults.check_text(source)
+        markup = _markup(params)
+        self.faults.check_buttons(markup)
         preview = json_dict(params.get("link_preview_options")) or {}
         message = self._message(chat, params, text, source)
         message.link_preview = not preview.get("is_disabled", False)
@@ -297,7 +304,17 @@ class BotApi:
         return chat
 
 
+def validate_message(params: Params, limit: int = MAX_TEXT) -> str:
+    """The visible text of a sendMessage's `text`, `parse_mode` and `reply_markup`, or the
+    Refusal Telegram would answer about its content (length, entities, empty text, buttons)."""
+    text = _render(str(params.get("text", "")), params.get("parse_mode"), limit, "message")
+    _markup(params)
+    return text
+
+
 def _render(source: str, parse_mode: Any, limit: int, what: str, empty_ok: bool = False) -> str:
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in source):  # a lone surrogate from JSON
+        raise bad("strings must be encoded in UTF-8")
     if parse_mode in (None, ""):
         text = source
     elif parse_mode != "HTML":
@@ -320,11 +337,13 @@ def _markup(params: Params) -> dict[str, Any] | None:
         return None
     for row in markup.get("inline_keyboard", []) or []:
         for button in row:
+            if not str(button.get("text") or "").strip():
+                raise bad("text buttons are unallowed in the inline keyboard")
             data = button.get("callback_data")
-            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+            if data is not None and not 1 <= len(str(data).encode("utf-8", "replace")) <= 64:
                 raise bad("BUTTON_DATA_INVALID")
-            if "url" in button and not str(button["url"]).startswith(
-                ("http://", "https://", "tg://")
-            ):
-                raise bad("inline keyboard button URL is invalid")
+            if "url" in button:
+                problem = check_button_url(str(button["url"]))
+                if problem is not None:
+                    raise bad(f"inline keyboard button URL '{button['url']}' is invalid: {problem}")
     return markup

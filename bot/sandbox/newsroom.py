@@ -47,10 +47,13 @@ class Story:
     paragraphs: tuple[str, ...]
     published: datetime
     urgent: bool
+    # The link as the site writes it, when it is not the article's own page: a raw IRI with
+    # spaces, a javascript: link... (as bug reports of other bots showed them).
+    link: str | None = None
 
     @property
     def path(self) -> str:
-        return f"/article/{self.id}/"
+        return self.link or f"/article/{self.id}/"
 
 
 def _load() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -77,19 +80,25 @@ class Newsroom:
 
     # -- the newsroom ---------------------------------------------------------------------
 
-    def _add(self, data: dict[str, Any], published: datetime, urgent: bool) -> Story:
+    def _add(
+        self, data: dict[str, Any], published: datetime, urgent: bool, link: str | None = None
+    ) -> Story:
         story = Story(
             len(self.stories) + 1,
             data["title"],
             tuple(data["paragraphs"]),
             published.replace(microsecond=0),
             urgent,
+            link,
         )
         self.stories.append(story)
         return story
 
-    def publish_urgent(self, now: datetime | None = None, title: str | None = None) -> Story:
-        """A new urgent story, on the ticker and at the top of the feed."""
+    def publish_urgent(
+        self, now: datetime | None = None, title: str | None = None, link: str | None = None
+    ) -> Story:
+        """A new urgent story, on the ticker and at the top of the feed; `link` replaces its
+        address, written as is into the pages and the feed."""
         now = now or datetime.now(UTC)
         pool = self._urgent_pool
         data = dict(pool[self._published_urgent % len(pool)])
@@ -101,7 +110,7 @@ class Newsroom:
             # is a distinct story (its time differs) rather than a repeat.
             data["title"] = f"تحديث {now.astimezone(self.zone):%H:%M}: {data['title']}"
         self._published_urgent += 1
-        return self._add(data, now, urgent=True)
+        return self._add(data, now, urgent=True, link=link)
 
     def latest(self, count: int = 20) -> list[Story]:
         return sorted(self.stories, key=lambda s: (s.published, s.id), reverse=True)[:count]
@@ -144,19 +153,26 @@ class Newsroom:
         return response
 
     async def _publish(self, request: web.Request) -> web.Response:
-        title = None
+        title = link = None
         if request.can_read_body:
             body = await request.json()
-            title = body.get("title") if isinstance(body, dict) else None
-        story = self.publish_urgent(title=title if isinstance(title, str) else None)
+            if isinstance(body, dict):
+                title, link = body.get("title"), body.get("link")
+        story = self.publish_urgent(
+            title=title if isinstance(title, str) else None,
+            link=link if isinstance(link, str) else None,
+        )
         return web.json_response({"id": story.id, "title": story.title, "url": self._abs(story)})
 
     def _abs(self, story: Story) -> str:
+        if story.link is not None and ":" in story.link.split("/", 1)[0]:
+            return story.link  # already absolute (or another scheme)
         return f"http://127.0.0.1:{self.port}{story.path}"
 
     def _page(self, title: str, main: str) -> str:
         ticker = "".join(
-            f'<li><a href="{s.path}">{html.escape(s.title)}</a></li>' for s in self.ticker()
+            f'<li><a href="{html.escape(s.path)}">{html.escape(s.title)}</a></li>'
+            for s in self.ticker()
         )
         # Like most themes, the bar is left out while there is no breaking story (an empty
         # labelled bar is what a script-filled one looks like).
@@ -181,7 +197,7 @@ class Newsroom:
 
     async def _homepage(self, _: web.Request) -> web.Response:
         cards = "".join(
-            f'<article class="post"><h2 class="entry-title"><a href="{s.path}">'
+            f'<article class="post"><h2 class="entry-title"><a href="{html.escape(s.path)}">'
             f"{html.escape(s.title)}</a></h2><time>{arabic_dateline(s.published, self.zone)}"
             "</time></article>"
             for s in self.latest()
@@ -197,7 +213,9 @@ class Newsroom:
         if story is None:
             raise web.HTTPNotFound(text="الصفحة غير موجودة")
         others = [s for s in self.latest(4) if s.id != story.id][:3]
-        also = "".join(f'<li><a href="{s.path}">{html.escape(s.title)}</a></li>' for s in others)
+        also = "".join(
+            f'<li><a href="{html.escape(s.path)}">{html.escape(s.title)}</a></li>' for s in others
+        )
         body = "".join(f"<p>{html.escape(p)}</p>" for p in story.paragraphs)
         main = f"""<article class="single">
 <div class="post-meta"><span class="date">{arabic_dateline(story.published, self.zone)}</span></div>
@@ -211,7 +229,7 @@ class Newsroom:
 </article>"""
         page = self._page(story.title, main).replace(
             "</head>",
-            f'<meta property="og:image" content="{self._abs(story)[: -len(story.path)]}'
+            f'<meta property="og:image" content="http://127.0.0.1:{self.port}'
             f'/images/{story.id}.svg"></head>',
         )
         return web.Response(text=page, content_type="text/html")
@@ -237,8 +255,8 @@ class Newsroom:
             return web.Response(status=304, headers=headers)
         base = f"http://127.0.0.1:{self.port}"
         entries = "".join(
-            f"<item><title>{html.escape(s.title)}</title><link>{base}{s.path}</link>"
-            f'<guid isPermaLink="true">{base}{s.path}</guid>'
+            f"<item><title>{html.escape(s.title)}</title><link>{html.escape(self._abs(s))}</link>"
+            f'<guid isPermaLink="{"false" if s.link else "true"}">{base}/article/{s.id}/</guid>'
             f"<pubDate>{format_datetime(s.published)}</pubDate>"
             + ("<category>عاجل</category>" if s.urgent else "<category>مجتمع</category>")
             + f"<description>{html.escape(s.paragraphs[0])}</description>"
@@ -261,7 +279,7 @@ class Newsroom:
             {
                 "id": s.id,
                 "date_gmt": s.published.astimezone(UTC).replace(tzinfo=None).isoformat(),
-                "link": f"{base}{s.path}",
+                "link": self._abs(s),
                 "title": {"rendered": html.escape(s.title)},
                 "excerpt": {"rendered": f"<p>{html.escape(s.paragraphs[0])}</p>"},
                 "_embedded": {

@@ -125,5 +125,28 @@ def parse_html(source: str) -> ParsedText:
     return ParsedText("".join(out), tuple(links))
 
 
+MAX_BUTTON_URL = 2048
+_URL = re.compile(r"(?i)(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?([/?#][!-~]*)?")
+
+
+def check_button_url(url: str) -> str | None:
+    """Why Telegram would refuse `url` in a button, or None if it takes it.
+
+    Checked as Telegram's answers show: an absolute http(s) or tg:// URL of printable ASCII
+    (no space, no raw non-ASCII letter: those are refused, percent-encoded they pass), with a
+    host, at most 2,048 characters.
+    """
+    if len(url) > MAX_BUTTON_URL:
+        return "URL is too long"
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "tg":
+        return None if re.fullmatch(r"tg://[!-~]+", url) else "Wrong URL"
+    if scheme not in ("http", "https"):
+        return "Unsupported URL protocol"
+    if not _URL.fullmatch(url):
+        return "Wrong HTTP URL"
+    return None
+
+
 def _offset(source: str, pos: int) -> int:
     return len(source[:pos].encode("utf-8"))
