@@ -18,6 +18,7 @@ from telegram.ext import (
 from bot.compose import callbacks
 from bot.i18n import LANGUAGES, translator
 from handlers.admin import AdminHandlers
+from handlers.gate import GroupGate
 from handlers.guard import Guard, Meter
 from handlers.reading import ReadingHandlers
 from handlers.search import SearchHandlers
@@ -44,16 +45,18 @@ MENU = [
 def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     """Every command and button the bot understands, in one block."""
     guard = Guard(services)
+    gate = GroupGate(services)
     subscription = SubscriptionHandlers(services)
     reading = ReadingHandlers(services)
     settings = SettingsHandlers(services)
     search = SearchHandlers(services)
     admin = AdminHandlers(services)
     meter = Meter(services)
-    # Before anything (group -2 and -1): metrics, then the per-user rate limit; after
-    # everything (group 100): the command's answer time.
-    application.add_handler(TypeHandler(object, meter.begin), group=-2)
-    application.add_handler(TypeHandler(object, guard.rate_limit), group=-1)
+    # Before anything (groups -3 to -1): metrics, the per-user rate limit, then who may change
+    # a group; after everything (group 100): the command's answer time.
+    application.add_handler(TypeHandler(object, meter.begin), group=-3)
+    application.add_handler(TypeHandler(object, guard.rate_limit), group=-2)
+    application.add_handler(TypeHandler(object, gate.check), group=-1)
     application.add_handler(TypeHandler(object, meter.end), group=100)
     add = application.add_handler
     add(CommandHandler("start", subscription.start))
@@ -79,6 +82,7 @@ def register(application: Application, services: Services) -> None:  # type: ign
     add(CallbackQueryHandler(reading.more, pattern=callbacks.More.PATTERN))
     add(CallbackQueryHandler(subscription.subscribe_button, pattern=callbacks.Subscribe.PATTERN))
     add(CallbackQueryHandler(settings.button, pattern=callbacks.SETTINGS_PATTERN))
+    add(CallbackQueryHandler(gate.stale_button))  # last: data no pattern above takes
     add(InlineQueryHandler(search.inline))
     add(MessageHandler(filters.StatusUpdate.MIGRATE, subscription.migrated))
     add(MessageHandler(filters.COMMAND, guard.unknown_command))

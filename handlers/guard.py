@@ -10,7 +10,6 @@ from collections import defaultdict, deque
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.alerts.message import Outgoing, escaped, lines
@@ -22,17 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 COMMANDS_PER_MINUTE = 20
-
-
-async def may_configure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Private chats always; in groups only the group's admins (Telegram is asked)."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
-        return False
-    if chat.type == ChatType.PRIVATE:
-        return True
-    member = await context.bot.get_chat_member(chat.id, user.id)
-    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
 async def say(update: Update, services: Services, key: str, **values: object) -> None:

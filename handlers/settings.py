@@ -19,7 +19,7 @@ from bot.preferences import (
     parse_language,
     parse_quiet,
 )
-from handlers.guard import may_configure, say
+from handlers.guard import say
 from handlers.replies import reply
 from storage import sources, subscribers
 from storage.models import ChatType, Subscriber
@@ -41,14 +41,6 @@ class SettingsHandlers:
             self._services.db, chat.id, cast(ChatType, chat.type), language, chat.title
         )
 
-    async def _allowed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-        if await may_configure(update, context):
-            return True
-        if update.callback_query is not None:
-            await update.callback_query.answer()
-        await say(update, self._services, "group-admins-only")
-        return False
-
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The chat's settings with buttons to change them."""
         record = await self._record(update)
@@ -60,7 +52,7 @@ class SettingsHandlers:
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A press on the settings keyboard: language, alert level, sources, quiet hours off."""
         query = update.callback_query
-        if query is None or not await self._allowed(update, context):
+        if query is None:
             return
         record = await self._record(update)
         if record is None:
@@ -93,14 +85,18 @@ class SettingsHandlers:
                 await _edit(update, views.filters_view(found, record.language))
                 return
             case callbacks.Sources() | callbacks.SourceToggle():
+                names = {s.name for s in self._services.config.sources}
+                states = [s for s in await sources.all_sources(db) if s.name in names]
                 if isinstance(pressed, callbacks.SourceToggle):
+                    # Only the configured sources' ids: forged data never reaches storage.
+                    if pressed.source_id not in {s.id for s in states}:
+                        await say(update, self._services, "button-stale")
+                        return
                     off = await subscribers.disabled_sources(db, record.chat_id)
                     source_id = pressed.source_id
                     await subscribers.set_source_enabled(
                         db, record.chat_id, source_id, source_id in off
                     )
-                names = {s.name for s in self._services.config.sources}
-                states = [s for s in await sources.all_sources(db) if s.name in names]
                 off = await subscribers.disabled_sources(db, record.chat_id)
                 await _edit(
                     update,
@@ -116,8 +112,6 @@ class SettingsHandlers:
         if chosen is None:
             await say(update, self._services, "usage-language")
             return
-        if not await self._allowed(update, context):
-            return
         record = await self._record(update)
         if record is not None:
             await subscribers.set_preferences(self._services.db, record.chat_id, language=chosen)
@@ -129,10 +123,7 @@ class SettingsHandlers:
         if parsed is False:
             await say(update, self._services, "usage-quiet")
             return
-        if (
-            not await self._allowed(update, context)
-            or (record := await self._record(update)) is None
-        ):
+        if (record := await self._record(update)) is None:
             return
         await subscribers.set_preferences(self._services.db, record.chat_id, quiet=parsed)
         if parsed is None:
@@ -149,10 +140,7 @@ class SettingsHandlers:
         if parsed is False:
             await say(update, self._services, "usage-digest")
             return
-        if (
-            not await self._allowed(update, context)
-            or (record := await self._record(update)) is None
-        ):
+        if (record := await self._record(update)) is None:
             return
         await subscribers.set_preferences(self._services.db, record.chat_id, digest_at=parsed)
         if parsed is None:
@@ -177,10 +165,7 @@ class SettingsHandlers:
         if word is None:
             await say(update, self._services, "usage-filter")
             return
-        if (
-            not await self._allowed(update, context)
-            or (record := await self._record(update)) is None
-        ):
+        if (record := await self._record(update)) is None:
             return
         if action == "add":
             if len(await subscribers.filters(db, record.chat_id)) >= MAX_FILTERS:
@@ -195,7 +180,7 @@ class SettingsHandlers:
     async def topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/topic in a forum group's topic: alerts go to that topic."""
         message = update.effective_message
-        if message is None or not await self._allowed(update, context):
+        if message is None:
             return
         record = await self._record(update)
         if record is None:

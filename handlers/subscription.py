@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot import views
 from bot.i18n import pick_language
-from handlers.guard import may_configure, say
+from handlers.guard import say
 from handlers.replies import language_for, reply
 from storage import sources, subscribers
 from storage.models import ChatType
@@ -46,9 +46,6 @@ class SubscriptionHandlers:
         chat, user = update.effective_chat, update.effective_user
         if chat is None:
             return
-        if not await may_configure(update, context):
-            await say(update, self._services, "group-admins-only")
-            return
         db, config = self._services.db, self._services.config
         known = {s.name.lower(): s for s in config.sources}
         wanted = [n.lower() for n in names]
@@ -83,9 +80,6 @@ class SubscriptionHandlers:
         """Stops alerts to the chat; its preferences are kept for a later /subscribe."""
         chat = update.effective_chat
         if chat is None:
-            return
-        if not await may_configure(update, context):
-            await say(update, self._services, "group-admins-only")
             return
         changed = await subscribers.deactivate(self._services.db, [chat.id], "unsubscribed")
         await say(update, self._services, "unsubscribed" if changed else "not-subscribed")
