@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections import Counter
@@ -98,11 +97,16 @@ async def test_a_reworded_headline_of_an_alerted_story_is_not_alerted_again(tmp_
         p.newsroom.publish_urgent(title="انقطاع التيار الكهربائي عن عدة أحياء وسط المدينة")
         await p.watcher.poll("site")
         await p.until(lambda: bool(p.texts(1)))
-        # The same story again, reworded, under another URL.
+        # The same story again, reworded, under another URL: recorded as the same story...
         p.newsroom.publish_urgent(title="انقطاع التيار الكهربائي عن أحياء عدة بوسط المدينة")
-        await p.watcher.poll("site")
-        await p.until(lambda: p.sender.sent >= 1)
-        await asyncio.sleep(0.3)
+        (again,) = await p.watcher.poll("site")
+        assert again.duplicate
+        # ...and nothing is enqueued for it (the outbox, not a short sleep, is the witness: the
+        # per-chat one-second gap would hold a duplicate for a while before sending it).
+        rows = await p.db.reader.execute_fetchall("SELECT item_id FROM deliveries")
+        assert [r[0] for r in rows] == [again.story_id]
+        # Nothing left to send, so nothing will arrive after the pacing window either.
+        await p.until(lambda: _states(p) == {"sent": 1})
         assert len(p.texts(1)) == 1
 
 
@@ -247,17 +251,20 @@ async def test_network_errors_give_up_after_max_attempts(tmp_path: Path) -> None
 
 
 async def test_per_chat_limits_are_kept(tmp_path: Path) -> None:
+    # The sender's own decisions, on its clock, are checked: arrival times at the emulator bunch
+    # on a busy machine, so a gap measured there fails by chance. The pacer's rules themselves
+    # are tested on a virtual clock in tests/test_pacing_decisions.py.
     async with pipeline(tmp_path) as p:
         await p.add_users([1])
-        p.emulator.faults.private_per_second = 1
         await p.watcher.poll("site")
         for _ in range(3):
             p.newsroom.publish_urgent()
         await p.watcher.poll("site")
         await p.until(lambda: len(p.texts(1)) == 3, timeout=15)
-        times = sorted(c.at for c in p.emulator.sends() if str(c.params["chat_id"]) == "1")
-        assert all(b - a >= 0.95 for a, b in itertools.pairwise(times))
-        assert not [c for c in p.emulator.calls if c.error == 429]
+        let_go = p.sender.chats.sent_times(1)
+        assert len(let_go) == 3
+        # Telegram: about one message a second to a private chat.
+        assert all(b - a >= 1.0 for a, b in itertools.pairwise(let_go))
 
 
 async def test_nothing_is_realerted_after_a_restart(tmp_path: Path) -> None:
