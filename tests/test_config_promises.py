@@ -269,6 +269,8 @@ def test_a_screenful_of_errors_shows_five_and_counts_the_rest() -> None:
     ]
     five = _lines({"sources": sources[:5]})
     assert len(five) == 5 and "more" not in five[-1]
+    six = _lines({"sources": sources[:6]})  # one past the cap: five lines and "1 more"
+    assert len(six) == 6 and six[-1] == f"{HERE}: ... and 1 more"
 
 
 def test_the_database_path_is_taken_from_the_files_folder() -> None:

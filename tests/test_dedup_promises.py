@@ -156,3 +156,38 @@ def test_a_headline_sharing_no_word_with_the_window_is_new() -> None:
     assert index.find("أي عنوان", T0) is None
     index.add(1, "افتتاح معرض الكتاب بالرباط", T0)
     assert index.find("مباراة كرة القدم مساء اليوم", T0) is None
+
+
+def test_on_a_tie_the_earliest_story_wins() -> None:
+    index = StoryIndex()
+    index.add(1, "انقطاع التيار الكهربائي عن عدة أحياء وسط المدينة", T0)
+    index.add(2, "انقطاع التيار الكهربائي عن عدة أحياء وسط المدينة", T0)  # told apart upstream
+    assert index.find("انقطاع التيار الكهربائي عن عدة أحياء وسط المدينة", T0) == 1
+
+
+def test_the_index_threshold_is_inclusive() -> None:
+    a = "حريق مهول يأتي على سوق شعبي بمدينة فاس"
+    b = "حريق مهول يأتي على سوق شعبي بفاس"
+    index = StoryIndex(threshold=similarity(fingerprint(a), fingerprint(b)))
+    index.add(1, a, T0)
+    assert index.find(b, T0) == 1
+
+
+def test_a_headline_repeated_after_its_first_copy_expired_is_still_found() -> None:
+    """Every word's bucket still holds the later copy when the first one expires."""
+    title = "إغلاق الطريق الوطنية بسبب الثلوج"
+    index = StoryIndex(window=timedelta(minutes=30))
+    index.add(1, title, T0)
+    index.add(2, title, T0 + timedelta(minutes=20))
+    assert index.find(title, T0 + timedelta(minutes=40)) == 2
+
+
+def test_a_candidate_with_too_few_shared_words_does_not_end_the_search() -> None:
+    index = StoryIndex()
+    # Shares one rare word with the headline below: a candidate, but one word is not enough.
+    index.add(1, "بركان نشط في جزيرة نائية", T0)
+    # The same story as the headline below; its words also appear in a third, unrelated
+    # headline (with another number), so their buckets are larger than the volcano's.
+    index.add(2, "زلزال قوي يهز منطقة الريف فجر اليوم", T0)
+    index.add(3, "زلزال قوي بقوة 4 يهز منطقة الريف", T0)
+    assert index.find("بركان و زلزال قوي يهز منطقة الريف فجر اليوم", T0) == 2

@@ -316,6 +316,7 @@ async def test_a_claim_carries_a_notice(db: Database) -> None:
     assert await outbox.enqueue_notice(db, notice, [2], Priority.NORMAL) == 1
     assert await outbox.enqueue_notice(db, notice, [2], Priority.NORMAL) == 0
     assert await outbox.enqueue_notice(db, notice, None, Priority.URGENT) == 1  # chat 1 only
+    assert await outbox.enqueue_notice(db, notice, None, Priority.URGENT) == 0
     claims = await outbox.claim_due(db, 10, datetime.now(UTC))
     assert [(c.chat_id, c.priority, c.chat_type, c.language) for c in claims] == [
         (1, 0, "private", "ar"),
@@ -408,6 +409,7 @@ async def test_a_refused_item_is_stopped_for_every_unsent_delivery(db: Database)
         (other, 3, "pending"),
     ]
     assert rows[1][3] == reason[:300] and rows[0][3] is None
+    assert await outbox.break_item(db, item, reason) == 0  # nothing unsent is left
     assert sending.chat_id == 2
 
 

@@ -7,6 +7,9 @@ or channel, and a 429's retry_after for every send), so that an off-by-one in a 
 
 from __future__ import annotations
 
+import bisect
+import itertools
+
 import pytest
 
 from bot.alerts.pacing import MIN_GAP, WINDOW, ChatPacer, Pacer
@@ -152,3 +155,78 @@ async def test_a_late_sender_keeps_at_most_catch_up_slots_of_backlog() -> None:
     at_once = sum(1 for t in sent_at if t == sent_at[0])
     assert at_once <= pacer.catch_up + 1
     assert sent_at[-1] - sent_at[0] >= (10 - pacer.catch_up - 1) * pacer.interval - 1e-9
+
+
+async def test_the_sliding_window_catches_what_catch_up_bursts_would_add() -> None:
+    """At 1000/s a late sender may take a few slots at once; the window keeps any 1.04 s to the
+    rate (without it, this run put 1005 in one window)."""
+    clock = Clock()
+    pacer = Pacer(1000, clock, clock.sleep)
+    times = []
+    for n in range(3000):
+        await pacer.acquire()
+        times.append(clock.now)
+        pacer.sent()
+        if n % 100 == 99:
+            clock.now += 0.006  # the loop was held up for a few slots
+    most = max(bisect.bisect_right(times, t + WINDOW - 1e-9) - i for i, t in enumerate(times))
+    assert most == 1000
+
+
+async def test_at_its_slot_a_send_still_waits_for_the_previous_one_to_reach_the_wire() -> None:
+    clock = Clock()
+
+    async def wire_on_first_wait(seconds: float) -> None:
+        await clock.sleep(seconds)
+        if len(clock.sleeps) == 1:
+            pacer.sent()
+
+    pacer = Pacer(30, clock, wire_on_first_wait)
+    await pacer.acquire()
+    clock.now = 1000.0 + pacer.interval  # exactly the next slot, the first still unsent
+    await pacer.acquire()
+    assert clock.sleeps[0] == 0.0005
+
+
+async def test_before_its_slot_a_send_waits_for_the_slot_itself() -> None:
+    clock = Clock()
+
+    async def wire_on_first_wait(seconds: float) -> None:
+        await clock.sleep(seconds)
+        if len(clock.sleeps) == 1:
+            pacer.sent()
+
+    pacer = Pacer(30, clock, wire_on_first_wait)
+    await pacer.acquire()
+    await pacer.acquire()  # at once: the first is unsent, but the slot is the longer wait
+    assert clock.sleeps[0] == pytest.approx(pacer.interval)
+
+
+async def test_a_late_low_rate_sender_returns_to_even_spacing_after_two_sends() -> None:
+    clock = Clock()
+    pacer = Pacer(30, clock, clock.sleep)
+    await pacer.acquire()
+    pacer.sent()
+    clock.now += 10 * pacer.interval  # held up for ten slots
+    times = []
+    for _ in range(6):
+        await pacer.acquire()
+        times.append(clock.now)
+        pacer.sent()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # Half a slot of lateness is absorbed (two gaps of MIN_GAP), then the slots are even again.
+    assert gaps[:2] == pytest.approx([MIN_GAP * pacer.interval] * 2)
+    assert gaps[2:] == pytest.approx([pacer.interval] * 3)
+
+
+async def test_a_message_sent_at_a_given_time_spaces_the_next_from_then() -> None:
+    clock = Clock()
+    pacer = Pacer(30, clock, clock.sleep)
+    await pacer.acquire()
+    pacer.sent(at=1000.5)  # it reached the wire later than the clock read here
+    await pacer.acquire()
+    assert clock.now == pytest.approx(1000.5 + MIN_GAP * pacer.interval)
+
+
+def test_a_new_pacer_is_not_paused_whatever_its_clock_reads() -> None:
+    assert Pacer(30, Clock(0.0)).paused_for == 0.0
