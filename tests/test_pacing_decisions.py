@@ -157,20 +157,23 @@ async def test_a_late_sender_keeps_at_most_catch_up_slots_of_backlog() -> None:
     assert sent_at[-1] - sent_at[0] >= (10 - pacer.catch_up - 1) * pacer.interval - 1e-9
 
 
-async def test_the_sliding_window_catches_what_catch_up_bursts_would_add() -> None:
-    """At 1000/s a late sender may take a few slots at once; the window keeps any 1.04 s to the
-    rate (without it, this run put 1005 in one window)."""
+async def test_the_sliding_window_holds_after_a_late_sender_caught_up() -> None:
+    """A late sender takes two slots at MIN_GAP to catch up; the window then holds the 31st
+    send of a 30/s run until the first of its window is WINDOW old (the slots alone would let
+    it go 0.5 slot sooner, 31 in a window)."""
     clock = Clock()
-    pacer = Pacer(1000, clock, clock.sleep)
+    pacer = Pacer(30, clock, clock.sleep)
+    await pacer.acquire()
+    pacer.sent()
+    clock.now += 10 * pacer.interval  # held up for ten slots
     times = []
-    for n in range(3000):
+    for _ in range(40):
         await pacer.acquire()
         times.append(clock.now)
         pacer.sent()
-        if n % 100 == 99:
-            clock.now += 0.006  # the loop was held up for a few slots
     most = max(bisect.bisect_right(times, t + WINDOW - 1e-9) - i for i, t in enumerate(times))
-    assert most == 1000
+    assert most == 30
+    assert times[30] == pytest.approx(times[0] + WINDOW)
 
 
 async def test_at_its_slot_a_send_still_waits_for_the_previous_one_to_reach_the_wire() -> None:
