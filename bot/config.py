@@ -322,6 +322,7 @@ _EXPECTED = {
     "string_type": "expected a string in quotes",
     "list_type": "expected a list, like [1, 2]",
     "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
     "model_type": "expected a table",
     "dict_type": "expected a table",
 }
@@ -337,7 +338,12 @@ def _describe(exc: ValidationError, path: Path) -> list[str]:
             what = "unknown key; check its spelling against config.example.toml"
         elif kind == "missing":
             what = "required key is missing"
-        elif kind in ("greater_than_equal", "less_than_equal", "too_short", "too_long"):
+        elif kind in (
+            "greater_than_equal",
+            "less_than_equal",
+            "string_too_short",
+            "string_too_long",
+        ):
             what = _bound_message(kind, error.get("ctx", {}))
         elif kind in _EXPECTED:
             what = _EXPECTED[kind]
@@ -355,6 +361,6 @@ def _bound_message(kind: str, ctx: Mapping[str, Any]) -> str:
         return f"must be at least {ctx.get('ge')}"
     if kind == "less_than_equal":
         return f"must be at most {ctx.get('le')}"
-    if kind == "too_short":
+    if kind == "string_too_short":
         return "must not be empty"
     return f"is too long (at most {ctx.get('max_length')} characters)"

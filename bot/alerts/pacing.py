@@ -108,7 +108,17 @@ class ChatPacer:
             return 0.0
         return history[-self.GROUP_PER_MINUTE] + 60.0
 
+    def sent_times(self, chat_id: int) -> tuple[float, ...]:
+        """When the last messages to this chat were let go, on this pacer's clock, oldest first.
+
+        At most `GROUP_PER_MINUTE` of them, and none once the chat is forgotten as idle: these are
+        the pacer's own decisions, which tests check instead of arrival times (those bunch on a
+        busy machine).
+        """
+        return tuple(self._history.get(chat_id, ()))
+
     def sent(self, chat_id: int) -> None:
+        """A message to this chat is let go now."""
         history = self._history.get(chat_id)
         if history is None:
             history = self._history[chat_id] = deque()

@@ -1,0 +1,253 @@
+"""Mutants of the outbox's SQL, which a Python mutation tester cannot make.
+
+mutmut (see docs/TESTING.md) mutates Python: inside a SQL string it only garbles the whole text,
+which any test kills. The promises of the outbox live in its SQL clauses (one alert per story
+and chat, levels, sources, keywords, quiet hours, what a claim takes, what an outcome writes),
+so each mutant below changes one clause the way a slip would, in a copy of the tree, and runs
+the chosen tests there. A mutant survives when every test still passes.
+
+    .venv/bin/python bench/sql_mutants.py [--rev=COMMIT] [TEST_FILE ...]
+
+--rev takes the tree (code and tests) of a commit instead of the working files: how the figures
+"before" in docs/TESTING.md were made. Default tests: tests/test_outbox_promises.py tests/test_storage.py tests/test_alerts.py.
+Prints one line per mutant and the score; exits 1 when a mutant survives. Slow (one pytest run
+per mutant): a run by hand, never in CI.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTBOX = "storage/outbox.py"
+DEFAULT_TESTS = ["tests/test_outbox_promises.py", "tests/test_storage.py", "tests/test_alerts.py"]
+
+# (name, file, text, replacement): each text occurs exactly once in its file.
+MUTANTS: list[tuple[str, str, str, str]] = [
+    # enqueue_alert: one alert per story and chat
+    ("story clause off", OUTBOX, "AND (:story IS NULL OR NOT", "AND (1 OR :story IS NULL OR NOT"),
+    (
+        "story: any chat",
+        OUTBOX,
+        "WHERE d.chat_id = s.chat_id AND d.created_at",
+        "WHERE d.created_at",
+    ),
+    ("story: window edge", OUTBOX, "d.created_at >= :since", "d.created_at > :since"),
+    ("story: no window", OUTBOX, "d.created_at >= :since", "d.created_at >= 0"),
+    ("story: first item only", OUTBOX, "(i.id = :story OR i.story_id = :story)", "(i.id = :story)"),
+    (
+        "story: duplicates only",
+        OUTBOX,
+        "(i.id = :story OR i.story_id = :story)",
+        "(i.story_id = :story)",
+    ),
+    ("story: window length", OUTBOX, '"since": stamp - story_window', '"since": stamp'),
+    # enqueue_alert: who gets the item
+    ("inactive chats too", OUTBOX, "WHERE s.active = 1 AND s.alert_level", "WHERE s.alert_level"),
+    ("one level only", OUTBOX, "IN (:level_a, :level_b)", "IN (:level_a, :level_a)"),
+    (
+        "ordinary items to 'urgent'",
+        OUTBOX,
+        'levels = ("urgent", "all") if urgent else ("all",)',
+        'levels = ("urgent", "all")',
+    ),
+    (
+        "priority flipped",
+        OUTBOX,
+        '"priority": 0 if urgent else 1',
+        '"priority": 1 if urgent else 0',
+    ),
+    ("source switch ignored", OUTBOX, "AND ss.enabled = 0)", "AND ss.enabled = 1)"),
+    (
+        "any source switched off",
+        OUTBOX,
+        "ss.chat_id = s.chat_id AND ss.source_id = :source AND",
+        "ss.chat_id = s.chat_id AND",
+    ),
+    ("keyword at the start missed", OUTBOX, "instr(:text, f.word) > 0", "instr(:text, f.word) > 1"),
+    ("keywords ignored", OUTBOX, "WHERE f.chat_id = s.chat_id AND instr", "WHERE instr"),
+    (
+        "quiet to digest always",
+        OUTBOX,
+        "WHERE NOT (q.quiet AND q.quiet_to_digest = 1)",
+        "WHERE NOT (q.quiet_to_digest = 1)",
+    ),
+    (
+        "quiet start excluded",
+        OUTBOX,
+        "AND :minute >= s.quiet_start AND",
+        "AND :minute > s.quiet_start AND",
+    ),
+    ("quiet end included", OUTBOX, "AND :minute < s.quiet_end)", "AND :minute <= s.quiet_end)"),
+    (
+        "quiet over midnight",
+        OUTBOX,
+        "(:minute >= s.quiet_start OR :minute < s.quiet_end)",
+        "(:minute >= s.quiet_start AND :minute < s.quiet_end)",
+    ),
+    (
+        "empty quiet hours",
+        OUTBOX,
+        "(s.quiet_start < s.quiet_end AND",
+        "(s.quiet_start <= s.quiet_end AND",
+    ),
+    (
+        "quiet end not wrapped",
+        OUTBOX,
+        "((q.quiet_end - :minute + 1440) % 1440)",
+        "(q.quiet_end - :minute)",
+    ),
+    ("quiet end mid-minute", OUTBOX, "THEN :now - :second +", "THEN :now +"),
+    # claim_due
+    (
+        "claim: not yet due",
+        OUTBOX,
+        "WHERE state = 'pending' AND not_before <= ?\"\n            \" ORDER BY priority, id LIMIT ?) RETURNING",
+        "WHERE state = 'pending' AND not_before < ?\"\n            \" ORDER BY priority, id LIMIT ?) RETURNING",
+    ),
+    (
+        "claim: any state",
+        OUTBOX,
+        " SELECT id FROM deliveries WHERE state = 'pending' AND",
+        " SELECT id FROM deliveries WHERE",
+    ),
+    (
+        "claim: urgent not first",
+        OUTBOX,
+        "ORDER BY priority, id LIMIT ?) RETURNING id",
+        "ORDER BY id LIMIT ?) RETURNING id",
+    ),
+    (
+        "claim: newest first",
+        OUTBOX,
+        "ORDER BY priority, id LIMIT ?) RETURNING id",
+        "ORDER BY priority, id DESC LIMIT ?) RETURNING id",
+    ),
+    (
+        "claim: left pending",
+        OUTBOX,
+        "SET state = 'sending' WHERE id IN (",
+        "SET state = 'pending' WHERE id IN (",
+    ),
+    # record_outcomes
+    ("outcome: message id lost", OUTBOX, "message_id = coalesce(?, message_id)", "message_id = ?"),
+    ("outcome: retry time lost", OUTBOX, "not_before = coalesce(?, not_before)", "not_before = ?"),
+    (
+        "outcome: error not written",
+        OUTBOX,
+        "SET state = ?, attempts = ?, last_error = ?,",
+        "SET state = ?, attempts = ?, last_error = last_error || ?,",
+    ),
+    # requeue_sending, break_item, pending_count, outcomes_since, enqueue_notice
+    (
+        "requeue: sent too",
+        OUTBOX,
+        "WHERE state = 'sending'\"",
+        "WHERE state IN ('sending', 'sent')\"",
+    ),
+    (
+        "break: in flight kept",
+        OUTBOX,
+        "WHERE item_id = ? AND state IN ('pending', 'sending')",
+        "WHERE item_id = ? AND state IN ('pending')",
+    ),
+    (
+        "break: other items",
+        OUTBOX,
+        "WHERE item_id = ? AND state IN",
+        "WHERE item_id >= ? AND state IN",
+    ),
+    ("break: reason uncut", OUTBOX, "(reason[:300], now, item_id)", "(reason, now, item_id)"),
+    (
+        "backlog: sending left out",
+        OUTBOX,
+        "WHERE state IN ('pending', 'sending') AND not_before <= ?",
+        "WHERE state = 'pending' AND not_before <= ?",
+    ),
+    (
+        "backlog: edge",
+        OUTBOX,
+        "WHERE state IN ('pending', 'sending') AND not_before <= ?",
+        "WHERE state IN ('pending', 'sending') AND not_before < ?",
+    ),
+    (
+        "stats window edge",
+        OUTBOX,
+        "WHERE updated_at >= ? GROUP BY state",
+        "WHERE updated_at > ? GROUP BY state",
+    ),
+    (
+        "notice to inactive chats",
+        OUTBOX,
+        ' SELECT ?, chat_id, ?, ?, ?, ? FROM subscribers WHERE active = 1"\n                " ON CONFLICT (chat_id, notice_id)',
+        ' SELECT ?, chat_id, ?, ?, ?, ? FROM subscribers"\n                " ON CONFLICT (chat_id, notice_id)',
+    ),
+]
+
+# Mutants that behave exactly as the code does, and why; they are run all the same.
+EQUIVALENT = {
+    "empty quiet hours": "with quiet_start = quiet_end, `:minute >= start AND :minute < end` is"
+    " false whether the first test is < or <=, so equal bounds are never quiet either way",
+}
+
+
+def _copy_tree(target: Path, rev: str | None) -> None:
+    if rev:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+        return
+    skip = shutil.ignore_patterns(".venv", ".git", "mutants", "__pycache__", "*.db*", ".*_cache")
+    for name in ("bot", "storage", "handlers", "tests", "bench"):
+        shutil.copytree(ROOT / name, target / name, ignore=skip)
+    for name in ("pyproject.toml", "config.example.toml", "README.md"):
+        shutil.copy2(ROOT / name, target / name)
+
+
+def main(argv: list[str]) -> int:
+    rev = next((a.removeprefix("--rev=") for a in argv if a.startswith("--rev=")), None)
+    tests = [a for a in argv if not a.startswith("--rev=")] or DEFAULT_TESTS
+    survivors = 0
+    with tempfile.TemporaryDirectory(prefix="ajil-sql-mutants-") as tmp:
+        tree = Path(tmp)
+        _copy_tree(tree, rev)
+        for name, file, text, replacement in MUTANTS:
+            path = tree / file
+            original = path.read_text(encoding="utf-8")
+            if original.count(text) != 1:
+                print(f"?? {name}: the text is not found exactly once in {file}")
+                return 2
+            path.write_text(original.replace(text, replacement), encoding="utf-8")
+            try:
+                run = subprocess.run(
+                    [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                    cwd=tree,
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                )
+            finally:
+                path.write_text(original, encoding="utf-8")
+            killed = run.returncode != 0
+            survivors += not killed and name not in EQUIVALENT
+            failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED ")]
+            why = f"  by {failed[0].removeprefix('FAILED ').split(' - ')[0]}" if failed else ""
+            if not killed and name in EQUIVALENT:
+                why = f"  (equivalent: {EQUIVALENT[name]})"
+            verdict = "killed " if killed else "same   " if name in EQUIVALENT else "SURVIVED"
+            print(f"{verdict} {name}{why}", flush=True)
+    total = len(MUTANTS) - len(EQUIVALENT)
+    print(
+        f"{total - survivors}/{total} killed ({100 * (total - survivors) / total:.0f} %),"
+        f" {len(EQUIVALENT)} equivalent"
+    )
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
