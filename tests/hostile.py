@@ -21,6 +21,8 @@ class Server:
     url: str
     port: int
     requests: list[str] = field(default_factory=list)
+    # /held answers only once this is set: a page that waits as long as the test wants.
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @asynccontextmanager
@@ -55,12 +57,12 @@ async def serve(extra: dict[str, Handler] | None = None) -> AsyncIterator[Server
         body = packer.compress(BODY) + packer.flush()
         return web.Response(body=body, headers={"Content-Encoding": "deflate"})
 
-    async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(float(request.query.get("s", "1")))
+    async def held(_: web.Request) -> web.Response:
+        await server.release.wait()
         return web.Response(body=BODY, content_type="text/html", charset="utf-8")
 
     app.router.add_get("/page", page)
-    app.router.add_get("/slow", slow)
+    app.router.add_get("/held", held)
     app.router.add_get("/redirect", redirect)
     app.router.add_get("/encoded", encoded)
     app.router.add_get("/raw-deflate", raw_deflate)

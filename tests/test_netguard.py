@@ -191,10 +191,14 @@ async def test_a_compression_bomb_stops_at_the_cap(source: Server) -> None:
 async def test_fetches_for_users_never_take_the_polls_slots(
     source: Server, fetcher: HttpFetcher
 ) -> None:
-    slow = f"{source.url}/slow?s=0.5"
-    users = [asyncio.create_task(fetcher.fetch(slow, on_demand=True)) for _ in range(4)]
+    held = f"{source.url}/held"  # answers only when the test releases it
+    users = [asyncio.create_task(fetcher.fetch(held, on_demand=True)) for _ in range(4)]
     await asyncio.sleep(0.1)
     poll = await fetcher.fetch(f"{source.url}/page")  # not queued behind the users' links
     assert poll.body == BODY
-    assert sum(task.done() for task in users) <= 1  # one user fetch per host at a time
+    assert not any(task.done() for task in users)
+    # One user fetch per host at a time: the server has seen only the first so far.
+    assert source.requests.count("/held") == 1
+    source.release.set()
     await asyncio.gather(*users)
+    assert source.requests.count("/held") == 4
