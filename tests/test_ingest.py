@@ -121,3 +121,16 @@ def test_a_date_without_time_is_judged_by_the_end_of_its_day() -> None:
     assert fresh(today, now, six)  # may be from 19:59 today
     assert not fresh(yesterday, now, six)
     assert not fresh(morning, now, six)  # a real time stands for itself
+
+
+async def test_one_story_listed_twice_in_one_poll_is_one_story(db: Database) -> None:
+    ingestor = Ingestor(db, timedelta(hours=6), timedelta(hours=24))
+    (state,) = await sources.sync(db, [SourceSpec("s", "https://s.ma/", "auto")])
+    await ingestor.ingest(state, PollResult([], None), NOW)
+    state = await sources.get(db, "s") or state
+    title = "انقطاع التيار الكهربائي عن مدينة فاس بسبب عطل تقني"
+    bar = Item("s", title, "https://s.ma/", urgent=True, from_ticker=True)  # a link-less entry
+    feed = Item("s", title, None, NOW, urgent=True, guid="post-77")
+    first, second = await ingestor.ingest(state, PollResult([bar, feed], None), NOW)
+    assert first.story_id is None and second.story_id == first.item_id
+    assert second.duplicate

@@ -191,34 +191,33 @@ class Ingestor:
         }
 
         arrivals: list[NewArrival] = []
-        new_rows: list[tuple[Item, int | None]] = []
         # Listings put the newest first; storing the oldest first gives newer items higher
-        # ids, which order items published in the same second.
+        # ids, which order items published in the same second. One at a time, each added to
+        # the story index before the next is matched: one story listed twice in the same
+        # poll (a bar entry without a link and its feed item, say) is one story, one alert.
         for item in reversed(items):
             if item.uid in known:
                 continue
-            new_rows.append((item, self.stories.find(item.title, now)))
-        ids = await item_store.insert_new(
-            self.db,
-            [
-                NewItem(
-                    uid=item.uid,
-                    source_id=source.id,
-                    url=item.url,
-                    title=item.title,
-                    normalized_title=normalize(item.title),
-                    normalized_text=normalize(item.summary or ""),
-                    published_at=item.published,
-                    fetched_at=now,
-                    urgent=item.urgent,
-                    summary=item.summary,
-                    image_url=item.image,
-                    story_id=story_id,
-                )
-                for item, story_id in new_rows
-            ],
-        )
-        for (item, story_id), item_id in zip(new_rows, ids, strict=True):
+            story_id = self.stories.find(item.title, now)
+            (item_id,) = await item_store.insert_new(
+                self.db,
+                [
+                    NewItem(
+                        uid=item.uid,
+                        source_id=source.id,
+                        url=item.url,
+                        title=item.title,
+                        normalized_title=normalize(item.title),
+                        normalized_text=normalize(item.summary or ""),
+                        published_at=item.published,
+                        fetched_at=now,
+                        urgent=item.urgent,
+                        summary=item.summary,
+                        image_url=item.image,
+                        story_id=story_id,
+                    )
+                ],
+            )
             if item_id is None:
                 continue
             self.stories.add(item_id, item.title, now, story_id)
