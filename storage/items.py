@@ -98,8 +98,9 @@ async def insert_many(db: Database, items: Sequence[NewItem]) -> int:
 async def latest(
     db: Database, limit: int, offset: int = 0, urgent_only: bool = False
 ) -> list[StoredItem]:
-    """The newest items across enabled sources, newest first: what /latest and /urgent show."""
-    where = "s.disabled = 0" + (" AND i.urgent = 1" if urgent_only else "")
+    """The newest items across enabled sources, newest first, each story once (its first
+    item: later headlines of the same story carry its id): what /latest and /urgent show."""
+    where = "s.disabled = 0 AND i.story_id IS NULL" + (" AND i.urgent = 1" if urgent_only else "")
     cursor = await db.reader.execute(
         f"SELECT {_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id"
         f" WHERE {where} ORDER BY i.sort_at DESC, i.id DESC LIMIT ? OFFSET ?",

@@ -134,3 +134,5 @@ async def test_one_story_listed_twice_in_one_poll_is_one_story(db: Database) -> 
     first, second = await ingestor.ingest(state, PollResult([bar, feed], None), NOW)
     assert first.story_id is None and second.story_id == first.item_id
     assert second.duplicate
+    listed = await items.latest(db, 10)
+    assert [i.id for i in listed] == [first.item_id]  # /latest shows the story once
