@@ -142,6 +142,29 @@ async def test_a_page_that_cannot_be_read_does_not_hold_the_alert(
     assert arrival.urgent and arrival.item.title == gone.title
 
 
+async def test_an_urgent_item_whose_page_is_gone_is_old_news(
+    sites: wild.Wild, fetcher: HttpFetcher, db: Database
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    (state,) = await source_store.sync(db, [SourceSpec("site", f"{sites.base}/news/", "html")])
+    ingestor = Ingestor(db, SIX_HOURS, timedelta(hours=24))
+    await ingestor.ingest(state, PollResult([], None), now)
+    state = await source_store.get(db, "site")
+    assert state is not None
+    sites.gone.add("/article/deleted-story")
+    gone = Item(
+        "site",
+        "عاجل.. غرق مركب صيد قبالة الساحل",
+        f"{sites.base}/article/deleted-story",
+        urgent=True,
+    )
+    poller = SourcePoller(SourceSettings("site", f"{sites.base}/news/", "html", ZONE), fetcher)
+    result = PollResult([gone], None)
+    dated = await ingestor.date_urgent(state, result, now, poller.read_published)
+    assert await ingestor.ingest(state, result, now, dated) == []  # stored, not alerted
+    assert sites.article_hits["/article/deleted-story"] == 1
+
+
 def item(n: int, minutes_ago: int | None, now: datetime, **extra: object) -> Item:
     published = now - timedelta(minutes=minutes_ago) if minutes_ago is not None else None
     return Item(

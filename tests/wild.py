@@ -161,6 +161,7 @@ class Wild:
     live_status: int = 200
     root_feed: bool = False  # whether /feed/ (WordPress's usual feed) answers
     root_feed_hits: int = 0
+    gone: set[str] = field(default_factory=set)  # article paths answered 404
     base: str = ""
 
 
@@ -195,6 +196,8 @@ def build_app(wild: Wild) -> web.Application:
     async def article(request: web.Request) -> web.Response:
         path = request.path
         wild.article_hits[path] = wild.article_hits.get(path, 0) + 1
+        if path in wild.gone:
+            return html("<html><body>not found</body></html>", 404)
         return html(article_page("مقال", wild.article_dates.get(path)))
 
     async def dated_article(request: web.Request) -> web.Response:

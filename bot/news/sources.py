@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -278,9 +278,11 @@ class SourcePoller:
 
         From a date in its URL (bot.news.freshness), else from its article page, fetched once
         through the same fetcher (and so timed out like any fetch) and dated by
-        bot.news.article.published_time. None when neither says: a fetch that fails, a page
-        with no date, an item without its own page (a link-less ticker item points to the
-        homepage). Never raises.
+        bot.news.article.published_time. An article page that is gone (404 or 410) counts as
+        old news: GONE, older than any freshness limit (a deleted story, or a link to nothing,
+        is never breaking). None when nothing says: another failed fetch, a page with no date,
+        an item without its own page (a link-less ticker item points to the homepage). Never
+        raises.
         """
         zone = self.settings.timezone
         from_url = date_from_url(item.url, zone)
@@ -294,7 +296,7 @@ class SourcePoller:
             fetched = await self.fetcher.fetch(item.url)
         except FetchError as exc:
             log.info("%s: cannot date %s: %s", self.settings.name, item.url, exc.reason)
-            return None
+            return GONE if exc.reason in ("HTTP 404", "HTTP 410") else None
         if fetched.not_modified:
             return None
         try:
@@ -307,6 +309,10 @@ class SourcePoller:
             return None
         # A page dated by its day only may be from any moment of it: its latest is the answer.
         return latest_possible(moment) if moment is not None else None
+
+
+# What `read_published` answers for an article page that is gone: older than any limit.
+GONE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _page_time(fetched: Fetched, zone: tzinfo) -> datetime | None:
