@@ -65,6 +65,7 @@ class Bench:
         self.world = emulator.world
         self._next_user = 200_000
         self.subscriber = self.user()
+        self.flooders: list[int] = []
 
     def user(self) -> int:
         self._next_user += 1
@@ -171,6 +172,7 @@ async def slow_summaries(bench: Bench) -> None:
 async def unknown_commands(bench: Bench) -> None:
     """(b) 3,000 unknown commands from 20 users, about 230 a second."""
     users = [bench.user() for _ in range(20)]
+    bench.flooders = users
     for n in range(3000):
         await bench.world.user_message(users[n % 20], f"/nosuch_{n} x")
         if n % 23 == 22:
@@ -230,9 +232,12 @@ async def main() -> None:
                 await bench.under("a: 3 users x 16 slow /summary", lambda: slow_summaries(bench))
             if "b" not in skip:
                 await bench.under("b: 3,000 unknown commands", lambda: unknown_commands(bench))
-                print(f"command label values in /metrics: {await bench.metric_labels()}")
+                answers = sum(len(emulator.world.bot_messages(u)) for u in bench.flooders)
+                print(f"   answers to the 20 flooders: {answers}")
+                print(f"   command label values in /metrics: {await bench.metric_labels()}")
             if "c" not in skip:
                 await bench.under("c: 500 inline queries", lambda: inline_queries(bench))
+                print(f"   inline queries answered: {len(emulator.api.inline_answers)}")
         finally:
             bot.terminate()
             await asyncio.wait_for(bot.wait(), 60)
