@@ -59,8 +59,13 @@ def counted(update: Update) -> bool:
 class Guard:
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._recent: defaultdict[int, deque[float]] = defaultdict(deque)
+        # The last 21 moments of each user's counted updates: over the limit when the oldest
+        # of them is less than a minute old (bounded memory, however fast a user floods).
+        self._recent: defaultdict[int, deque[float]] = defaultdict(
+            lambda: deque(maxlen=COMMANDS_PER_MINUTE + 1)
+        )
         self._warned: dict[int, float] = {}
+        self._forgot_at = 0.0
 
     async def rate_limit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """About 20 commands, edits, button presses and inline queries a minute per user.
@@ -73,8 +78,8 @@ class Guard:
         if user is None or not counted(update):
             return
         now = time.monotonic()
-        if len(self._recent) > 10_000:  # users seen long ago take no memory
-            self._forget(now)
+        if len(self._recent) > 10_000 and now - self._forgot_at > 60:
+            self._forget(now)  # users seen over a minute ago take no memory
         recent = self._recent[user.id]
         while recent and recent[0] < now - 60:
             recent.popleft()
@@ -96,6 +101,7 @@ class Guard:
         raise ApplicationHandlerStop
 
     def _forget(self, now: float) -> None:
+        self._forgot_at = now
         for user_id in [
             u for u, times in self._recent.items() if not times or times[-1] < now - 60
         ]:
