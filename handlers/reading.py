@@ -97,7 +97,7 @@ class OnDemand:
 class ReadingHandlers:
     def __init__(self, services: Services, on_demand: OnDemand | None = None) -> None:
         self._services = services
-        self.on_demand = on_demand or OnDemand()
+        self.on_demand = on_demand if on_demand is not None else OnDemand()
 
     async def latest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The newest headlines across sources, with a summary button each."""

@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,9 +60,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
-    folder = tmp_path_factory.mktemp("floods")
+@contextlib.asynccontextmanager
+async def slow_bot(folder: Path) -> AsyncIterator[tuple[Live, asyncio.Event, asyncio.Task[None]]]:
+    """The real bot (bot.app.run, the task) against the emulator and a SlowNewsroom; the event
+    stops it."""
     emulator = Emulator(TOKEN)
     await emulator.start()
     newsroom = SlowNewsroom()
@@ -84,13 +86,22 @@ async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
                 break
         await asyncio.sleep(0.1)
     try:
-        yield running
+        yield running, stop, task
     finally:
-        newsroom.gate.set()
         stop.set()
-        await asyncio.wait_for(task, 30)
+        await asyncio.wait_for(task, 30)  # a second time (already done) is harmless
+        newsroom.gate.set()
         await newsroom.stop()
         await emulator.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
+    async with slow_bot(tmp_path_factory.mktemp("floods")) as (running, _, _):
+        try:
+            yield running
+        finally:
+            running.newsroom.gate.set()  # type: ignore[attr-defined]
 
 
 def texts(live: Live, chat: int) -> list[str]:
@@ -229,3 +240,27 @@ async def test_unknown_commands_are_one_label(live: Live) -> None:
         if line.startswith('ajil_command_seconds_count{command="other"}')
     )
     assert other >= 45
+
+
+async def test_a_summary_in_progress_is_cancelled_at_shutdown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with slow_bot(tmp_path) as (bot, stop, running):
+        world, site = bot.emulator.world, bot.newsroom
+        user = bot.user()
+        story = site.stories[0]
+        await world.user_message(user, f"/summary {site.url}article/{story.id}/?slow=1")
+        working = (await replies(bot, user, 1))[0]
+        for _ in range(300):  # the site's counter wakes no one: look every 0.05 s
+            if site.waiting:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.05)
+        assert site.waiting == 1  # type: ignore[attr-defined]
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        # The bot stopped with the page still unanswered: the summary's task was cancelled,
+        # not left to fail against a closed fetcher and bot client; the placeholder stays.
+        assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("on-demand-")]
+        assert not site.gate.is_set()  # type: ignore[attr-defined]
+        assert not [r.getMessage() for r in caplog.records if r.name == "handlers.reading"]
+    assert WORKING in working.text and not working.edits
