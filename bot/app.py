@@ -204,6 +204,7 @@ async def _serve(
         await application.updater.stop()
         await application.stop()
     finally:
+        await handlers.stop_background(application)
         sender_stop.set()
         if sender_task is not None:
             with contextlib.suppress(Exception):

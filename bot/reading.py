@@ -104,16 +104,25 @@ def allowed_url(url: str, config: Config) -> bool:
     return FetchPolicy(s.url for s in config.sources).is_source_origin(url)
 
 
-async def summary_message(
+@dataclass(frozen=True)
+class PendingSummary:
+    """A summary that needs the article fetched: what `fetch_summary` is given."""
+
+    target: str  # the page to fetch
+    title: str | None  # the stored headline, if the article is a stored item
+    item_id: int | None  # where to keep the summary once computed (None: a user's URL)
+
+
+async def prepare_summary(
     db: Database,
     config: Config,
-    fetcher: Fetcher,
     language: Language,
     item_id: int | None = None,
     url: str | None = None,
-) -> Outgoing:
-    """The article's summary, fetched and computed on demand, then kept."""
-    t = translator(language)
+) -> Outgoing | PendingSummary:
+    """What can be answered from storage alone: the kept summary as an `Outgoing`, or what to
+    fetch (`PendingSummary`). Only database reads; raises SummaryRefused (gone, foreign URL,
+    nothing to fetch) at once, so that a refusal never waits for a fetch slot."""
     item = await items.get(db, item_id) if item_id is not None else None
     if item_id is not None and item is None:
         raise SummaryRefused("summary-gone")
@@ -124,31 +133,63 @@ async def summary_message(
     target = item.url if item is not None else url
     title = item.title if item is not None else None
     sentences = await items.article_summary(db, item.id) if item is not None else None
-    if sentences is None:
-        if not target:
-            raise SummaryRefused("summary-empty")
-        try:
-            # A URL the user typed stays on our sources' origins, redirects included; a stored
-            # item's link goes through the fetcher's general policy.
-            fetched = await fetcher.fetch(target, confined=item is None, on_demand=True)
-            article = await parse_off_loop(
-                lambda: _read_article(fetched.body, fetched.charset, fetched.url, config)
-            )
-        except FetchError as exc:
-            if exc.refused:
-                # Said plainly, without the address: nothing was asked of it.
-                raise SummaryRefused(
-                    "summary-foreign-url" if item is None else "summary-refused"
-                ) from None
-            raise SummaryRefused("summary-failed", reason=exc.reason) from None
-        except ParseError:
-            raise SummaryRefused("summary-empty") from None
-        title = title or article.title
-        sentences = summarize(article.paragraphs, article.title)
-        if not sentences:
-            raise SummaryRefused("summary-empty")
-        if item is not None:
-            await items.save_article_summary(db, item.id, sentences)
+    if sentences is not None and target:
+        return _summary_out(language, title, target, sentences)
+    if not target:
+        raise SummaryRefused("summary-empty")
+    return PendingSummary(target, title, item.id if item is not None else None)
+
+
+async def fetch_summary(
+    db: Database, config: Config, fetcher: Fetcher, language: Language, pending: PendingSummary
+) -> Outgoing:
+    """The article fetched (the fetcher's on-demand slots, never the polls'), parsed in a worker
+    with a time budget, summarised, kept for a stored item; raises SummaryRefused."""
+    item_stored = pending.item_id is not None
+    try:
+        # A URL the user typed stays on our sources' origins, redirects included; a stored
+        # item's link goes through the fetcher's general policy.
+        fetched = await fetcher.fetch(pending.target, confined=not item_stored, on_demand=True)
+        article = await parse_off_loop(
+            lambda: _read_article(fetched.body, fetched.charset, fetched.url, config)
+        )
+    except FetchError as exc:
+        if exc.refused:
+            # Said plainly, without the address: nothing was asked of it.
+            raise SummaryRefused(
+                "summary-refused" if item_stored else "summary-foreign-url"
+            ) from None
+        raise SummaryRefused("summary-failed", reason=exc.reason) from None
+    except ParseError:
+        raise SummaryRefused("summary-empty") from None
+    sentences = summarize(article.paragraphs, article.title)
+    if not sentences:
+        raise SummaryRefused("summary-empty")
+    if pending.item_id is not None:
+        await items.save_article_summary(db, pending.item_id, sentences)
+    return _summary_out(language, pending.title or article.title, pending.target, sentences)
+
+
+async def summary_message(
+    db: Database,
+    config: Config,
+    fetcher: Fetcher,
+    language: Language,
+    item_id: int | None = None,
+    url: str | None = None,
+) -> Outgoing:
+    """The article's summary, fetched and computed on demand, then kept (prepare_summary then
+    fetch_summary in one call); raises SummaryRefused."""
+    found = await prepare_summary(db, config, language, item_id, url)
+    if isinstance(found, Outgoing):
+        return found
+    return await fetch_summary(db, config, fetcher, language, found)
+
+
+def _summary_out(
+    language: Language, title: str | None, target: str, sentences: Sequence[str]
+) -> Outgoing:
+    t = translator(language)
     head = f"<b>{html.escape(t('summary-title'))}</b>"
     if title:
         head += " — " + link(one_line(title, 300), target)

@@ -20,7 +20,7 @@ from bot.i18n import LANGUAGES, translator
 from handlers.admin import AdminHandlers
 from handlers.gate import GroupGate
 from handlers.guard import Guard, Meter
-from handlers.reading import ReadingHandlers
+from handlers.reading import OnDemand, ReadingHandlers
 from handlers.search import SearchHandlers
 from handlers.settings import SettingsHandlers
 from handlers.subscription import SubscriptionHandlers
@@ -40,6 +40,8 @@ MENU = [
     "settings",
     "help",
 ]
+# Where register() keeps the summaries' task set, for stop_background() at shutdown.
+ON_DEMAND = "ajil.on_demand"
 
 
 def register(application: Application, services: Services) -> None:  # type: ignore[type-arg]
@@ -47,7 +49,9 @@ def register(application: Application, services: Services) -> None:  # type: ign
     guard = Guard(services)
     gate = GroupGate(services)
     subscription = SubscriptionHandlers(services)
-    reading = ReadingHandlers(services)
+    on_demand = OnDemand()
+    application.bot_data[ON_DEMAND] = on_demand
+    reading = ReadingHandlers(services, on_demand)
     settings = SettingsHandlers(services)
     search = SearchHandlers(services)
     admin = AdminHandlers(services)
@@ -87,6 +91,13 @@ def register(application: Application, services: Services) -> None:  # type: ign
     add(MessageHandler(filters.StatusUpdate.MIGRATE, subscription.migrated))
     add(MessageHandler(filters.COMMAND, guard.unknown_command))
     application.add_error_handler(guard.on_error)
+
+
+async def stop_background(application: Application) -> None:  # type: ignore[type-arg]
+    """Cancel the work still running for users (summaries being fetched); for shutdown."""
+    on_demand = application.bot_data.get(ON_DEMAND)
+    if isinstance(on_demand, OnDemand):
+        await on_demand.close()
 
 
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]

@@ -10,7 +10,8 @@ from collections import defaultdict, deque
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, CommandHandler, ContextTypes
 
 from bot.alerts.message import Outgoing, escaped, lines
 from bot.i18n import translator
@@ -32,32 +33,69 @@ async def say(update: Update, services: Services, key: str, **values: object) ->
     await reply(update, Outgoing(lines(language, text), silent=True))
 
 
+def counted(update: Update) -> bool:
+    """What the per-user limit counts: commands (new or edited), every edited message, button
+    presses and inline queries; plain new messages start no handler and cost nothing."""
+    if update.callback_query is not None or update.inline_query is not None:
+        return True
+    if update.edited_message is not None:
+        return True
+    message = update.message
+    return message is not None and (message.text or "").startswith("/")
+
+
 class Guard:
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._recent: defaultdict[int, deque[float]] = defaultdict(deque)
+        # The last 21 moments of each user's counted updates: over the limit when the oldest
+        # of them is less than a minute old (bounded memory, however fast a user floods).
+        self._recent: defaultdict[int, deque[float]] = defaultdict(
+            lambda: deque(maxlen=COMMANDS_PER_MINUTE + 1)
+        )
         self._warned: dict[int, float] = {}
+        self._forgot_at = 0.0
 
     async def rate_limit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """About 20 commands a minute per user; beyond, one polite "wait" and nothing else."""
+        """About 20 commands, edits, button presses and inline queries a minute per user.
+
+        Beyond that the update stops here, before any handler: no database write and no reply
+        but one polite "wait" a minute in the chat. A button press is still answered (no text)
+        so that its button stops spinning; an inline query gets no answer at all (the
+        cheapest, and Telegram's client simply shows nothing)."""
         user = update.effective_user
-        message = update.message
-        is_command = message is not None and (message.text or "").startswith("/")
-        if user is None or not (is_command or update.callback_query is not None):
+        if user is None or not counted(update):
             return
         now = time.monotonic()
+        if len(self._recent) > 10_000 and now - self._forgot_at > 60:
+            self._forget(now)  # users seen over a minute ago take no memory
         recent = self._recent[user.id]
         while recent and recent[0] < now - 60:
             recent.popleft()
         recent.append(now)
         if len(recent) <= COMMANDS_PER_MINUTE:
             return
-        if now - self._warned.get(user.id, 0) > 60:
-            self._warned[user.id] = now
-            if update.callback_query is not None:
+        if update.callback_query is not None:
+            try:
                 await update.callback_query.answer()
+            except TelegramError as exc:  # too old: nothing is spinning any more
+                log.debug("could not answer a button press over the limit: %s", exc)
+        if (
+            update.inline_query is None
+            and update.effective_chat is not None
+            and now - self._warned.get(user.id, -60.0) > 60
+        ):
+            self._warned[user.id] = now
             await say(update, self._services, "slow-down")
         raise ApplicationHandlerStop
+
+    def _forget(self, now: float) -> None:
+        self._forgot_at = now
+        for user_id in [
+            u for u, times in self._recent.items() if not times or times[-1] < now - 60
+        ]:
+            del self._recent[user_id]
+        for user_id in [u for u, at in self._warned.items() if at < now - 60]:
+            del self._warned[user_id]
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command the bot does not have (or that was meant for another bot in a group)."""
@@ -91,11 +129,16 @@ class Guard:
 
 
 class Meter:
-    """Counts updates and times command answers for /metrics."""
+    """Counts updates and times command answers for /metrics.
+
+    The command label takes values from a closed set, the bot's registered commands and
+    "other", so that invented commands cannot grow /metrics (issue 13: 3,000 of them made
+    1,220 label values)."""
 
     def __init__(self, services: Services) -> None:
         self._metrics = services.metrics
         self._started: dict[int, float] = {}
+        self._known: frozenset[str] | None = None
 
     async def begin(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if self._metrics is None or not isinstance(update, Update):
@@ -112,6 +155,26 @@ class Meter:
         message = update.message
         if started is None or message is None or not (message.text or "").startswith("/"):
             return
-        command = message.text.split()[0].split("@")[0][1:33].lower()  # type: ignore[union-attr]
-        known = command if command.isascii() and command.isidentifier() else "other"
-        self._metrics.command_seconds.labels(known).observe(time.monotonic() - started)
+        label = command_label(message.text or "", self._registered(context))
+        self._metrics.command_seconds.labels(label).observe(time.monotonic() - started)
+
+    def _registered(self, context: ContextTypes.DEFAULT_TYPE) -> frozenset[str]:
+        """The commands of the application's CommandHandlers (read once: all are registered
+        before the first update)."""
+        if self._known is None:
+            self._known = frozenset(
+                command
+                for group in context.application.handlers.values()
+                for handler in group
+                if isinstance(handler, CommandHandler)
+                for command in handler.commands
+            )
+        return self._known
+
+
+def command_label(text: str, registered: frozenset[str]) -> str:
+    """The metric label of a command message: its name when registered (Telegram's commands
+    are case-insensitive, an @BotName suffix is dropped), else "other"."""
+    command = text.split(maxsplit=1)[0] if text.strip() else ""
+    name = command.removeprefix("/").split("@", 1)[0].lower()
+    return name if name in registered else "other"

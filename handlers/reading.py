@@ -1,14 +1,23 @@
-"""/latest, /urgent, /summary and their buttons: reading what is stored."""
+"""/latest, /urgent, /summary and their buttons: reading what is stored.
+
+A summary that needs its article fetched runs outside PTB's update slots (`OnDemand`): the
+handler answers at once with "working on it", returns, and the summary replaces that message
+when ready. Slow pages (a site answering after 19 s, or pages made slow on purpose) then hold
+none of the slots that every other command needs (issue 13).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
-from telegram import Update
-from telegram.constants import ChatAction
+from telegram import Message, Update
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import reading
+from bot import keyboards, reading
 from bot.alerts.message import Outgoing, escaped, lines
 from bot.compose import callbacks
 from bot.i18n import Language, translator
@@ -17,12 +26,78 @@ from handlers.replies import language_for, reply
 if TYPE_CHECKING:
     from bot.app import Services
 
+log = logging.getLogger(__name__)
 LAST_LIST = "last_list"
+# As many summaries run at once as the fetcher has on-demand slots (bot.news.fetch ON_DEMAND);
+# a few dozen more may wait their turn, one per user, and beyond that users are asked to retry.
+RUNNING = 4
+WAITING = 60
+
+
+class OnDemand:
+    """The owned set of tasks doing work for users outside the update slots: at most one per
+    user, `running` at once, `running + waiting` in all; `close()` cancels them (shutdown)."""
+
+    def __init__(self, running: int = RUNNING, waiting: int = WAITING) -> None:
+        self._slots = asyncio.Semaphore(running)
+        self._capacity = running + waiting
+        # A user's entry exists from the claim (before the "working" reply) until the work ends.
+        self._by_user: dict[int, asyncio.Task[None] | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_user)
+
+    def busy(self, user: int) -> bool:
+        """Whether this user's previous request is still in progress."""
+        return user in self._by_user
+
+    def full(self) -> bool:
+        return len(self._by_user) >= self._capacity
+
+    def claim(self, user: int) -> bool:
+        """Reserve the user's place (synchronously, so that no second request slips in while
+        the first one's reply is on its way); False when busy or full."""
+        if self.busy(user) or self.full():
+            return False
+        self._by_user[user] = None
+        return True
+
+    def release(self, user: int) -> None:
+        """Give back a claim that was never started."""
+        if self._by_user.get(user, False) is None:
+            del self._by_user[user]
+
+    def start(self, user: int, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` (which must handle its own errors) in one of the slots."""
+        task = asyncio.create_task(self._run(work), name=f"on-demand-{user}")
+        self._by_user[user] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            work.close()  # cancelled before it began: no "never awaited" warning
+            if self._by_user.get(user) is finished:
+                del self._by_user[user]
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("on-demand work failed", exc_info=finished.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def _run(self, work: Coroutine[Any, Any, None]) -> None:
+        async with self._slots:
+            await work
+
+    async def close(self) -> None:
+        """Cancel everything in progress and wait for it to end."""
+        tasks = [t for t in self._by_user.values() if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class ReadingHandlers:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, on_demand: OnDemand | None = None) -> None:
         self._services = services
+        self.on_demand = on_demand if on_demand is not None else OnDemand()
 
     async def latest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The newest headlines across sources, with a summary button each."""
@@ -108,18 +183,78 @@ class ReadingHandlers:
         item_id: int | None = None,
         url: str | None = None,
     ) -> None:
+        """A kept summary at once; otherwise "working on it" now and the summary in its place
+        when fetched (OnDemand), one at a time per user."""
         services = self._services
         language = await language_for(update, services.db)
-        if update.effective_chat is not None:
-            await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+        t = translator(language)
         try:
-            message = await reading.summary_message(
-                services.db, services.config, services.fetcher, language, item_id, url
+            found = await reading.prepare_summary(
+                services.db, services.config, language, item_id, url
             )
         except reading.SummaryRefused as exc:
-            await _say(update, language, translator(language)(exc.key, **exc.values))
+            await _say(update, language, t(exc.key, **exc.values))
             return
-        await reply(update, message)
+        if isinstance(found, Outgoing):
+            await reply(update, found)
+            return
+        user = update.effective_user
+        if user is None:
+            return
+        if not self.on_demand.claim(user.id):
+            busy = "summary-still-working" if self.on_demand.busy(user.id) else "summary-busy"
+            await _say(update, language, t(busy))
+            return
+        try:
+            working = await reply(update, _plain(language, t("summary-working")))
+        except BaseException:
+            self.on_demand.release(user.id)
+            raise
+        if working is None:
+            self.on_demand.release(user.id)
+            return
+        self.on_demand.start(user.id, self._finish(working, language, found))
+
+    async def _finish(
+        self, working: Message, language: Language, pending: reading.PendingSummary
+    ) -> None:
+        """Fetch and summarise (outside the update slots), then put the answer in place of
+        the "working on it" message."""
+        services = self._services
+        t = translator(language)
+        try:
+            message = await reading.fetch_summary(
+                services.db, services.config, services.fetcher, language, pending
+            )
+        except reading.SummaryRefused as exc:
+            message = _plain(language, t(exc.key, **exc.values))
+        except Exception:
+            log.exception("summary of %s failed", pending.target)
+            message = _plain(language, t("error-generic"))
+        await _replace(working, message)
+
+
+async def _replace(working: Message, message: Outgoing) -> None:
+    """Edit the "working on it" message into `message`; if it is gone (deleted by the user),
+    send `message` anew in the same chat and topic."""
+    looks = {
+        "parse_mode": "HTML",
+        "reply_markup": keyboards.markup(message),
+        "link_preview_options": keyboards.preview(message),
+    }
+    try:
+        await working.edit_text(message.text, **looks)  # type: ignore[arg-type]
+        return
+    except BadRequest as exc:
+        log.info("could not edit the summary placeholder (%s); sending it anew", exc)
+    try:
+        await working.reply_text(message.text, do_quote=False, **looks)  # type: ignore[arg-type]
+    except TelegramError as exc:
+        log.warning("could not send a summary to chat %s: %s", working.chat_id, exc)
+
+
+def _plain(language: Language, text: str) -> Outgoing:
+    return Outgoing(lines(language, escaped(text)), silent=True)
 
 
 async def _usage(update: Update, language: Language, key: str) -> None:
@@ -127,4 +262,4 @@ async def _usage(update: Update, language: Language, key: str) -> None:
 
 
 async def _say(update: Update, language: Language, text: str) -> None:
-    await reply(update, Outgoing(lines(language, escaped(text)), silent=True))
+    await reply(update, _plain(language, text))

@@ -65,6 +65,12 @@ class Live:
         await world.wait_for(lambda: len(world.bot_messages(chat)) > before, timeout)
         return world.bot_messages(chat)[before]
 
+    async def settled(self, message: SentMessage, timeout: float = 15) -> SentMessage:
+        """`message` once final: a summary that must be fetched first comes as "⏳ working on
+        it" and is then edited in place."""
+        await self.emulator.world.wait_for(lambda: "⏳" not in message.text, timeout)
+        return message
+
     def query(self, sql: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
         with sqlite3.connect(self.config.storage.database) as conn:
             return conn.execute(sql, args).fetchall()

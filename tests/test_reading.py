@@ -48,7 +48,7 @@ async def test_summary_button_fetches_the_article_once(live: Live) -> None:
     listing = await live.say(10, "/latest 2")
     data = listing.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
     story = live.newsroom.latest(1)[0]
-    summary = await live.press(10, listing, data)
+    summary = await live.settled(await live.press(10, listing, data))
     assert "📝 الملخص" in summary.text and story.title in summary.text
     assert any(sentence.strip() in summary.text for sentence in story.paragraphs)
     assert summary.link_preview
@@ -60,7 +60,9 @@ async def test_summary_button_fetches_the_article_once(live: Live) -> None:
 
 async def test_summary_by_url_only_for_our_sources(live: Live) -> None:
     story = live.newsroom.stories[0]
-    ours = await live.say(10, f"/summary {live.newsroom.url}article/{story.id}/")
+    ours = await live.settled(
+        await live.say(10, f"/summary {live.newsroom.url}article/{story.id}/")
+    )
     assert story.title in ours.text
     foreign = await live.say(10, "/summary https://example.org/article/1")
     assert "ليس من مصادرنا" in foreign.text

@@ -80,7 +80,7 @@ REFUSED = ("ليس من مصادرنا", "عنوان داخلي", "رابط مق
 
 async def test_summary_urls_never_reach_inside(live: Live, canary: Server, hostile: Server) -> None:
     for url in cases(canary, hostile):
-        reply = await live.say(USER, f"/summary {url}")
+        reply = await live.settled(await live.say(USER, f"/summary {url}"))
         assert any(words in reply.text for words in REFUSED), (url, reply.text)
     assert canary.requests == []
     # The hostile source's own page is still a page of our sources.
@@ -99,6 +99,6 @@ async def test_stored_links_are_held_to_the_policy(live: Live, canary: Server) -
             for line in listing.text.splitlines()
             if title in line
         )
-        reply = await live.say(USER, f"/summary {number}")
+        reply = await live.settled(await live.say(USER, f"/summary {number}"))
         assert "عنوان داخلي" in reply.text, reply.text
     assert canary.requests == []

@@ -199,6 +199,9 @@ class BotApi:
         message.edits.append(message.html or message.text)
         message.text, message.reply_markup = text, markup
         message.html = source if params.get("parse_mode") == "HTML" else None
+        # As Telegram does, an edit sets the link preview anew (shown unless disabled).
+        preview = json_dict(params.get("link_preview_options")) or {}
+        message.link_preview = not preview.get("is_disabled", False)
         message.changed_at = time.time()
         await self.world.touch()
         return message.to_api(chat)
