@@ -12,11 +12,12 @@ import contextvars
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -54,13 +55,54 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
+class Rows:
+    """A query's rows, all read: what `Reader.execute` returns in place of a live cursor."""
+
+    def __init__(self, rows: list[sqlite3.Row | tuple[Any, ...]]) -> None:
+        self._rows = rows
+        self._next = 0
+
+    async def fetchone(self) -> Any:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    async def fetchall(self) -> list[Any]:
+        rest, self._next = self._rows[self._next :], len(self._rows)
+        return rest
+
+
+class Reader:
+    """The read-only connection, one whole query per call.
+
+    SQLite keeps a read transaction (and so an old snapshot, in WAL) open while any statement
+    of the connection is unfinished. With aiosqlite a live cursor is such a statement between
+    `execute` and its last fetch, and other tasks' queries, queued on the same connection,
+    ran inside its snapshot: a row committed a moment before was not seen (a /settings right
+    after its own write failed). Each call here executes and reads every row in one step.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+
+    async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> Rows:
+        return Rows(list(await self.connection.execute_fetchall(sql, parameters)))
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        return list(await self.connection.execute_fetchall(sql, parameters))
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
 class Database:
     """An open Ajil database: `writer` for changes (inside `transaction()`), `reader` for queries."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         self.path = path
         self.writer = writer
-        self.reader = reader
+        self.reader = Reader(reader)
         self._write_lock = asyncio.Lock()
         # The transaction the current task is in, so that nested `transaction()` blocks join
         # it: a caller can make several storage calls one atomic change.
@@ -152,7 +194,7 @@ class Database:
             return
 
     async def schema_version(self) -> int:
-        return await _user_version(self.reader)
+        return await _user_version(self.reader.connection)
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
