@@ -15,8 +15,8 @@ from bot.compose import callbacks
 from bot.compose.links import safe_url
 from bot.config import Config
 from bot.i18n import Language, translator
-from bot.news.article import extract_article
-from bot.news.bounds import check_html, parse_off_loop
+from bot.news.article import read_article_page
+from bot.news.bounds import parse_off_loop
 from bot.news.encoding import decode
 from bot.news.fetch import Fetcher, FetchError
 from bot.news.models import Article, ParseError
@@ -83,9 +83,7 @@ def _entry(number: int, item: StoredItem, source: str, zone: tzinfo) -> str:
 
 
 def _read_article(body: bytes, charset: str | None, url: str, config: Config) -> Article:
-    html = decode(body, charset)
-    check_html(html)
-    return extract_article(html, url, config.schedule.zone)
+    return read_article_page(decode(body, charset), url, config.schedule.zone)
 
 
 class SummaryRefused(Exception):

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.news.article import extract_article, is_boilerplate
+from bot.news.article import extract_article, is_boilerplate, read_article_page
+from bot.news.models import ParseError
+from tests import wild
 
 ZONE = ZoneInfo("Africa/Casablanca")
 TITLE = "نتائج الانتخابات الجماعية في ثلاث مدن ساحلية"
@@ -97,3 +99,18 @@ def test_boilerplate_in_the_middle_of_an_article_is_not_cut_from_there() -> None
 )
 def test_is_boilerplate(text: str, expected: bool) -> None:
     assert is_boilerplate(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("page", "reason"),
+    [
+        (wild.CHALLENGE, "bot challenge"),
+        (wild.CAPTCHA, "bot challenge"),
+        (wild.ANGULAR, "script"),
+        (wild.REACT, "script"),
+        (wild.REFRESH, "redirects"),
+    ],
+)
+def test_a_challenge_or_a_shell_is_never_summarized_as_news(page: str, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        read_article_page(page, "https://site.ma/a/1", ZoneInfo("Africa/Casablanca"))

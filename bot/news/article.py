@@ -15,9 +15,11 @@ from typing import Any
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
+from bot.news.bounds import check_html
 from bot.news.boxes import title_heading
 from bot.news.markup import absolute_url, clean_text
 from bot.news.models import Article, ParseError
+from bot.news.pagekind import classify
 from bot.news.published import find_dateline, published_time
 from bot.news.text import normalize
 
@@ -198,3 +200,17 @@ def is_boilerplate(paragraph: str) -> bool:
         return True
     follow = any(plain.startswith(verb) or f" {verb} " in plain for verb in _FOLLOW)
     return follow and _CHANNELS.search(plain) is not None
+
+
+def read_article_page(html: str, url: str | None, tz: tzinfo, status: int = 200) -> Article:
+    """`extract_article` for a page fetched for a reader (/summary, `ajil article`), after the
+    checks a source's page gets: the nesting bound, and what the page is. A bot challenge, a
+    script-only shell or a stub that only redirects is no article: its text («Checking your
+    browser…», «enable JavaScript») must never be summarized as news. Raises ParseError with
+    the reason.
+    """
+    check_html(html)
+    kind = classify(html, status, url or "")
+    if kind.kind in ("challenge", "shell", "refresh", "redirect"):
+        raise ParseError(kind.reason)
+    return extract_article(html, url, tz)

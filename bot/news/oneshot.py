@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, SourceConfig
-from bot.news.article import extract_article
-from bot.news.bounds import check_html, parse_off_loop
+from bot.news.article import read_article_page
+from bot.news.bounds import parse_off_loop
 from bot.news.dedup import StoryIndex
 from bot.news.encoding import decode
 from bot.news.fetch import FetchError, HttpFetcher
@@ -144,8 +144,7 @@ async def read_article(
         html, url = decode(fetched.body, fetched.charset), fetched.url
     else:
         html, url = decode(await asyncio.to_thread(Path(target).read_bytes)), None
-    check_html(html)
-    article = await parse_off_loop(lambda: extract_article(html, url, zone))
+    article = await parse_off_loop(lambda: read_article_page(html, url, zone))
     return ArticleReport(article, summarize(article.paragraphs, article.title, sentences))
 
 
