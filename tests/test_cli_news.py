@@ -137,6 +137,13 @@ async def test_fetch_json_keeps_the_sources_own_offset(write_config) -> None:
                 "link": "/article/late",
                 "pubDate": "Sat, 28 Nov 2026 23:59:00 +0300",
             },
+            {
+                # Written with its own offset, not the source zone's: shown as written (moved
+                # to a zone west of it, midnight would read as the day before).
+                "title": "خبر منتصف الليل بتوقيت آخر",
+                "link": "/article/other-offset",
+                "pubDate": "Sat, 28 Nov 2026 00:00:00 -0100",
+            },
         ]
         config = write_config(
             f"[[sources]]\nname = 'riyadh'\nurl = '{sites.base}/feed/live'\nkind = 'rss'\n"
@@ -146,10 +153,15 @@ async def test_fetch_json_keeps_the_sources_own_offset(write_config) -> None:
         human_code, human, _ = await ajil("fetch", "--config", str(config))
     assert code == 0, err
     published = [json.loads(line)["published"] for line in out.splitlines()]
-    assert published == ["2026-11-29T00:30:00+03:00", "2026-11-28T23:59:00+03:00"]
+    assert published == [
+        "2026-11-29T00:30:00+03:00",
+        "2026-11-28T23:59:00+03:00",
+        "2026-11-28T00:00:00-01:00",
+    ]
     # The human listing shows the same local times.
     assert human_code == 0
     assert [line.split("\t")[1] for line in human.splitlines()] == [
         "2026-11-29 00:30",
         "2026-11-28 23:59",
+        "2026-11-28 00:00",
     ]

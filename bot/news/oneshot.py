@@ -49,7 +49,14 @@ class Found:
 
     @property
     def published(self) -> datetime | None:
-        return self.item.published.astimezone(self.zone) if self.item.published else None
+        """The item's time with the offset its source wrote («…T00:00+01:00» stays so); a
+        UTC time (RFC 822 GMT, feedparser's reading) in the source's own zone instead."""
+        moment = self.item.published
+        if moment is None:
+            return None
+        if moment.utcoffset() == timedelta(0):
+            return moment.astimezone(self.zone)
+        return moment
 
     def as_json(self) -> dict[str, Any]:
         published = self.published
