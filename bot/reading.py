@@ -22,6 +22,7 @@ from bot.news.fetch import Fetcher, FetchError
 from bot.news.models import Article, ParseError
 from bot.news.netguard import FetchPolicy
 from bot.news.summary import summarize
+from bot.news.text import western_digits
 from storage import Database, items
 from storage.models import StoredItem
 
@@ -36,12 +37,14 @@ class Listing:
 
 
 def parse_count(args: Sequence[str]) -> int | None:
-    """The N of /latest N: absent means 5; anything but 1-20 is None (a usage error)."""
+    """The N of /latest N: absent means 5; anything but 1-20 is None (a usage error).
+    Eastern Arabic digits count as the same numbers («/latest ٣»)."""
     if not args:
         return DEFAULT_COUNT
-    if len(args) > 1 or len(args[0]) > 3 or not args[0].isascii() or not args[0].isdigit():
+    digits = western_digits(args[0])
+    if len(args) > 1 or len(digits) > 3 or not digits.isascii() or not digits.isdigit():
         return None
-    value = int(args[0])
+    value = int(digits)
     return value if 1 <= value <= MAX_COUNT else None
 
 

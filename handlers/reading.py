@@ -21,6 +21,7 @@ from bot import keyboards, reading
 from bot.alerts.message import Outgoing, escaped, lines
 from bot.compose import callbacks
 from bot.i18n import Language, translator
+from bot.news.text import western_digits
 from handlers.replies import language_for, reply
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class ReadingHandlers:
         if len(args) != 1 or len(args[0]) > 2000:
             await _usage(update, language, "usage-summary")
             return
-        arg = args[0]
+        arg = western_digits(args[0])  # «/summary ٢» is /summary 2
         if arg.isascii() and arg.isdigit() and len(arg) <= 3:
             listed = (context.chat_data or {}).get(LAST_LIST) or []
             if not listed:

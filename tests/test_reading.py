@@ -76,7 +76,6 @@ async def test_summary_by_url_only_for_our_sources(live: Live) -> None:
         "/latest -3",
         "/latest 99",
         "/latest 1 2",
-        "/latest ٣",
         "/urgent <b>",
         "/summary",
         "/summary x y",
@@ -93,3 +92,11 @@ async def test_summary_needs_a_list_and_a_number_in_range(live: Live) -> None:
     assert "أرسل /latest" in without_marks((await live.say(12, "/summary 1")).text)
     await live.say(12, "/latest 2")
     assert "عنوانان" in (await live.say(12, "/summary 5")).text
+
+
+async def test_eastern_arabic_digits_are_numbers(live: Live) -> None:
+    user = live.user()
+    listing = await live.say(user, "/latest ٣")
+    text = listing.text.replace("\u200e", "").replace("\u200f", "")
+    assert "1. " in text and "3. " in text and "4. " not in text
+    assert "الاستعمال" not in (await live.say(user, "/urgent ٢")).text
