@@ -55,6 +55,8 @@ def needs_group_admin(update: Update) -> bool:
     if match is None:
         return False  # not a command: nothing to change
     name = match.group(1).lower()
+    if name == "start" and text[match.end() :].strip():
+        return True  # /start SOURCE (a deep link) subscribes the chat
     return name not in READ_ONLY_COMMANDS and name not in BOT_ADMIN_COMMANDS
 
 

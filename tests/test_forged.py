@@ -100,7 +100,13 @@ def registry() -> tuple[list[str], list[str]]:
     return commands, patterns
 
 
-ARGUMENTS = {"language": "fr", "quiet": "23:00-07:00", "digest": "20:00", "filter": "add مطر"}
+ARGUMENTS = {
+    "start": "site",
+    "language": "fr",
+    "quiet": "23:00-07:00",
+    "digest": "20:00",
+    "filter": "add مطر",
+}
 
 
 def group_state(live: Live) -> list[object]:
@@ -123,7 +129,7 @@ async def test_a_member_who_is_not_admin_changes_nothing(
     changing = [c for c in commands if c not in READ_ONLY_COMMANDS | BOT_ADMIN_COMMANDS]
     assert {"subscribe", "unsubscribe", "settings", "quiet", "filter", "topic"} <= set(changing)
     with caplog.at_level(logging.WARNING):
-        for command in changing:
+        for command in [*changing, "start"]:
             text = f"/{command} {ARGUMENTS.get(command, '')}".strip()
             reply = await live.say(MEMBER, text, chat=GROUP)
             assert "يغيرها مشرفوها فقط" in reply.text, (text, reply.text)
