@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+import sqlite3
 import time
 from collections import defaultdict, deque
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop, CommandHandler, ContextTypes
 from bot.alerts.message import Outgoing, escaped, lines
 from bot.i18n import translator
 from handlers.replies import language_for, reply
+from storage import StorageError
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -120,10 +122,16 @@ class Guard:
                 f" (update {update.update_id}, chat {chat.id if chat else '-'}, "
                 f"text {html.escape((text or '')[:80])!r})"
             )
-        log.error("error while handling an update%s", details, exc_info=context.error)
+        storage = isinstance(context.error, sqlite3.Error | StorageError | OSError)
+        if storage:
+            # A full disk or a locked or read-only file: the operator's problem, said once
+            # per update in one line; the user is told to try again, not "unexpected".
+            log.error("cannot save while handling an update%s: %s", details, context.error)
+        else:
+            log.error("error while handling an update%s", details, exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
-                await say(update, self._services, "error-generic")
+                await say(update, self._services, "error-storage" if storage else "error-generic")
             except Exception:  # telling the user must never raise again
                 log.warning("could not tell the user about the error")
 

@@ -57,3 +57,22 @@ async def test_a_failed_write_is_followed_by_normal_polls(
         assert healthy is not None and healthy.last_error is None
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) <= 1
+
+
+async def test_a_user_is_told_to_try_again_when_nothing_can_be_saved(tmp_path: Path) -> None:
+    import sqlite3
+
+    from tests.live import live_bot
+
+    async with live_bot(tmp_path) as live:
+        user = live.user()
+        with sqlite3.connect(live.config.storage.database) as conn:  # the disk "fills up"
+            conn.execute(
+                "CREATE TRIGGER full BEFORE INSERT ON subscribers"
+                " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        refused = await live.say(user, "/subscribe")
+        assert "تعذر الحفظ الآن" in refused.text
+        with sqlite3.connect(live.config.storage.database) as conn:  # space is back
+            conn.execute("DROP TRIGGER full")
+        assert "تم الاشتراك" in (await live.say(user, "/subscribe")).text
