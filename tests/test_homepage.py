@@ -364,3 +364,23 @@ def test_bounded_nesting_keeps_ordinary_pages_and_the_text_of_deep_ones() -> Non
     # Tags inside scripts and comments are not counted.
     script = "<script>" + "'<div>'+" * 5000 + "</script><!--" + "<div>" * 5000 + "-->"
     assert bounded_nesting(script * 2, max_depth=100) == script * 2
+
+
+def test_a_card_filed_under_an_urgent_tag_or_category_is_urgent() -> None:
+    page = (
+        "<html><body><nav><a href='/category/عاجل/'>عاجل</a><a href='/category/رياضة/'>رياضة</a>"
+        "</nav><main>"
+        "<article><h2><a href='/2026/11/29/flood-closes-coastal-road'>فيضان يغلق الطريق الساحلية"
+        " بين المدينتين</a></h2><a rel='tag' href='/tag/عاجل/'>عاجل</a></article>"
+        "<article><h2><a href='/2026/11/29/local-team-wins-cup'>الفريق المحلي يفوز بكأس الجهة بعد"
+        " مباراة مثيرة</a></h2><a rel='category' href='/category/رياضة/'>رياضة</a></article>"
+        "<article><h2><a href='/2026/11/29/new-library-opens'>افتتاح مكتبة جديدة في حي الأمل"
+        " الشعبي</a></h2><a href='/category/عاجل/'>عاجل</a></article>"
+        "</main></body></html>"
+    )
+    items = {i.url.rsplit("/", 1)[-1]: i.urgent for i in parse_homepage(page, "s", BASE).items}
+    assert items == {
+        "flood-closes-coastal-road": True,  # rel=tag «عاجل»
+        "local-team-wins-cup": False,
+        "new-library-opens": True,  # its category link «عاجل»
+    }

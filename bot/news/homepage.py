@@ -11,12 +11,12 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from bot.news.headlines import MAX_HEADLINES, Headline, find_headlines
+from bot.news.headlines import MAX_HEADLINES, Headline, find_headlines, is_article_url
 from bot.news.markup import absolute_url, bounded_nesting, same_site
 from bot.news.models import Item, PageReading, ParseError
 from bot.news.outline import Outline, outline
 from bot.news.ticker import TickerEntry, find_urgent
-from bot.news.urgency import title_urgency
+from bot.news.urgency import is_urgent_label, title_urgency
 
 _MIN_SELECTED_TITLE = 8
 
@@ -52,6 +52,7 @@ def parse_homepage(
         headlines = _selected_headlines(tree, base_url, headline_selector)
     else:
         headlines = find_headlines(page, base_url, urgent.headline_blocks)
+    tagged = _tagged_urgent(tree, base_url)
     items: list[Item] = []
     seen: set[str] = set()
     site = urljoin(base_url, "/")  # the URL of entries without a usable link of their own
@@ -61,11 +62,43 @@ def parse_homepage(
         if headline.url not in seen:
             seen.add(headline.url)
             urgent_title, title = title_urgency(headline.title)
-            items.append(Item(source, title, headline.url, urgent=urgent_title))
+            urgent_tag = headline.url in tagged
+            items.append(Item(source, title, headline.url, urgent=urgent_title or urgent_tag))
     block = f'ticker_selector "{ticker_selector}"' if ticker_selector else None
     if urgent.blocks:
         block = "; ".join(urgent.blocks)
     return PageReading(items, block, tuple(notes + urgent.notes))
+
+
+_TAG_LINKS = (
+    'a[rel~="tag"][href], a[rel~="category"][href], a[href*="/tag/"], a[href*="/category/"]'
+)
+_CARD_LEVELS = 4  # how far up from a tag link its headline's card may be
+_CARD_ARTICLES = 2  # a card links to one article (twice at most: image and title)
+
+
+def _tagged_urgent(tree: LexborHTMLParser, base_url: str) -> set[str]:
+    """Article URLs whose card carries a tag or category link labelled urgent: a headline
+    filed under «عاجل» on the homepage, as a feed's category would file it.
+
+    The card is the nearest ancestor (within 4 levels) that links to an article; one that
+    links to more than two articles is a list, not a card, and makes nothing urgent."""
+    urls: set[str] = set()
+    for tag in tree.css(_TAG_LINKS):
+        if not is_urgent_label(tag.text(deep=True, separator=" ").strip()):
+            continue
+        card = tag.parent
+        for _ in range(_CARD_LEVELS):
+            if card is None or card.tag in ("body", "html"):
+                break
+            found = {absolute_url(base_url, a.attributes.get("href")) for a in card.css("a[href]")}
+            articles = {u for u in found if u and same_site(u, base_url) and is_article_url(u)}
+            if articles:
+                if len(articles) <= _CARD_ARTICLES:
+                    urls |= articles
+                break
+            card = card.parent
+    return urls
 
 
 def _add(items: list[Item], seen: set[str], source: str, entry: TickerEntry, base: str) -> None:
