@@ -186,6 +186,18 @@ def _fetch(config: Config, source: str | None, as_json: bool) -> int:
         # Only pages have urgent blocks: a feed says urgent item by item.
         if block is not None or kinds.get(name) in ("auto", "html"):
             print(f"ajil: {name}: urgent block: {block or 'none found'}", file=sys.stderr)
+        # Items urgent on their own: a «عاجل» marker in the title, a category or a tag.
+        own = sum(
+            1
+            for f in report.found
+            if f.item.source == name and f.item.urgent and not f.item.from_ticker
+        )
+        if own:
+            print(
+                f"ajil: {name}: {own} item(s) urgent by their own label "
+                "(a «عاجل» marker before the title, or an urgent category or tag)",
+                file=sys.stderr,
+            )
     for name, warnings in report.warnings.items():
         for warning in warnings:
             print(f"ajil: {name}: warning: {warning}", file=sys.stderr)

@@ -366,3 +366,19 @@ async def test_a_failing_source_is_reported_as_failing_not_as_warning(db: Databa
     later = start + SOURCE_WARNING + timedelta(minutes=5)
     (message,) = await Incidents(db, ["site"], 25, notify, clock=lambda: later).check()
     assert "HTTP 503" in message and NO_HEADLINES not in message
+
+
+async def test_fetch_says_which_items_are_urgent_by_their_own_label(
+    sites: wild.Wild, write_config
+) -> None:
+    sites.urgent = []
+    sites.headlines = [
+        ("/article/dam-water-level-rises-sharply", "عاجل: ارتفاع منسوب مياه السد بشكل كبير"),
+        *wild.HEADLINES,
+    ]
+    config = write_config(
+        f"[[sources]]\nname = 'home'\nurl = '{sites.base}/news/'\nkind = 'html'\n"
+    )
+    _, out, err = await ajil("fetch", "--config", str(config))
+    assert "URGENT ارتفاع منسوب مياه السد بشكل كبير" in out
+    assert "ajil: home: 1 item(s) urgent by their own label" in err

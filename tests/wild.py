@@ -162,6 +162,7 @@ class Wild:
     root_feed: bool = False  # whether /feed/ (WordPress's usual feed) answers
     root_feed_hits: int = 0
     gone: set[str] = field(default_factory=set)  # article paths answered 404
+    headlines: list[tuple[str, str]] = field(default_factory=lambda: list(HEADLINES))
     base: str = ""
 
 
@@ -191,7 +192,7 @@ def build_app(wild: Wild) -> web.Application:
         return web.Response(body=body, headers={"Content-Type": "application/rss+xml"})
 
     async def news(_: web.Request) -> web.Response:
-        return html(news_page(wild.urgent))
+        return html(news_page(wild.urgent, wild.headlines))
 
     async def article(request: web.Request) -> web.Response:
         path = request.path
