@@ -65,6 +65,13 @@ def parse_language(args: list[str]) -> Language | None:
     return None
 
 
+def shown_keyword(text: str) -> str:
+    """A keyword as the user wrote it, for display: controls, direction overrides and the
+    punctuation around it removed, spaces collapsed; letters and spelling untouched."""
+    visible = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs"))
+    return " ".join(visible.split()).strip(" .,;:!?\"'«»()[]{}<>")
+
+
 def clean_keyword(text: str) -> str | None:
     """A keyword as stored: normalized, without controls, direction overrides or markup."""
     visible = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs"))

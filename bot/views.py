@@ -39,10 +39,10 @@ def filters_view(keywords: Sequence[Keyword], language: Language) -> Outgoing:
     """The chat's keywords, each with a remove button carrying the keyword's id."""
     t = translator(language)
     rows = [
-        [Button(f"❌ {k.word}", callback=callbacks.RemoveKeyword(k.id).pack())] for k in keywords
+        [Button(f"❌ {k.label}", callback=callbacks.RemoveKeyword(k.id).pack())] for k in keywords
     ]
     rows.append([Button(t("button-back"), callback=callbacks.SettingsHome().pack())])
-    words = "، ".join(k.word for k in keywords)
+    words = "، ".join(k.label for k in keywords)
     text = t("filters-title") + "\n" + (escaped(words) or t("filter-none"))
     return Outgoing(lines(language, text), rows, silent=True)
 

@@ -18,6 +18,7 @@ from bot.preferences import (
     parse_digest,
     parse_language,
     parse_quiet,
+    shown_keyword,
 )
 from handlers.guard import say
 from handlers.replies import reply
@@ -46,8 +47,8 @@ class SettingsHandlers:
         record = await self._record(update)
         if record is None:
             return
-        words = await subscribers.filters(self._services.db, record.chat_id)
-        await reply(update, views.settings(record, record.language, words))
+        found = await subscribers.keywords(self._services.db, record.chat_id)
+        await reply(update, views.settings(record, record.language, [k.label for k in found]))
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A press on the settings keyboard: language, alert level, sources, quiet hours off."""
@@ -103,8 +104,8 @@ class SettingsHandlers:
                     views.source_toggles(self._services.config, states, off, record.language),
                 )
                 return
-        words = await subscribers.filters(db, record.chat_id)
-        await _edit(update, views.settings(record, record.language, words))
+        found = await subscribers.keywords(db, record.chat_id)
+        await _edit(update, views.settings(record, record.language, [k.label for k in found]))
 
     async def language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/language ar|fr|en"""
@@ -155,13 +156,15 @@ class SettingsHandlers:
         db = self._services.db
         if action == "list" and len(args) == 1:
             record = await self._record(update)
-            words = await subscribers.filters(db, record.chat_id) if record else []
-            if words:
-                await say(update, self._services, "filter-list", words="، ".join(words))
+            found = await subscribers.keywords(db, record.chat_id) if record else []
+            if found:
+                words = "، ".join(k.label for k in found)
+                await say(update, self._services, "filter-list", words=words)
             else:
                 await say(update, self._services, "filter-none")
             return
-        word = clean_keyword(" ".join(args[1:])) if action in ("add", "remove") else None
+        written = shown_keyword(" ".join(args[1:]))
+        word = clean_keyword(written) if action in ("add", "remove") else None
         if word is None:
             await say(update, self._services, "usage-filter")
             return
@@ -171,11 +174,15 @@ class SettingsHandlers:
             if len(await subscribers.filters(db, record.chat_id)) >= MAX_FILTERS:
                 await say(update, self._services, "usage-filter")
                 return
-            await subscribers.set_filters(db, record.chat_id, add=[word])
-            await say(update, self._services, "filter-added", word=word)
+            await subscribers.set_filters(db, record.chat_id, add=[word], shown={word: written})
+            await say(update, self._services, "filter-added", word=written)
         else:
+            present = {k.word: k.label for k in await subscribers.keywords(db, record.chat_id)}
+            if word not in present:
+                await say(update, self._services, "filter-not-found", word=written)
+                return
             await subscribers.set_filters(db, record.chat_id, remove=[word])
-            await say(update, self._services, "filter-removed", word=word)
+            await say(update, self._services, "filter-removed", word=present[word])
 
     async def topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/topic in a forum group's topic: alerts go to that topic."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -200,13 +200,20 @@ async def set_preferences(
 
 
 async def set_filters(
-    db: Database, chat_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()
+    db: Database,
+    chat_id: int,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    shown: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Add and remove normalized keyword filters; returns the chat's filters."""
+    """Add and remove normalized keyword filters; returns the chat's filters. `shown` maps an
+    added word to the text the user wrote, kept for display (matching uses the word)."""
+    shown = shown or {}
     async with db.transaction() as conn:
         await conn.executemany(
-            "INSERT INTO subscriber_filters (chat_id, word) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [(chat_id, word) for word in add],
+            "INSERT INTO subscriber_filters (chat_id, word, shown) VALUES (?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET shown = excluded.shown",
+            [(chat_id, word, shown.get(word)) for word in add],
         )
         await conn.executemany(
             "DELETE FROM subscriber_filters WHERE chat_id = ? AND word = ?",
@@ -220,7 +227,12 @@ class Keyword:
     """A chat's keyword filter and its id, which a remove button carries instead of the word."""
 
     id: str
-    word: str
+    word: str  # normalized: what matching uses
+    shown: str = ""  # as the user wrote it: what the chat sees
+
+    @property
+    def label(self) -> str:
+        return self.shown or self.word
 
 
 def keyword_id(word: str) -> str:
@@ -234,8 +246,11 @@ def keyword_id(word: str) -> str:
 
 
 async def keywords(db: Database, chat_id: int) -> list[Keyword]:
-    """The chat's keyword filters with their ids, in the order of `filters`."""
-    return [Keyword(keyword_id(word), word) for word in await filters(db, chat_id)]
+    """The chat's keyword filters with their ids and their written form, in word order."""
+    cursor = await db.reader.execute(
+        "SELECT word, shown FROM subscriber_filters WHERE chat_id = ? ORDER BY word", (chat_id,)
+    )
+    return [Keyword(keyword_id(word), word, shown or "") for word, shown in await cursor.fetchall()]
 
 
 async def remove_keyword(db: Database, chat_id: int, keyword: str) -> str | None:

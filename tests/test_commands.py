@@ -376,3 +376,20 @@ async def test_group_commands_in_each_language(live: Live, language: str) -> Non
     assert "1. " in without_marks(listing.text) and "3. " in without_marks(listing.text)
     quiet = await live.say(member, "/quiet 23:00-07:00", chat=group)
     assert t("group-admins-only") in without_marks(quiet.text)
+
+
+async def test_keywords_are_shown_as_written_and_matched_normalized(live: Live) -> None:
+    user = live.user()
+    added = await live.say(user, "/filter add الدار البيضاء")
+    assert "«الدار البيضاء»" in added.text  # not «الدار البيضا», the matching form
+    await live.say(user, "/filter add أمطار")
+    listed = (await live.say(user, "/filter list")).text
+    assert "الدار البيضاء" in listed and "أمطار" in listed and "امطار" not in listed
+    settings = await live.say(user, "/settings")
+    screen = await live.press(user, settings, "set:filters")
+    labels = [row[0]["text"] for row in screen.reply_markup["inline_keyboard"][:-1]]  # type: ignore[index]
+    assert "❌ أمطار" in labels and "❌ الدار البيضاء" in labels
+    # Removing by another spelling of the same word works; a word not in the list is said so.
+    assert "«أمطار»" in (await live.say(user, "/filter remove امطار")).text
+    missing = await live.say(user, "/filter remove ثلوج")
+    assert "ليست من كلماتك" in missing.text
