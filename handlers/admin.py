@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import views
+from bot.i18n import translator
 from handlers.guard import say
 from handlers.replies import language_for, reply
 from storage import notices, outbox, sources, subscribers
@@ -64,7 +65,8 @@ class AdminHandlers:
             count = await outbox.enqueue_notice(db, notice, None, Priority.URGENT)
         if self._services.sender is not None:
             self._services.sender.wake()
-        await say(update, self._services, "broadcast-queued", count=count)
+        t = translator(await language_for(update, db))
+        await say(update, self._services, "broadcast-queued", chats=t.n("n-chats", count))
 
     async def source(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/source on|off NAME: switch a source on or off for everyone."""

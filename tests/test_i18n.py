@@ -49,3 +49,20 @@ def test_arabic_has_six_plural_forms() -> None:
 )
 def test_language_from_telegram(code: str | None, language: str) -> None:
     assert pick_language(code) == language
+
+
+def test_counts_in_admin_texts_take_each_languages_plural_forms() -> None:
+    from bot.i18n import translator
+
+    ar, en, fr = translator("ar"), translator("en"), translator("fr")
+    assert [ar.n("n-chats", n) for n in (1, 2, 5, 11, 100)] == [
+        "محادثة واحدة",
+        "محادثتان",
+        "5 محادثات",
+        "11 محادثة",
+        "100 محادثة",
+    ]
+    assert ar("broadcast-queued", chats=ar.n("n-chats", 5)).endswith("إلى 5 محادثات.")
+    assert [en.n("n-chats", n) for n in (1, 2)] == ["1 chat", "2 chats"]
+    assert [fr.n("n-failures", n) for n in (1, 3)] == ["1 échec", "3 échecs"]
+    assert ar.n("n-minutes", 2) == "دقيقتان" and en.n("n-messages", 1) == "1 message"

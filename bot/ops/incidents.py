@@ -56,8 +56,8 @@ class Incidents:
                     text = self.t(
                         "incident-source-down",
                         name=state.name,
-                        minutes=minutes,
-                        count=state.consecutive_failures,
+                        minutes=self.t.n("n-minutes", minutes),
+                        failures=self.t.n("n-failures", state.consecutive_failures),
                         error=state.last_error or "?",
                     )
                     await self._send(text, sent)
@@ -72,8 +72,8 @@ class Incidents:
         if minutes_of_sending > BACKLOG.total_seconds() / 60 and not backlog:
             text = self.t(
                 "incident-backlog",
-                pending=pending,
-                minutes=f"{minutes_of_sending:.0f}",
+                messages=self.t.n("n-messages", pending),
+                minutes=self.t.n("n-minutes", round(minutes_of_sending)),
                 rate=self.rate,
             )
             await self._send(text, sent)
