@@ -233,7 +233,11 @@ def stats(
     t = translator(language)
     count, oldest = pending
     waited = ((now or datetime.now(UTC)) - oldest).total_seconds() if oldest else 0
-    age = f"{int(waited) // 3600}:{int(waited) % 3600 // 60:02d}:{int(waited) % 60:02d}"
+    age = (
+        f"{int(waited) // 3600}:{int(waited) % 3600 // 60:02d}:{int(waited) % 60:02d}"
+        if oldest
+        else "—"
+    )
     summary = (
         ", ".join(f"{state.value} {count}" for state, count in outcomes.items() if count) or "0"
     )
