@@ -56,8 +56,13 @@ class AdminHandlers:
         if message is not None and message.text:
             parts = message.text.split(maxsplit=1)
             text = parts[1].strip() if len(parts) > 1 else ""
-        if not text or len(text) > MAX_BROADCAST:
+        if not text:
             await say(update, self._services, "usage-broadcast")
+            return
+        if len(text) > MAX_BROADCAST:
+            await say(
+                update, self._services, "broadcast-too-long", length=len(text), limit=MAX_BROADCAST
+            )
             return
         db = self._services.db
         async with db.transaction():

@@ -189,6 +189,8 @@ async def test_admin_commands_and_refusals(live: Live) -> None:
     stats = await live.say(ADMIN, "/stats")
     assert "المشتركون" in stats.text and "أخبار المدينة" in stats.text
     assert "الاستعمال" in (await live.say(ADMIN, "/broadcast")).text
+    too_long = await live.say(ADMIN, "/broadcast " + "نص " * 1500)
+    assert "الرسالة طويلة" in too_long.text and "3500" in too_long.text
     before = len(live.emulator.world.bot_messages(AR))
     queued = await live.say(ADMIN, "/broadcast صيانة قصيرة الليلة على الساعة 23:00")
     assert "في طريقها" in queued.text

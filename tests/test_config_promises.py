@@ -41,7 +41,6 @@ BOUNDS = [
     # (section, key, lowest good, highest good, extra keys for the section)
     ("news", "freshness_hours", 1, 168, {}),
     ("news", "dedup_window_hours", 1, 168, {}),
-    ("alerts", "max_attempts", 1, 20, {}),
     ("alerts", "messages_per_second", 1, 1000, {"paid_broadcast": True}),
     ("http", "port", 0, 65535, {}),
 ]
@@ -81,7 +80,7 @@ def test_the_webhook_port_and_the_source_interval() -> None:
 
 def test_the_defaults() -> None:
     config = _ok({})
-    assert config.alerts.messages_per_second == 25 and config.alerts.max_attempts == 5
+    assert config.alerts.messages_per_second == 25
     assert not config.alerts.paid_broadcast
     assert (config.news.freshness_hours, config.news.dedup_window_hours) == (6, 24)
     assert (config.http.enabled, config.http.listen, config.http.port) == (True, "127.0.0.1", 9110)
