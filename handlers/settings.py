@@ -194,7 +194,8 @@ class SettingsHandlers:
             return
         thread = message.message_thread_id if message.is_topic_message else None
         await subscribers.set_preferences(self._services.db, record.chat_id, topic_id=thread)
-        await say(update, self._services, "topic-set")
+        # Outside a forum topic the alerts go to the chat itself: say that, not "this topic".
+        await say(update, self._services, "topic-set" if thread is not None else "topic-none")
 
 
 async def _edit(update: Update, message: Outgoing) -> None:

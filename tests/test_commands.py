@@ -395,3 +395,8 @@ async def test_keywords_are_shown_as_written_and_matched_normalized(live: Live) 
     assert "«أمطار»" in (await live.say(user, "/filter remove امطار")).text
     missing = await live.say(user, "/filter remove ثلوج")
     assert "ليست من كلماتك" in missing.text
+
+
+async def test_topic_outside_a_forum_topic_says_where_alerts_go(live: Live) -> None:
+    user = live.user()
+    assert "ليست موضوعا" in (await live.say(user, "/topic")).text
