@@ -384,3 +384,17 @@ def test_a_card_filed_under_an_urgent_tag_or_category_is_urgent() -> None:
         "local-team-wins-cup": False,
         "new-library-opens": True,  # its category link «عاجل»
     }
+
+
+def test_a_text_only_bar_of_mixed_elements_gives_one_entry_each() -> None:
+    page = (
+        "<html><body><div class='urgent'><span class='urgent-title'>عاجل</span>"
+        "<div class='dataAlter'><p>توقف حركة القطارات بين المدينتين بسبب عطل</p>"
+        "<span>انقطاع التيار الكهربائي عن الحي الصناعي صباح اليوم</span></div></div>"
+        "</body></html>"
+    )
+    entries = [i.title for i in parse_homepage(page, "s", BASE).items if i.urgent]
+    assert entries == [
+        "توقف حركة القطارات بين المدينتين بسبب عطل",
+        "انقطاع التيار الكهربائي عن الحي الصناعي صباح اليوم",
+    ]

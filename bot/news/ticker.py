@@ -278,6 +278,15 @@ def block_entries(
     return [TickerEntry(text, None) for text in _text_items(page, block, block, loose=chosen)]
 
 
+def _holds_entries(page: Outline, index: int, wanted: tuple[str, ...]) -> bool:
+    """Whether the element wraps elements of the wanted kinds that are entries themselves
+    (`<div><p>A</p><span>B</span></div>` is two entries, not one «A B»)."""
+    return any(
+        page.tags[inner] in wanted and len(page.text(inner)) >= MIN_TITLE
+        for inner in range(index + 1, page.ends[index])
+    )
+
+
 def _text_items(
     page: Outline, block: int, after: int, near: bool = False, loose: bool = False
 ) -> list[str]:
@@ -296,6 +305,8 @@ def _text_items(
             if index < taken_end or page.tags[index] not in wanted or page.size(index) > 4:
                 continue
             text = page.text(index)
+            if _holds_entries(page, index, wanted):
+                continue  # a wrapper of several entries: they are taken one by one below it
             if MIN_TITLE <= len(text) <= MAX_ENTRY and label_kind(text) is None:
                 if near and not items and index - after > _NEAR:
                     return []  # the first entry must follow the label closely
