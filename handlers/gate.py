@@ -2,7 +2,7 @@
 the answer to a button the bot never made.
 
 In a group only its admins may subscribe, unsubscribe or change settings; anyone may read
-(/help, /latest, /urgent, /summary, /search, /sources, /start and the summary and "more"
+(/help, /latest, /urgent, /summary, /search, /sources, /settings, /start and the summary and "more"
 buttons). The gate runs before the handlers (its own handler group), so a handler added later
 is covered without doing anything: whatever is not listed as read-only here needs an admin.
 Bot-level admin commands (/stats, /broadcast, /source) carry their own check, against
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 # Commands that write nothing about the chat.
 READ_ONLY_COMMANDS = frozenset(
-    {"start", "help", "latest", "urgent", "summary", "search", "sources"}
-)
+    {"start", "help", "latest", "urgent", "summary", "search", "sources", "settings"}
+)  # /settings shows the settings; its buttons, which change them, are guarded
 # Commands checked against the bot's own admins instead.
 BOT_ADMIN_COMMANDS = frozenset({"stats", "broadcast", "source"})
 # Buttons that only read.
@@ -85,8 +85,13 @@ class GroupGate:
         if await is_group_admin(update, context):
             return
         if update.callback_query is not None:
-            await update.callback_query.answer()
-        await say(update, self._services, "group-admins-only")
+            # A button: told in the pressing member's notification, not in a message that
+            # every member of the group would see.
+            language = await language_for(update, self._services.db)
+            text = translator(language)("group-admins-only")
+            await update.callback_query.answer(text, show_alert=True)
+        else:
+            await say(update, self._services, "group-admins-only")
         raise ApplicationHandlerStop
 
     async def stale_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
