@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.news.fetch import HttpFetcher
+from bot.news.netguard import FetchPolicy
 from bot.sandbox.emulator import Emulator
 from storage import Database
+from tests import wild
 
 TOKEN = "123456789:AAHfake-token-for-tests_0123456789abcdef"
 # ../shared/corpus beside the repository; from a worktree nested deeper, the nearest one above.
@@ -47,3 +50,17 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+async def sites() -> AsyncIterator[wild.Wild]:
+    """tests/wild.py's sites on 127.0.0.1 (modules that define their own `sites` use theirs)."""
+    async with wild.serve() as state:
+        yield state
+
+
+@pytest.fixture
+async def fetcher(sites: wild.Wild) -> AsyncIterator[HttpFetcher]:
+    """A fetcher that trusts the `sites` origin, as it would a configured source's."""
+    async with HttpFetcher(total_timeout=5, policy=FetchPolicy([sites.base])) as http:
+        yield http

@@ -3,7 +3,6 @@ API a homepage announces, and the urgent block from the homepage, at every poll.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,26 +10,12 @@ import pytest
 
 from bot.news.discovery import announced
 from bot.news.fetch import HttpFetcher
-from bot.news.netguard import FetchPolicy
 from bot.news.sources import SourcePoller, SourceSettings
 from bot.news.wordpress import QUERY, posts_url_from_api
 from tests import wild
 
 ZONE = ZoneInfo("Africa/Casablanca")
 STORM = wild.URGENT[0][1]
-
-
-@pytest.fixture
-async def sites() -> AsyncIterator[wild.Wild]:
-    async with wild.serve() as state:
-        yield state
-
-
-@pytest.fixture
-async def fetcher(sites: wild.Wild) -> AsyncIterator[HttpFetcher]:
-    # The test sites are on 127.0.0.1: trusted as a configured source's origin would be.
-    async with HttpFetcher(total_timeout=5, policy=FetchPolicy([sites.base])) as http:
-        yield http
 
 
 def auto(fetcher: HttpFetcher, url: str) -> SourcePoller:

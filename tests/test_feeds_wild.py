@@ -4,7 +4,6 @@ oldest first, clocks running ahead, guids that change under a stable link."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ from bot.config import Config
 from bot.news.encoding import utf8_document
 from bot.news.fetch import HttpFetcher
 from bot.news.ingest import Ingestor
-from bot.news.netguard import FetchPolicy
 from bot.news.sources import SourceError, SourcePoller, SourceSettings
 from bot.reading import listing
 from storage import Database, items
@@ -28,19 +26,6 @@ from tests import wild
 ZONE = ZoneInfo("Africa/Casablanca")
 WATER = "انقطاع الماء الصالح للشرب عن ثلاثة أحياء"
 FILM = "مهرجان الفيلم القصير يعلن عن لائحة الأفلام المتنافسة"
-
-
-@pytest.fixture
-async def sites() -> AsyncIterator[wild.Wild]:
-    async with wild.serve() as state:
-        yield state
-
-
-@pytest.fixture
-async def fetcher(sites: wild.Wild) -> AsyncIterator[HttpFetcher]:
-    # The test sites are on 127.0.0.1: trusted as a configured source's origin would be.
-    async with HttpFetcher(total_timeout=5, policy=FetchPolicy([sites.base])) as http:
-        yield http
 
 
 def feed(fetcher: HttpFetcher, url: str) -> SourcePoller:

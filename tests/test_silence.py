@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,6 @@ from bot.config import Config
 from bot.news import homepage
 from bot.news.fetch import HttpFetcher
 from bot.news.models import PageReading
-from bot.news.netguard import FetchPolicy
 from bot.news.pagekind import classify
 from bot.news.sources import NO_HEADLINES, SourcePoller, SourceSettings
 from bot.ops.incidents import SOURCE_WARNING, Incidents
@@ -37,19 +35,6 @@ CHALLENGE = "page looks like a bot challenge"
 SHELL = "page is a shell that its scripts fill"
 EMPTY_URGENT = "urgent block is empty in the page: its script fills it"
 NEWS_TITLES = [t for _, t in wild.URGENT] + [t for _, t in wild.HEADLINES]
-
-
-@pytest.fixture
-async def sites() -> AsyncIterator[wild.Wild]:
-    async with wild.serve() as state:
-        yield state
-
-
-@pytest.fixture
-async def fetcher(sites: wild.Wild) -> AsyncIterator[HttpFetcher]:
-    # The test sites are on 127.0.0.1: trusted as a configured source's origin would be.
-    async with HttpFetcher(total_timeout=5, policy=FetchPolicy([sites.base])) as http:
-        yield http
 
 
 @pytest.mark.parametrize(

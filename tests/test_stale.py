@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +18,6 @@ from bot.news.fetch import Fetched, HttpFetcher, Validators
 from bot.news.freshness import date_from_url
 from bot.news.ingest import Ingestor, select_new
 from bot.news.models import Item
-from bot.news.netguard import FetchPolicy
 from bot.news.sources import PollResult, SourcePoller, SourceSettings
 from storage import Database, items
 from storage import sources as source_store
@@ -63,19 +61,6 @@ def test_dates_in_urls(url: str | None, expected: datetime | None) -> None:
 def test_a_story_of_today_is_never_old_by_its_url() -> None:
     end = date_from_url("https://s.ma/2026/11/29/x", ZONE, TODAY)
     assert end is not None and end.date() == TODAY and end.hour == 23
-
-
-@pytest.fixture
-async def sites() -> AsyncIterator[wild.Wild]:
-    async with wild.serve() as state:
-        yield state
-
-
-@pytest.fixture
-async def fetcher(sites: wild.Wild) -> AsyncIterator[HttpFetcher]:
-    # The test sites are on 127.0.0.1: trusted as a configured source's origin would be.
-    async with HttpFetcher(total_timeout=5, policy=FetchPolicy([sites.base])) as http:
-        yield http
 
 
 def _config(url: str) -> Config:
