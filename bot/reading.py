@@ -61,11 +61,10 @@ async def listing(
     shown, more = found[:count], len(found) > count
     if not shown:
         return Listing(Outgoing(lines(language, t("list-end" if offset else "list-empty"))), [])
-    titles = {s.name: s.title or s.name for s in config.sources}
     zone = config.schedule.zone
     rows = [f"<b>{html.escape(t('urgent-title' if urgent_only else 'latest-title'))}</b>"]
     for number, item in enumerate(shown, start=1):
-        rows.append(_entry(number, item, titles.get(item.source_name, item.source_name), zone))
+        rows.append(_entry(number, item, config.source_title(item.source_name), zone))
     buttons = [
         Button(t("button-summary-n", n=n), callback=callbacks.Summary(item.id).pack())
         for n, item in enumerate(shown, start=1)

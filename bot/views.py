@@ -128,11 +128,10 @@ def source_toggles(
     config: Config, states: Sequence[SourceState], off: set[int], language: Language
 ) -> Outgoing:
     t = translator(language)
-    titles = {s.name: s.title or s.name for s in config.sources}
     rows = [
         [
             Button(
-                ("🔕 " if state.id in off else "✅ ") + titles.get(state.name, state.name),
+                ("🔕 " if state.id in off else "✅ ") + config.source_title(state.name),
                 callback=callbacks.SourceToggle(state.id).pack(),
             )
         ]
@@ -152,10 +151,9 @@ def sources_status(
 ) -> Outgoing:
     t = translator(language)
     now = now or datetime.now(UTC)
-    titles = {s.name: s.title or s.name for s in config.sources}
     rows = [f"<b>{html.escape(t('sources-title'))}</b>"]
     for state in states:
-        name = one_line(titles.get(state.name, state.name), 100)
+        name = one_line(config.source_title(state.name), 100)
         if state.disabled:
             rows.append(t("source-off", name=name))
         elif state.id in off:
@@ -200,13 +198,12 @@ def search_results(
     shown = one_line(query, 60)
     if not found:
         return Outgoing(lines(language, t("search-none", query=shown)), silent=True)
-    titles = {s.name: s.title or s.name for s in config.sources}
     zone = config.schedule.zone
     rows = [f"<b>{t('search-title', query=shown)}</b>"]
     for number, item in enumerate(found, start=1):
         title = link(one_line(item.title, 300), item.url)
         when = shown_at(item).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        source = one_line(titles.get(item.source_name, item.source_name), 100)
+        source = one_line(config.source_title(item.source_name), 100)
         rows.append(f"{number}. {title}\n   {source} · {when}")
     buttons = [
         Button(t("button-summary-n", n=n), callback=callbacks.Summary(i.id).pack())

@@ -1,13 +1,18 @@
-"""Sending an `Outgoing` as a reply, and the language to answer a chat in."""
+"""Sending an `Outgoing` as a reply, the language to answer a chat in, and the chat an update
+came from as the use cases (bot.actions) take it."""
 
 from __future__ import annotations
+
+from typing import cast
 
 from telegram import Message, Update
 
 from bot import keyboards
+from bot.actions import ChatRef
 from bot.alerts.message import Outgoing
 from bot.i18n import Language, pick_language
 from storage import Database, subscribers
+from storage.models import ChatType
 
 
 async def language_for(update: Update, db: Database) -> Language:
@@ -19,6 +24,16 @@ async def language_for(update: Update, db: Database) -> Language:
             return subscriber.language
     user = update.effective_user
     return pick_language(user.language_code if user else None)
+
+
+def chat_of(update: Update) -> ChatRef | None:
+    """The update's chat, with the sender's Telegram language; None for an update without a
+    chat (an inline query)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return None
+    language = pick_language(user.language_code if user else None)
+    return ChatRef(chat.id, cast(ChatType, chat.type), chat.title, language)
 
 
 async def reply(update: Update, message: Outgoing) -> Message | None:
