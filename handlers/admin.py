@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import actions, views
+from bot import actions
+from bot.compose import views
 from bot.i18n import translator
 from handlers.guard import say
 from handlers.replies import language_for, reply

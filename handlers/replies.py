@@ -1,5 +1,6 @@
-"""Sending an `Outgoing` as a reply, the language to answer a chat in, and the chat an update
-came from as the use cases (bot.actions) take it."""
+"""Sending an `Outgoing` through python-telegram-bot (a reply, or an edit of the pressed
+message), the language to answer a chat in, and the chat an update came from as the use cases
+(bot.actions) take it. What is sent is composed in bot.compose; nothing is composed here."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import cast
 
 from telegram import Message, Update
 
-from bot import keyboards
 from bot.actions import ChatRef
-from bot.alerts.message import Outgoing
+from bot.compose import keyboards
+from bot.compose.outgoing import Outgoing
 from bot.i18n import Language, pick_language
 from storage import Database, subscribers
 from storage.models import ChatType
@@ -47,3 +48,22 @@ async def reply(update: Update, message: Outgoing) -> Message | None:
         link_preview_options=keyboards.preview(message),
         do_quote=False,
     )
+
+
+async def edit(update: Update, message: Outgoing) -> None:
+    """Put `message` in place of the message whose button was pressed (a new reply when there
+    is none); pressing the choice already shown changes nothing and is not an error."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        await reply(update, message)
+        return
+    try:
+        await query.edit_message_text(
+            message.text,
+            parse_mode="HTML",
+            reply_markup=keyboards.markup(message),
+            link_preview_options=keyboards.preview(message),
+        )
+    except Exception as exc:  # "message is not modified" when pressing the current choice
+        if "not modified" not in str(exc).lower():
+            raise

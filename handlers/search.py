@@ -8,10 +8,8 @@ from uuid import uuid4
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import ContextTypes
 
-from bot import actions, views
-from bot.alerts.message import link, one_line
-from bot.compose.limits import clean_line, shorten
-from bot.compose.links import safe_url
+from bot import actions
+from bot.compose import views
 from bot.i18n import pick_language, translator
 from bot.news.text import words
 from handlers.guard import say
@@ -67,17 +65,14 @@ class SearchHandlers:
         language = pick_language(query.from_user.language_code)
         results = []
         for item in found:
-            source = config.source_title(item.source_name)
-            when = views.clock_of(item, config.schedule.zone)
-            title = link(one_line(item.title, 300), item.url)
-            text = f"{'🔴 ' if item.urgent else ''}<b>{title}</b>\n{one_line(source, 100)} · {when}"
+            article = views.inline_article(item, config)
             results.append(
                 InlineQueryResultArticle(
                     id=str(item.id) if item.id else uuid4().hex,
-                    title=shorten(clean_line(item.title), 200) or "…",
-                    description=f"{source} · {when}",
-                    input_message_content=InputTextMessageContent(text, parse_mode="HTML"),
-                    url=safe_url(item.url),
+                    title=article.title,
+                    description=article.description,
+                    input_message_content=InputTextMessageContent(article.text, parse_mode="HTML"),
+                    url=article.url,
                 )
             )
         if not results:

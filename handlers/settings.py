@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, cast
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import actions, keyboards, views
-from bot.alerts.message import Outgoing
-from bot.compose import callbacks
+from bot import actions
+from bot.compose import callbacks, views
 from bot.preferences import (
     clean_keyword,
     format_time,
@@ -19,7 +18,7 @@ from bot.preferences import (
     shown_keyword,
 )
 from handlers.guard import say
-from handlers.replies import chat_of, reply
+from handlers.replies import chat_of, edit, reply
 from storage import subscribers
 
 if TYPE_CHECKING:
@@ -59,11 +58,11 @@ class SettingsHandlers:
                 record = await actions.change_settings(db, chat, quiet=hours)
             case callbacks.RemoveKeyword(keyword_id=keyword_id):
                 left = await actions.remove_keyword_by_id(db, chat.id, keyword_id)
-                await _edit(update, views.filters_view(left, record.language))
+                await edit(update, views.filters_view(left, record.language))
                 return
             case callbacks.Keywords():
                 found = await subscribers.keywords(db, chat.id)
-                await _edit(update, views.filters_view(found, record.language))
+                await edit(update, views.filters_view(found, record.language))
                 return
             case callbacks.SourceToggle(source_id=source_id):
                 # Only the configured sources' ids: forged data never reaches storage.
@@ -72,15 +71,15 @@ class SettingsHandlers:
                     await say(update, self._services, "button-stale")
                     return
                 states, off = toggled
-                await _edit(update, views.source_toggles(config, states, off, record.language))
+                await edit(update, views.source_toggles(config, states, off, record.language))
                 return
             case callbacks.Sources():
                 states = await actions.configured_sources(db, config)
                 off = await subscribers.disabled_sources(db, chat.id)
-                await _edit(update, views.source_toggles(config, states, off, record.language))
+                await edit(update, views.source_toggles(config, states, off, record.language))
                 return
         found = await subscribers.keywords(db, record.chat_id)
-        await _edit(update, views.settings(record, record.language, [k.label for k in found]))
+        await edit(update, views.settings(record, record.language, [k.label for k in found]))
 
     async def language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/language ar|fr|en"""
@@ -170,20 +169,3 @@ class SettingsHandlers:
         await actions.change_settings(self._services.db, chat, topic_id=thread)
         # Outside a forum topic the alerts go to the chat itself: say that, not "this topic".
         await say(update, self._services, "topic-set" if thread is not None else "topic-none")
-
-
-async def _edit(update: Update, message: Outgoing) -> None:
-    query = update.callback_query
-    if query is None or query.message is None:
-        await reply(update, message)
-        return
-    try:
-        await query.edit_message_text(
-            message.text,
-            parse_mode="HTML",
-            reply_markup=keyboards.markup(message),
-            link_preview_options=keyboards.preview(message),
-        )
-    except Exception as exc:  # "message is not modified" when pressing the current choice
-        if "not modified" not in str(exc).lower():
-            raise

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import actions, views
+from bot import actions
+from bot.compose import views
 from handlers.guard import say
 from handlers.replies import chat_of, language_for, reply
 from storage import subscribers
