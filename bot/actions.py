@@ -70,6 +70,14 @@ class Subscription:
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class SourceChoices:
+    """The configured sources' stored states, and the ids of those a chat switched off."""
+
+    states: list[SourceState]
+    off: set[int]
+
+
 async def configured_sources(db: Database, config: Config) -> list[SourceState]:
     """The stored state of each source still in the configuration, in storage order (a source
     removed from the file keeps its row and items, but is shown nowhere)."""
@@ -201,9 +209,9 @@ async def change_settings(
 
 async def toggle_source(
     db: Database, config: Config, chat: ChatRef, source_id: int
-) -> tuple[list[SourceState], set[int]] | None:
-    """Switch one configured source off for the chat, or back on; then the configured sources
-    and the ids switched off for the chat, for the view. None, with nothing written, when
+) -> SourceChoices | None:
+    """Switch one configured source off for the chat, or back on; then the chat's choices, for
+    the view. None, with nothing written, when
     `source_id` is not a configured source's (a forged or stale button). One transaction."""
     states = await configured_sources(db, config)
     if source_id not in {s.id for s in states}:
@@ -212,7 +220,7 @@ async def toggle_source(
         await chat_record(db, chat)
         off = await subscribers.disabled_sources(db, chat.id)
         await subscribers.set_source_enabled(db, chat.id, source_id, source_id in off)
-    return states, await subscribers.disabled_sources(db, chat.id)
+    return SourceChoices(states, await subscribers.disabled_sources(db, chat.id))
 
 
 async def switch_source(db: Database, config: Config, name: str, off: bool) -> str | None:

@@ -70,8 +70,10 @@ class SettingsHandlers:
                 if toggled is None:
                     await say(update, self._services, "button-stale")
                     return
-                states, off = toggled
-                await edit(update, views.source_toggles(config, states, off, record.language))
+                await edit(
+                    update,
+                    views.source_toggles(config, toggled.states, toggled.off, record.language),
+                )
                 return
             case callbacks.Sources():
                 states = await actions.configured_sources(db, config)

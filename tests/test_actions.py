@@ -179,9 +179,10 @@ async def test_toggle_source(db: Database) -> None:
     ids = await synced(db)
     toggled = await actions.toggle_source(db, CONFIG, CHAT, ids["le360"])
     assert toggled is not None
-    states, off = toggled
-    assert [s.name for s in states] == ["hespress", "le360", "kifache"] and off == {ids["le360"]}
-    assert await actions.toggle_source(db, CONFIG, CHAT, ids["le360"]) == (states, set())
+    assert [s.name for s in toggled.states] == ["hespress", "le360", "kifache"]
+    assert toggled.off == {ids["le360"]}
+    back = await actions.toggle_source(db, CONFIG, CHAT, ids["le360"])
+    assert back == actions.SourceChoices(toggled.states, set())
     # A forged id, or one of a source no longer configured, writes nothing.
     fewer = config_of(("hespress", None))
     assert await actions.toggle_source(db, fewer, GROUP, ids["le360"]) is None
