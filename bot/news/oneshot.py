@@ -19,6 +19,7 @@ from bot.news.bounds import parse_off_loop
 from bot.news.dedup import StoryIndex
 from bot.news.encoding import decode
 from bot.news.fetch import FetchError, HttpFetcher
+from bot.news.jsonticker import TickerMapping
 from bot.news.models import Article, Item, ParseError
 from bot.news.netguard import FetchPolicy
 from bot.news.sources import SourceError, SourcePoller, SourceSettings, poll_all
@@ -33,6 +34,21 @@ def settings_for(source: SourceConfig, config: Config) -> SourceSettings:
         timezone=ZoneInfo(source.timezone or config.schedule.timezone),
         ticker_selector=source.ticker_selector,
         headline_selector=source.headline_selector,
+        render=source.render,
+        ticker=ticker_mapping(source) if source.kind == "json" else None,
+    )
+
+
+def ticker_mapping(source: SourceConfig) -> TickerMapping:
+    """A json source's mapping, with the defaults: a top-level list, "title", every entry
+    urgent, link-less entries pointing to the endpoint's front page."""
+    return TickerMapping(
+        items=source.items or "",
+        title_field=source.title_field or "title",
+        url_field=source.url_field or None,
+        time_field=source.time_field or None,
+        urgent=True if source.urgent is None else source.urgent,
+        site_url=source.site_url,
     )
 
 

@@ -17,14 +17,14 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.news import discovery, feeds, homepage, pagekind, wordpress
+from bot.news import discovery, feeds, homepage, jsonticker, pagekind, wordpress
 from bot.news.article import published_time
 from bot.news.bounds import check_html, parse_off_loop
 from bot.news.dates import latest_possible
 from bot.news.encoding import decode
 from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
 from bot.news.freshness import date_from_url
-from bot.news.identity import canonical_url
+from bot.news.identity import canonical_url, names_one_page
 from bot.news.models import Item, PageReading, ParseError
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,12 @@ MAX_PAGE_HOPS = 3  # meta refreshes and redirect bodies followed, on top of HTTP
 class SourceSettings:
     name: str
     url: str
-    kind: str  # auto | rss | wordpress | html
+    kind: str  # auto | rss | wordpress | html | json
     timezone: tzinfo
     ticker_selector: str | None = None
     headline_selector: str | None = None
+    render: bool = False  # html and auto: read the page after its scripts ran
+    ticker: jsonticker.TickerMapping | None = None  # json: where the entries are
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class SourcePoller:
                 result = await self._wordpress(wordpress.posts_url(self.settings.url), validators)
             elif kind == "html":
                 result = await self._homepage(validators)
+            elif kind == "json":
+                result = await self._json(validators)
             else:
                 result = await self._auto(validators, now)
         except (FetchError, ParseError) as exc:
@@ -115,7 +119,8 @@ class SourcePoller:
             # A parser bug or a page hostile enough to break one must not stop the other sources.
             log.exception("unexpected error while polling %s", self.settings.name)
             raise SourceError("unexpected error while reading the source (see the log)") from None
-        if not result.items and not result.not_modified and not result.warnings:
+        # An empty JSON ticker is the usual state of a breaking-news endpoint, not a fault.
+        if not result.items and not result.not_modified and not result.warnings and kind != "json":
             result = replace(result, warnings=[NO_HEADLINES])
         return result
 
@@ -144,6 +149,30 @@ class SourcePoller:
             )
         )
         return _listing(items, fetched.validators)
+
+    async def _json(self, validators: Validators | None) -> PollResult:
+        fetched = await self.fetcher.fetch(self.settings.url, validators)
+        if fetched.not_modified:
+            return PollResult([], fetched.validators, not_modified=True)
+        mapping = self.settings.ticker or jsonticker.TickerMapping()
+        reading = await parse_off_loop(
+            lambda: jsonticker.parse_ticker(
+                decode(fetched.body, fetched.charset),
+                mapping,
+                self.settings.name,
+                fetched.url,
+                self.settings.timezone,
+            )
+        )
+        # No `listed`: a ticker's order is the site's choice, and an undated entry added
+        # below the others is still news.
+        where = f'"{mapping.items}"' if mapping.items else "the top level"
+        return PollResult(
+            reading.items,
+            fetched.validators,
+            warnings=reading.warnings,
+            urgent_block=f"JSON ticker at {where}, every entry urgent" if mapping.urgent else None,
+        )
 
     # -- homepages -------------------------------------------------------------------------
 
@@ -291,6 +320,10 @@ class SourcePoller:
         if not item.url.startswith(("http://", "https://")):
             return None
         if canonical_url(item.url) == canonical_url(self.settings.url):
+            return None
+        if not names_one_page(item.url):
+            # A link-less ticker entry carries the site's front page: its date is not the
+            # entry's (a JSON ticker's front page is not its own URL).
             return None
         try:
             fetched = await self.fetcher.fetch(item.url)
