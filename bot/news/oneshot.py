@@ -22,6 +22,7 @@ from bot.news.fetch import FetchError, HttpFetcher
 from bot.news.jsonticker import TickerMapping
 from bot.news.models import Article, Item, ParseError
 from bot.news.netguard import FetchPolicy
+from bot.news.render import Renderer, check_available
 from bot.news.sources import SourceError, SourcePoller, SourceSettings, poll_all
 from bot.news.summary import DEFAULT_SENTENCES, summarize
 
@@ -37,6 +38,15 @@ def settings_for(source: SourceConfig, config: Config) -> SourceSettings:
         render=source.render,
         ticker=ticker_mapping(source) if source.kind == "json" else None,
     )
+
+
+def renderer_for(config: Config, policy: FetchPolicy) -> Renderer | None:
+    """The browser the `render = true` sources share, not started yet; None when no source
+    renders. Raises RenderUnavailable (naming the package to install) when one does and
+    Playwright or chromium is missing."""
+    if not any(s.render for s in config.sources):
+        return None
+    return Renderer(policy, executable=check_available())
 
 
 def ticker_mapping(source: SourceConfig) -> TickerMapping:
@@ -100,16 +110,22 @@ class FetchReport:
 async def fetch_once(
     config: Config, only: str | None = None, fetcher: HttpFetcher | None = None
 ) -> FetchReport:
-    """Poll every configured source (or the one named) once, marking same-story duplicates."""
+    """Poll every configured source (or the one named) once, marking same-story duplicates.
+
+    Raises RenderUnavailable when a chosen source has render = true and cannot have it."""
     chosen = [s for s in config.sources if only is None or s.name == only]
     own = fetcher is None
-    fetcher = fetcher or HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
-    pollers = [SourcePoller(settings_for(s, config), fetcher) for s in chosen]
+    policy = FetchPolicy(s.url for s in config.sources)
+    renderer = renderer_for(config.model_copy(update={"sources": chosen}), policy)
+    fetcher = fetcher or HttpFetcher(policy=policy)
+    pollers = [SourcePoller(settings_for(s, config), fetcher, renderer=renderer) for s in chosen]
     zones = {p.settings.name: p.settings.timezone for p in pollers}
     try:
         now = datetime.now(UTC)
         results = await poll_all(pollers, {}, now)
     finally:
+        if renderer is not None:
+            await renderer.aclose()
         if own:
             await fetcher.aclose()
     stories = StoryIndex(window=timedelta(hours=config.news.dedup_window_hours))

@@ -26,10 +26,17 @@ from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
 from bot.news.freshness import date_from_url
 from bot.news.identity import canonical_url, names_one_page
 from bot.news.models import Item, PageReading, ParseError
+from bot.news.render import PageRenderer, RenderError
+from bot.news.ticker import EMPTY_BLOCK_NOTE
 
 log = logging.getLogger(__name__)
 NO_HEADLINES = "no headlines found"
 MAX_PAGE_HOPS = 3  # meta refreshes and redirect bodies followed, on top of HTTP redirects
+NO_RENDERER = "render = true, but this process has no browser to render with"
+STILL_EMPTY_NOTE = (
+    "urgent block is still empty after the page's scripts ran: something fills it later "
+    "(a push channel? see ajil probe)"
+)
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,13 @@ class SourcePoller:
         settings: SourceSettings,
         fetcher: Fetcher,
         read_homepage: HomepageReader = homepage.parse_homepage,
+        renderer: PageRenderer | None = None,
     ) -> None:
+        """`renderer`: the shared browser, for a `render = true` source (bot.news.render)."""
         self.settings = settings
         self.fetcher = fetcher
         self.read_homepage = read_homepage
+        self.renderer = renderer
         self.feed_url: str | None = None  # what `auto` found
         self.rest_url: str | None = None
         self._discovered = False
@@ -115,6 +125,8 @@ class SourcePoller:
                 result = await self._auto(validators, now)
         except (FetchError, ParseError) as exc:
             raise SourceError(exc.reason) from None
+        except RenderError as exc:
+            raise SourceError(f"render: {exc.reason}") from None
         except Exception:
             # A parser bug or a page hostile enough to break one must not stop the other sources.
             log.exception("unexpected error while polling %s", self.settings.name)
@@ -178,6 +190,9 @@ class SourcePoller:
 
     async def _page(self, url: str, validators: Validators | None = None) -> _Page:
         """The page at `url`, following meta refreshes and redirect bodies (MAX_PAGE_HOPS)."""
+        if self.settings.render:
+            # What its scripts show can change while its HTML does not: no conditional GET.
+            validators = None
         fetched = await self.fetcher.fetch(url, validators)
         for _ in range(MAX_PAGE_HOPS + 1):
             if fetched.not_modified:
@@ -196,17 +211,38 @@ class SourcePoller:
             fetched = await self.fetcher.fetch(kind.target)
         raise FetchError(f"more than {MAX_PAGE_HOPS} meta refreshes or redirect pages")
 
+    async def _rendered(self, page: _Page) -> _Page:
+        """`page` after its scripts ran in the browser (a news page or a script shell only: a
+        challenge or a redirect stub is read as it is). Raises RenderError."""
+        if not self.settings.render or page.fetched.not_modified:
+            return page
+        if page.kind.kind not in ("news", "shell") or _is_feed(page.fetched):
+            return page
+        if self.renderer is None:
+            raise RenderError(NO_RENDERER)
+        fetched = page.fetched
+        rendered = await self.renderer.render(
+            fetched.url, fetched.body, fetched.content_type, fetched.charset
+        )
+        check_html(rendered.html)
+        kind = await parse_off_loop(pagekind.classify, rendered.html, fetched.status, fetched.url)
+        return _Page(fetched, rendered.html, kind)
+
     def _read_homepage(self, page: _Page) -> PageReading:
-        return self.read_homepage(
+        reading = self.read_homepage(
             page.html,
             self.settings.name,
             page.fetched.url,
             self.settings.ticker_selector,
             self.settings.headline_selector,
         )
+        if self.settings.render and EMPTY_BLOCK_NOTE in reading.notes:
+            notes = tuple(STILL_EMPTY_NOTE if n == EMPTY_BLOCK_NOTE else n for n in reading.notes)
+            reading = replace(reading, notes=notes)
+        return reading
 
     async def _homepage(self, validators: Validators | None) -> PollResult:
-        page = await self._page(self.settings.url, validators)
+        page = await self._rendered(await self._page(self.settings.url, validators))
         if page.fetched.not_modified:
             return PollResult([], page.fetched.validators, not_modified=True)
         if page.kind.kind in ("challenge", "redirect", "refresh"):
@@ -233,6 +269,12 @@ class SourcePoller:
             if not (self.feed_url or self.rest_url):
                 raise
             warnings.append(f"homepage: {exc.reason}")
+        if page is not None:
+            try:
+                page = await self._rendered(page)
+            except RenderError as exc:
+                # The listing still comes; the urgent block is read from the page as served.
+                warnings.append(f"homepage: render: {exc.reason}")
         if page is not None and _is_feed(page.fetched):
             # The configured URL is itself a feed.
             items = await parse_off_loop(lambda: self._parse_feed(page.fetched, now))
