@@ -182,13 +182,14 @@ def browser_main() -> int | None:
 
 
 def resident_bytes(pids: list[int]) -> int:
-    """The resident memory of these processes together (their RSS summed; shared pages are
-    counted once per process, so this overstates a little)."""
+    """The memory these processes hold together: their proportional set sizes summed (PSS,
+    /proc/PID/smaps_rollup: a page shared by n processes counts 1/n in each), so pages that
+    Chromium's processes share are counted once."""
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1]) * 1024
         except OSError:
             continue

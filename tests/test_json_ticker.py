@@ -6,6 +6,7 @@ Every headline here was written for these tests; the shapes are those of researc
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -381,3 +382,22 @@ async def test_ajil_fetch_shows_entries_and_warnings(
     assert (
         'ajil: sna: failed: items "data.breaking": the body is a list, so it has no "data"' in err
     )
+
+
+def test_the_example_presets_validate_once_uncommented(write_config: Callable[..., Path]) -> None:
+    example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text("utf-8")
+    blocks: list[list[str]] = []
+    for line in example.splitlines():
+        if line == "# [[sources]]":
+            blocks.append([])
+        elif blocks and re.match(r"# [a-z_]+ = ", line):
+            blocks[-1].append(line[2:].replace("...", "ticker").split("  #")[0])
+    text = "\n".join("[[sources]]\n" + "\n".join(block) for block in blocks)
+    config = load(write_config(text))
+    kinds = {s.name: (s.kind, s.render) for s in config.sources}
+    assert kinds == {
+        "skynewsarabia": ("json", False),
+        "alarabiya": ("json", False),
+        "aljazeera": ("json", False),
+        "skynewsarabia_home": ("html", True),
+    }
