@@ -7,13 +7,11 @@ closed by `Renderer.aclose`. Each render gets a fresh context (no cookies or sto
 from one poll to the next) closed when it ends, and at most MAX_RENDERS run at once.
 
 The page's own requests obey the fetch policy (bot/news/netguard.py) exactly as polls do,
-because Chromium makes none of them itself: a route handler answers every request, through an
-httpx client over the same guarded transport (the address checked is the address connected
-to, on every redirect hop), and anything the handler does not answer goes to a proxy address
-that refuses connections. Images, media and fonts are never fetched; web sockets, event
-streams and subframe documents neither (the parsers read the main document only). A render
-costs at most RENDER_TIMEOUT seconds, MAX_REQUESTS requests and MAX_RENDER_BYTES bytes in all;
-V8's heap is capped so that a page that hoards memory crashes its own renderer, not the host.
+because Chromium makes none of them itself: a route handler hands every one to
+bot/news/pagerequests.py, which makes it over the same guarded transport, and anything no
+handler answers goes to a proxy address that refuses connections; web sockets are refused. A
+render takes at most RENDER_TIMEOUT seconds; V8's heap is capped so that a page that hoards
+memory crashes its own renderer, not the host.
 """
 
 from __future__ import annotations
@@ -27,14 +25,13 @@ import shutil
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
-
 from bot import __version__
-from bot.news.fetch import MAX_BYTES, BoundedDecoder, FetchError, GuardedTransport
-from bot.news.netguard import FetchPolicy, Refused
+from bot.news.fetch import MAX_BYTES
+from bot.news.netguard import FetchPolicy
+from bot.news.pagerequests import MAX_RENDER_BYTES, PageBudget, PageRequests
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +43,7 @@ RENDER_TIMEOUT = 20.0  # seconds for one render, from navigation to the DOM read
 QUIET = 0.5
 MIN_WAIT = 1.0
 MAX_RENDERS = 2  # at once; the others wait their turn
-MAX_REQUESTS = 300  # per render
-MAX_RENDER_BYTES = 20 * 1024 * 1024  # all responses of one render, decoded
 HEAP_MB = 256  # V8's old space per renderer process
-BLOCKED_TYPES = frozenset({"image", "media", "font", "texttrack", "manifest", "eventsource"})
-_HOP_BY_HOP = frozenset(
-    {
-        "host",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "accept-encoding",
-    }
-)
-_NOT_PASSED_BACK = frozenset(
-    {"content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"}
-)
 # Time since the DOM last changed, in milliseconds, for the settle loop.
 _QUIET_SCRIPT = """(() => {
   let last = performance.now();
@@ -146,24 +122,6 @@ def check_available(env: Mapping[str, str] | None = None) -> str:
     return chromium
 
 
-@dataclass
-class _Budget:
-    """What one render has spent so far."""
-
-    url: str
-    body: bytes
-    content_type: str
-    deadline: float
-    requests: int = 0
-    blocked: int = 0
-    bytes: int = 0
-    in_flight: int = 0
-    last_network: float = field(default_factory=time.monotonic)
-    refused: list[str] = field(default_factory=list)
-    served_document: bool = False
-    crashed: bool = False
-
-
 class Renderer:
     """The shared headless browser. Use one per process, where sources are polled."""
 
@@ -182,26 +140,19 @@ class Renderer:
         self.policy = policy
         self.executable = executable
         self.timeout = timeout
-        self.max_bytes = max_bytes
         self.launches = 0  # how many times a browser was started (a restart counts)
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
         self._playwright: Any = None
         self._browser: Any = None
         self._blackhole: socket.socket | None = None
-        self._client = httpx.AsyncClient(
-            follow_redirects=True,  # every hop's connection goes through the guarded transport
-            max_redirects=5,
-            timeout=httpx.Timeout(timeout, connect=5.0),
-            transport=GuardedTransport(policy),
-            trust_env=False,
-        )
+        self._requests = PageRequests(policy, timeout=timeout, max_bytes=max_bytes)
 
     async def aclose(self) -> None:
         """Close the browser, its driver and the client of the pages' requests."""
         async with self._lock:
             await self._stop()
-        await self._client.aclose()
+        await self._requests.aclose()
 
     async def render(
         self, url: str, body: bytes, content_type: str | None, charset: str | None
@@ -211,7 +162,7 @@ class Renderer:
             browser = await self._running_browser()
             started = time.monotonic()
             mime = content_type or "text/html"
-            budget = _Budget(
+            budget = PageBudget(
                 url,
                 body,
                 f"{mime}; charset={charset}" if charset else mime,
@@ -237,11 +188,11 @@ class Renderer:
                 with contextlib.suppress(Exception):
                     await context.close()
 
-    async def _render(self, context: Any, budget: _Budget, started: float) -> Rendered:
+    async def _render(self, context: Any, budget: PageBudget, started: float) -> Rendered:
         from playwright.async_api import Error as PlaywrightError
 
         await context.add_init_script(_QUIET_SCRIPT)
-        await context.route("**/*", lambda route: self._answer(route, budget))
+        await context.route("**/*", lambda route: self._requests.answer(route, budget))
         await context.route_web_socket("**/*", _refuse_socket)
         page = await context.new_page()
         page.on("crash", lambda _: setattr(budget, "crashed", True))
@@ -281,7 +232,7 @@ class Renderer:
             settled=settled,
         )
 
-    async def _settle(self, page: Any, budget: _Budget) -> bool:
+    async def _settle(self, page: Any, budget: PageBudget) -> bool:
         """Wait until the page is quiet (see QUIET, MIN_WAIT); False if the deadline came first."""
         from playwright.async_api import Error as PlaywrightError
 
@@ -302,100 +253,6 @@ class Renderer:
                 if quiet_ms >= QUIET * 1000:
                     return True
             await asyncio.sleep(0.1)
-
-    async def _answer(self, route: Any, budget: _Budget) -> None:
-        """Answer one request of the page: its document from what was fetched, the rest through
-        the guarded client, or not at all."""
-        from playwright.async_api import Error as PlaywrightError
-
-        request = route.request
-        try:
-            if request.resource_type in BLOCKED_TYPES or (
-                request.resource_type == "document" and request.frame.parent_frame is not None
-            ):
-                budget.blocked += 1
-                await route.abort("blockedbyclient")
-                return
-            if (
-                not budget.served_document
-                and request.is_navigation_request()
-                and request.frame.parent_frame is None
-            ):
-                # The document itself, as the poll fetched it: not asked for twice.
-                budget.served_document = True
-                await route.fulfill(
-                    status=200, headers={"content-type": budget.content_type}, body=budget.body
-                )
-                return
-            if budget.requests >= MAX_REQUESTS or budget.bytes >= self.max_bytes:
-                budget.blocked += 1
-                await route.abort("blockedbyclient")
-                return
-            budget.requests += 1
-            budget.in_flight += 1
-            try:
-                answer = await self._forward(request, budget)
-            finally:
-                budget.in_flight -= 1
-                budget.last_network = time.monotonic()
-            if answer is None:
-                await route.abort("failed")
-            elif isinstance(answer, str):
-                await route.abort(answer)
-            else:
-                status, headers, body = answer
-                await route.fulfill(status=status, headers=headers, body=body)
-        except PlaywrightError:
-            pass  # the page or context closed meanwhile: nobody is waiting for the answer
-
-    async def _forward(
-        self, request: Any, budget: _Budget
-    ) -> tuple[int, dict[str, str], bytes] | str | None:
-        """The page's request made through the guarded client: (status, headers, body), or an
-        abort reason ("blockedbyclient" when refused), or None when it failed."""
-        try:
-            self.policy.check_url(request.url)
-        except Refused:
-            budget.refused.append(request.url)
-            return "blockedbyclient"
-        headers = {
-            k: v for k, v in (await request.all_headers()).items() if k.lower() not in _HOP_BY_HOP
-        }
-        headers["accept-encoding"] = "gzip, deflate"
-        outgoing = self._client.build_request(
-            request.method, request.url, headers=headers, content=request.post_data_buffer
-        )
-        remaining = budget.deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        try:
-            async with asyncio.timeout(remaining):
-                response = await self._client.send(outgoing, stream=True)
-                try:
-                    limit = min(MAX_BYTES, self.max_bytes - budget.bytes)
-                    decoder = BoundedDecoder(response.headers.get("Content-Encoding"), limit)
-                    chunks: list[bytes] = []
-                    async for raw in response.aiter_raw():
-                        for chunk in decoder.feed(raw):
-                            budget.bytes += len(chunk)
-                            chunks.append(chunk)
-                    chunks.extend(decoder.flush())
-                finally:
-                    await response.aclose()
-        except Refused:
-            budget.refused.append(request.url)
-            return "blockedbyclient"
-        except (httpx.HTTPError, FetchError, TimeoutError) as exc:
-            log.debug("%s: %s failed: %s", budget.url, request.url, _short(exc))
-            return None
-        passed: dict[str, str] = {}
-        for key, value in response.headers.multi_items():
-            key = key.lower()
-            if key in _NOT_PASSED_BACK:
-                continue
-            # Playwright takes several Set-Cookie values on separate lines of one header.
-            passed[key] = f"{passed[key]}\n{value}" if key in passed else value
-        return response.status_code, passed, b"".join(chunks)
 
     # -- the browser -----------------------------------------------------------------------
 
