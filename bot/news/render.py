@@ -108,7 +108,7 @@ def check_available(env: Mapping[str, str] | None = None) -> str:
         missing.append("Playwright (pip install 'ajil[render]')")
     chromium = find_chromium(env)
     if chromium is None:
-        where = (env or os.environ).get(CHROMIUM_ENV)
+        where = (os.environ if env is None else env).get(CHROMIUM_ENV)
         missing.append(
             f"chromium ({CHROMIUM_ENV}={where} is not an executable file)"
             if where
