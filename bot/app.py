@@ -29,6 +29,8 @@ from bot.alerts.watcher import Watcher
 from bot.config import Config
 from bot.news.fetch import Fetcher, HttpFetcher
 from bot.news.netguard import FetchPolicy
+from bot.news.oneshot import renderer_for
+from bot.news.render import RenderUnavailable
 from bot.ops.health import HealthServer, HealthState
 from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
@@ -104,11 +106,17 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
             "or [telegram] token in the configuration",
             exit_code=2,
         )
+    policy = FetchPolicy(s.url for s in config.sources)
+    try:
+        # Where sources are polled: one browser for the render = true ones, if any.
+        renderer = renderer_for(config, policy)
+    except RenderUnavailable as exc:
+        raise StartupError(str(exc), exit_code=2) from None
     try:
         db = await Database.open(config.storage.database)
     except StorageError as exc:
         raise StartupError(str(exc), exit_code=2) from None
-    fetcher = HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
+    fetcher = HttpFetcher(policy=policy)
     try:
         await source_store.sync(db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources])
         await subscriber_store.sync_channels(db, [(c.chat_id, c.level) for c in config.channels])
@@ -119,11 +127,13 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
         )
         metrics = Metrics()
         sender = Sender(db, sender_client, settings, metrics=metrics)
-        watcher = Watcher(db, config, fetcher, sender.wake, metrics=metrics)
+        watcher = Watcher(db, config, fetcher, sender.wake, metrics=metrics, renderer=renderer)
         services = Services(config, db, fetcher, sender, watcher, metrics)
         application = build_application(services)
         await _serve(application, services, sender_client, stop)
     finally:
+        if renderer is not None:
+            await renderer.aclose()
         await fetcher.aclose()
         await db.close()
 

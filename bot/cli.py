@@ -155,6 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(config: Config) -> int:
+    if any(s.render for s in config.sources):
+        from bot.news.render import RenderUnavailable, check_available
+
+        try:
+            check_available()
+        except RenderUnavailable as exc:
+            print(f"ajil: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     print("ok")
     if not config.token:
         print(
@@ -167,6 +175,7 @@ def _check(config: Config) -> int:
 
 def _fetch(config: Config, source: str | None, as_json: bool) -> int:
     from bot.news import oneshot
+    from bot.news.render import RenderUnavailable
 
     if source is not None and source not in {s.name for s in config.sources}:
         names = ", ".join(s.name for s in config.sources) or "none configured"
@@ -175,7 +184,11 @@ def _fetch(config: Config, source: str | None, as_json: bool) -> int:
     if not config.sources:
         print("ajil: no [[sources]] in the configuration", file=sys.stderr)
         return EXIT_USAGE
-    report = asyncio.run(oneshot.fetch_once(config, source))
+    try:
+        report = asyncio.run(oneshot.fetch_once(config, source))
+    except RenderUnavailable as exc:
+        print(f"ajil: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     for found in report.found:
         if as_json:
             print(oneshot.json_line(found.as_json()))

@@ -32,7 +32,7 @@ DEFAULT_CONFIG = Path("config.toml")
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 MIN_INTERVAL = 15
 
-SourceKind = Literal["auto", "rss", "wordpress", "html"]
+SourceKind = Literal["auto", "rss", "wordpress", "html", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -189,11 +189,51 @@ class SourceConfig(_Section):
     timezone: str | None = None
     ticker_selector: str | None = None
     headline_selector: str | None = None
+    # html and auto: read the page after its scripts ran, in headless Chromium.
+    render: bool = False
+    # json: where the entries are and which of their fields say what (bot/news/jsonticker.py).
+    items: str | None = None
+    title_field: str | None = None
+    url_field: str | None = None
+    time_field: str | None = None
+    urgent: bool | None = None
+    site_url: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str | None) -> str | None:
         return None if value is None else _zone_name(value)
+
+    @field_validator("items", "title_field", "url_field", "time_field")
+    @classmethod
+    def _check_path(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return value
+        if any(part.strip() == "" or part != part.strip() for part in value.split(".")):
+            raise ValueError("expected a dotted path of keys such as data.breaking")
+        return value
+
+    @field_validator("site_url")
+    @classmethod
+    def _check_site_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @model_validator(mode="after")
+    def _keys_of_kind(self) -> SourceConfig:
+        if self.render and self.kind not in ("html", "auto"):
+            raise ValueError(
+                f'render = true reads web pages: it needs kind = "html" or "auto", '
+                f'not "{self.kind}"'
+            )
+        json_keys = ("items", "title_field", "url_field", "time_field", "urgent", "site_url")
+        stray = [k for k in json_keys if getattr(self, k) is not None]
+        if stray and self.kind != "json":
+            raise ValueError(f'{", ".join(stray)}: only for kind = "json"')
+        if self.kind == "json" and (self.ticker_selector or self.headline_selector):
+            raise ValueError(
+                'ticker_selector and headline_selector are for pages, not kind = "json"'
+            )
+        return self
 
     @field_validator("ticker_selector", "headline_selector")
     @classmethod

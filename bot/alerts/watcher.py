@@ -21,6 +21,7 @@ from bot.config import Config, SourceConfig
 from bot.news.fetch import Fetcher, Validators
 from bot.news.ingest import Ingestor, NewArrival
 from bot.news.oneshot import settings_for
+from bot.news.render import PageRenderer
 from bot.news.sources import PollResult, SourceError, SourcePoller
 from bot.news.text import normalize
 from bot.ops.metrics import Metrics
@@ -48,7 +49,9 @@ class Watcher:
         wake_sender: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: Metrics | None = None,
+        renderer: PageRenderer | None = None,
     ) -> None:
+        """`renderer`: the shared browser of the `render = true` sources (None when none is)."""
         self.metrics = metrics
         self.db = db
         self.config = config
@@ -62,7 +65,8 @@ class Watcher:
         )
         self.sources: dict[str, SourceConfig] = {s.name: s for s in config.sources}
         self.pollers = {
-            s.name: SourcePoller(settings_for(s, config), fetcher) for s in config.sources
+            s.name: SourcePoller(settings_for(s, config), fetcher, renderer=renderer)
+            for s in config.sources
         }
         self.polls = 0
 

@@ -83,7 +83,7 @@ class Fetcher(Protocol):
         ...
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
+class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a connection pool whose connects go through the fetch policy."""
 
     def __init__(self, policy: FetchPolicy) -> None:
@@ -129,7 +129,7 @@ class HttpFetcher:
             follow_redirects=False,
             timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-            transport=_GuardedTransport(self.policy),
+            transport=GuardedTransport(self.policy),
             trust_env=False,  # an HTTP_PROXY in the environment would bypass the policy
         )
 

@@ -77,7 +77,7 @@ def _is_web(url: str) -> bool:
         return False
 
 
-def _names_one_page(url: str) -> bool:
+def names_one_page(url: str) -> bool:
     """A web URL that can stand for one item: not a site's front page (bare host, "/", or
     "/index.html"), which text-only ticker entries carry for lack of a link of their own."""
     if not _is_web(url):
@@ -97,7 +97,7 @@ def stable_id(source: str, url: str | None, guid: str | None, title: str) -> str
     normalized title. A site's front page names no item: the entries of a text-only urgent
     bar all carry it as their URL, and each needs an id of its own (from its text).
     """
-    if url and _names_one_page(url):
+    if url and names_one_page(url):
         return "url:" + canonical_url(url)
     if guid and guid.strip():
         guid = guid.strip()

@@ -19,8 +19,10 @@ from bot.news.bounds import parse_off_loop
 from bot.news.dedup import StoryIndex
 from bot.news.encoding import decode
 from bot.news.fetch import FetchError, HttpFetcher
+from bot.news.jsonticker import TickerMapping
 from bot.news.models import Article, Item, ParseError
 from bot.news.netguard import FetchPolicy
+from bot.news.render import Renderer, check_available
 from bot.news.sources import SourceError, SourcePoller, SourceSettings, poll_all
 from bot.news.summary import DEFAULT_SENTENCES, summarize
 
@@ -33,6 +35,30 @@ def settings_for(source: SourceConfig, config: Config) -> SourceSettings:
         timezone=ZoneInfo(source.timezone or config.schedule.timezone),
         ticker_selector=source.ticker_selector,
         headline_selector=source.headline_selector,
+        render=source.render,
+        ticker=ticker_mapping(source) if source.kind == "json" else None,
+    )
+
+
+def renderer_for(config: Config, policy: FetchPolicy) -> Renderer | None:
+    """The browser the `render = true` sources share, not started yet; None when no source
+    renders. Raises RenderUnavailable (naming the package to install) when one does and
+    Playwright or chromium is missing."""
+    if not any(s.render for s in config.sources):
+        return None
+    return Renderer(policy, executable=check_available())
+
+
+def ticker_mapping(source: SourceConfig) -> TickerMapping:
+    """A json source's mapping, with the defaults: a top-level list, "title", every entry
+    urgent, link-less entries pointing to the endpoint's front page."""
+    return TickerMapping(
+        items=source.items or "",
+        title_field=source.title_field or "title",
+        url_field=source.url_field or None,
+        time_field=source.time_field or None,
+        urgent=True if source.urgent is None else source.urgent,
+        site_url=source.site_url,
     )
 
 
@@ -84,16 +110,22 @@ class FetchReport:
 async def fetch_once(
     config: Config, only: str | None = None, fetcher: HttpFetcher | None = None
 ) -> FetchReport:
-    """Poll every configured source (or the one named) once, marking same-story duplicates."""
+    """Poll every configured source (or the one named) once, marking same-story duplicates.
+
+    Raises RenderUnavailable when a chosen source has render = true and cannot have it."""
     chosen = [s for s in config.sources if only is None or s.name == only]
     own = fetcher is None
-    fetcher = fetcher or HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
-    pollers = [SourcePoller(settings_for(s, config), fetcher) for s in chosen]
+    policy = FetchPolicy(s.url for s in config.sources)
+    renderer = renderer_for(config.model_copy(update={"sources": chosen}), policy)
+    fetcher = fetcher or HttpFetcher(policy=policy)
+    pollers = [SourcePoller(settings_for(s, config), fetcher, renderer=renderer) for s in chosen]
     zones = {p.settings.name: p.settings.timezone for p in pollers}
     try:
         now = datetime.now(UTC)
         results = await poll_all(pollers, {}, now)
     finally:
+        if renderer is not None:
+            await renderer.aclose()
         if own:
             await fetcher.aclose()
     stories = StoryIndex(window=timedelta(hours=config.news.dedup_window_hours))

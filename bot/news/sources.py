@@ -17,29 +17,38 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.news import discovery, feeds, homepage, pagekind, wordpress
+from bot.news import discovery, feeds, homepage, jsonticker, pagekind, wordpress
 from bot.news.article import published_time
 from bot.news.bounds import check_html, parse_off_loop
 from bot.news.dates import latest_possible
 from bot.news.encoding import decode
 from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
 from bot.news.freshness import date_from_url
-from bot.news.identity import canonical_url
+from bot.news.identity import canonical_url, names_one_page
 from bot.news.models import Item, PageReading, ParseError
+from bot.news.render import PageRenderer, RenderError
+from bot.news.ticker import EMPTY_BLOCK_NOTE
 
 log = logging.getLogger(__name__)
 NO_HEADLINES = "no headlines found"
 MAX_PAGE_HOPS = 3  # meta refreshes and redirect bodies followed, on top of HTTP redirects
+NO_RENDERER = "render = true, but this process has no browser to render with"
+STILL_EMPTY_NOTE = (
+    "urgent block is still empty after the page's scripts ran: something fills it later "
+    "(a push channel? see ajil probe)"
+)
 
 
 @dataclass(frozen=True)
 class SourceSettings:
     name: str
     url: str
-    kind: str  # auto | rss | wordpress | html
+    kind: str  # auto | rss | wordpress | html | json
     timezone: tzinfo
     ticker_selector: str | None = None
     headline_selector: str | None = None
+    render: bool = False  # html and auto: read the page after its scripts ran
+    ticker: jsonticker.TickerMapping | None = None  # json: where the entries are
 
 
 @dataclass(frozen=True)
@@ -88,10 +97,13 @@ class SourcePoller:
         settings: SourceSettings,
         fetcher: Fetcher,
         read_homepage: HomepageReader = homepage.parse_homepage,
+        renderer: PageRenderer | None = None,
     ) -> None:
+        """`renderer`: the shared browser, for a `render = true` source (bot.news.render)."""
         self.settings = settings
         self.fetcher = fetcher
         self.read_homepage = read_homepage
+        self.renderer = renderer
         self.feed_url: str | None = None  # what `auto` found
         self.rest_url: str | None = None
         self._discovered = False
@@ -107,15 +119,20 @@ class SourcePoller:
                 result = await self._wordpress(wordpress.posts_url(self.settings.url), validators)
             elif kind == "html":
                 result = await self._homepage(validators)
+            elif kind == "json":
+                result = await self._json(validators)
             else:
                 result = await self._auto(validators, now)
         except (FetchError, ParseError) as exc:
             raise SourceError(exc.reason) from None
+        except RenderError as exc:
+            raise SourceError(f"render: {exc.reason}") from None
         except Exception:
             # A parser bug or a page hostile enough to break one must not stop the other sources.
             log.exception("unexpected error while polling %s", self.settings.name)
             raise SourceError("unexpected error while reading the source (see the log)") from None
-        if not result.items and not result.not_modified and not result.warnings:
+        # An empty JSON ticker is the usual state of a breaking-news endpoint, not a fault.
+        if not result.items and not result.not_modified and not result.warnings and kind != "json":
             result = replace(result, warnings=[NO_HEADLINES])
         return result
 
@@ -145,10 +162,37 @@ class SourcePoller:
         )
         return _listing(items, fetched.validators)
 
+    async def _json(self, validators: Validators | None) -> PollResult:
+        fetched = await self.fetcher.fetch(self.settings.url, validators)
+        if fetched.not_modified:
+            return PollResult([], fetched.validators, not_modified=True)
+        mapping = self.settings.ticker or jsonticker.TickerMapping()
+        reading = await parse_off_loop(
+            lambda: jsonticker.parse_ticker(
+                decode(fetched.body, fetched.charset),
+                mapping,
+                self.settings.name,
+                fetched.url,
+                self.settings.timezone,
+            )
+        )
+        # No `listed`: a ticker's order is the site's choice, and an undated entry added
+        # below the others is still news.
+        where = f'"{mapping.items}"' if mapping.items else "the top level"
+        return PollResult(
+            reading.items,
+            fetched.validators,
+            warnings=reading.warnings,
+            urgent_block=f"JSON ticker at {where}, every entry urgent" if mapping.urgent else None,
+        )
+
     # -- homepages -------------------------------------------------------------------------
 
     async def _page(self, url: str, validators: Validators | None = None) -> _Page:
         """The page at `url`, following meta refreshes and redirect bodies (MAX_PAGE_HOPS)."""
+        if self.settings.render:
+            # What its scripts show can change while its HTML does not: no conditional GET.
+            validators = None
         fetched = await self.fetcher.fetch(url, validators)
         for _ in range(MAX_PAGE_HOPS + 1):
             if fetched.not_modified:
@@ -167,17 +211,38 @@ class SourcePoller:
             fetched = await self.fetcher.fetch(kind.target)
         raise FetchError(f"more than {MAX_PAGE_HOPS} meta refreshes or redirect pages")
 
+    async def _rendered(self, page: _Page) -> _Page:
+        """`page` after its scripts ran in the browser (a news page or a script shell only: a
+        challenge or a redirect stub is read as it is). Raises RenderError."""
+        if not self.settings.render or page.fetched.not_modified:
+            return page
+        if page.kind.kind not in ("news", "shell") or _is_feed(page.fetched):
+            return page
+        if self.renderer is None:
+            raise RenderError(NO_RENDERER)
+        fetched = page.fetched
+        rendered = await self.renderer.render(
+            fetched.url, fetched.body, fetched.content_type, fetched.charset
+        )
+        check_html(rendered.html)
+        kind = await parse_off_loop(pagekind.classify, rendered.html, fetched.status, fetched.url)
+        return _Page(fetched, rendered.html, kind)
+
     def _read_homepage(self, page: _Page) -> PageReading:
-        return self.read_homepage(
+        reading = self.read_homepage(
             page.html,
             self.settings.name,
             page.fetched.url,
             self.settings.ticker_selector,
             self.settings.headline_selector,
         )
+        if self.settings.render and EMPTY_BLOCK_NOTE in reading.notes:
+            notes = tuple(STILL_EMPTY_NOTE if n == EMPTY_BLOCK_NOTE else n for n in reading.notes)
+            reading = replace(reading, notes=notes)
+        return reading
 
     async def _homepage(self, validators: Validators | None) -> PollResult:
-        page = await self._page(self.settings.url, validators)
+        page = await self._rendered(await self._page(self.settings.url, validators))
         if page.fetched.not_modified:
             return PollResult([], page.fetched.validators, not_modified=True)
         if page.kind.kind in ("challenge", "redirect", "refresh"):
@@ -204,6 +269,12 @@ class SourcePoller:
             if not (self.feed_url or self.rest_url):
                 raise
             warnings.append(f"homepage: {exc.reason}")
+        if page is not None:
+            try:
+                page = await self._rendered(page)
+            except RenderError as exc:
+                # The listing still comes; the urgent block is read from the page as served.
+                warnings.append(f"homepage: render: {exc.reason}")
         if page is not None and _is_feed(page.fetched):
             # The configured URL is itself a feed.
             items = await parse_off_loop(lambda: self._parse_feed(page.fetched, now))
@@ -291,6 +362,10 @@ class SourcePoller:
         if not item.url.startswith(("http://", "https://")):
             return None
         if canonical_url(item.url) == canonical_url(self.settings.url):
+            return None
+        if not names_one_page(item.url):
+            # A link-less ticker entry carries the site's front page: its date is not the
+            # entry's (a JSON ticker's front page is not its own URL).
             return None
         try:
             fetched = await self.fetcher.fetch(item.url)
