@@ -1,0 +1,484 @@
+"""`ajil probe URL`: look at a site once and say how Ajil should read it.
+
+The site is read the way an `auto` source reads it (bot.news.sources.SourcePoller, through the
+guarded fetcher): its feed or WordPress REST API, its urgent block and label, its headlines.
+Around that poll the probe records what an operator needs to choose a source: how the page
+was decoded, which push channel fills an empty urgent bar (bot.news.pushscript), whether the
+listing answers a conditional GET with 304, and a ready `[[sources]]` block. Nothing is
+written anywhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+from bot.news import feeds, homepage, pagekind, wordpress
+from bot.news.encoding import decode, decode_explained
+from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
+from bot.news.models import Item, PageReading
+from bot.news.pushscript import PushBinding
+from bot.news.sources import SourceError, SourcePoller, SourceSettings
+
+HEADLINES_SHOWN = 5
+DEFAULT_MESSAGE_FIELD = "message"  # the pusher source's default (issue 15)
+NEEDS_RENDER = "needs render = true"
+Table = dict[str, str | bool]  # one [[sources]] table, keys in the order printed
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Where the headlines come from: a feed or a WordPress REST endpoint, and how it was
+    found ("announced by the page", "guessed at /feed/", "the URL itself")."""
+
+    kind: Literal["feed", "wordpress"]
+    url: str
+    found: str
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """What the polled URL gave to ask "has it changed?", and whether asking worked:
+    `answers_304` None when it gave nothing to ask with (or the second request failed:
+    `error`)."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    answers_304: bool | None
+    error: str | None = None
+
+    def describe(self) -> str:
+        if not (self.etag or self.last_modified):
+            return f"{self.url}: no ETag nor Last-Modified; every poll downloads it whole"
+        given = " and ".join(
+            name for name, v in (("ETag", self.etag), ("Last-Modified", self.last_modified)) if v
+        )
+        if self.error:
+            return f"{self.url}: gives {given}; the conditional request failed ({self.error})"
+        answer = (
+            "answers 304 Not Modified when nothing changed"
+            if self.answers_304
+            else "yet answers a conditional request with the whole body again"
+        )
+        return f"{self.url}: gives {given}, {answer}"
+
+
+@dataclass(frozen=True)
+class Urgent:
+    """The homepage's urgent block: which one and by which label (`block`), its entries'
+    titles, whether it is empty in the HTML, and the ticker-named blocks not taken and why."""
+
+    block: str | None
+    titles: list[str]
+    empty: bool
+    passed_over: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.block is None:
+            why = "no block on the page is labelled urgent («عاجل», Breaking, Dernière minute...)"
+            if self.passed_over:
+                why += "; not urgent: " + "; ".join(self.passed_over)
+            return f"none ({why})"
+        if self.empty:
+            return f"{self.block}, empty in the page (a script fills it)"
+        return f"{self.block}, {len(self.titles)} entr{'y' if len(self.titles) == 1 else 'ies'}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `ajil probe` found; `sources` are the `[[sources]]` tables to paste (key order
+    kept), `reason` why nothing usable was found (None when something was)."""
+
+    url: str
+    page_url: str | None
+    page: str  # what the page is, in words
+    encoding: str | None
+    listing: Listing | None
+    urgent: Urgent
+    push: PushBinding | None
+    render: str | None  # why render = true is needed, None when it is not
+    headlines: list[Item]
+    headline_count: int
+    conditional: Conditional | None
+    warnings: list[str]
+    sources: list[Table]
+    reason: str | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return self.reason is None
+
+    def toml(self) -> str:
+        """The `[[sources]]` blocks, TOML, ready to paste."""
+        return "\n".join(
+            "[[sources]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in table.items())
+            for table in self.sources
+        )
+
+    def lines(self, zone: tzinfo) -> list[str]:
+        """The report for a terminal, in English, one fact a line."""
+        out = [f"site: {self.page_url or self.url} ({self.page})"]
+        if self.encoding:
+            out.append(f"encoding: {self.encoding}")
+        if self.listing:
+            name = "feed" if self.listing.kind == "feed" else "WordPress REST API"
+            out.append(f"{name}: {self.listing.url} ({self.listing.found})")
+        else:
+            out.append("feed: none found (no feed nor REST API announced, none at /feed/)")
+        out.append(f"urgent block: {self.urgent.describe()}")
+        for title in self.urgent.titles[:HEADLINES_SHOWN]:
+            out.append(f"  urgent: {title}")
+        if self.push:
+            field_read = self.push.message_field or "(the whole event)"
+            out.append(
+                f"push channel: Pusher {self.push.describe()}; the script writes the event's "
+                f"{field_read} into {', '.join(self.push.targets)}"
+            )
+        if self.render:
+            out.append(f"{NEEDS_RENDER}: {self.render}")
+        count = f"headlines it would take: {self.headline_count}"
+        if self.headline_count > len(self.headlines):
+            count += f" (the first {len(self.headlines)}:)"
+        out.append(count)
+        for item in self.headlines:
+            when = (
+                item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                if item.published
+                else "-"
+            )
+            flag = "URGENT " if item.urgent else ""
+            out.append(f"  {when}  {flag}{item.title}  {item.url or ''}")
+        if self.conditional:
+            out.append(f"conditional GET: {self.conditional.describe()}")
+        for warning in self.warnings:
+            out.append(f"warning: {warning}")
+        for note in self.notes:
+            out.append(f"note: {note}")
+        if self.sources:
+            out += ["", "# paste into config.toml:", self.toml().rstrip("\n")]
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        push = self.push
+        return {
+            "url": self.url,
+            "page_url": self.page_url,
+            "page": self.page,
+            "encoding": self.encoding,
+            "listing": (
+                {"kind": self.listing.kind, "url": self.listing.url, "found": self.listing.found}
+                if self.listing
+                else None
+            ),
+            "urgent_block": self.urgent.block,
+            "urgent_titles": self.urgent.titles,
+            "urgent_empty": self.urgent.empty,
+            "not_urgent": list(self.urgent.passed_over),
+            "push": (
+                {
+                    "key": push.key,
+                    "cluster": push.cluster,
+                    "ws_url": push.ws_url,
+                    "channel": push.channel,
+                    "event": push.event,
+                    "message_field": push.message_field,
+                    "targets": list(push.targets),
+                }
+                if push
+                else None
+            ),
+            "render": self.render,
+            "headlines": [
+                {
+                    "title": i.title,
+                    "url": i.url,
+                    "published": i.published.isoformat() if i.published else None,
+                    "urgent": i.urgent,
+                }
+                for i in self.headlines
+            ],
+            "headline_count": self.headline_count,
+            "conditional_get": (
+                {
+                    "url": self.conditional.url,
+                    "etag": self.conditional.etag,
+                    "last_modified": self.conditional.last_modified,
+                    "answers_304": self.conditional.answers_304,
+                }
+                if self.conditional
+                else None
+            ),
+            "warnings": self.warnings,
+            "sources": self.sources,
+            "toml": self.toml(),
+            "usable": self.usable,
+            "reason": self.reason,
+        }
+
+
+class _Recorder:
+    """The fetcher, recording every answer by the URL asked for: the probe reports on the
+    very responses the poll read."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+        self.answers: dict[str, Fetched] = {}
+        self.order: list[str] = []
+
+    async def fetch(
+        self,
+        url: str,
+        validators: Validators | None = None,
+        *,
+        confined: bool = False,
+        on_demand: bool = False,
+    ) -> Fetched:
+        fetched = await self.fetcher.fetch(url, validators, confined=confined, on_demand=on_demand)
+        self.order.append(url)
+        self.answers[url] = fetched
+        self.answers.setdefault(fetched.url, fetched)
+        return fetched
+
+
+@dataclass
+class _Seen:
+    """What the homepage reader was given and gave."""
+
+    html: str = ""
+    url: str | None = None
+    reading: PageReading | None = None
+
+
+def _capturing(seen: _Seen) -> Callable[[str, str, str, str | None, str | None], PageReading]:
+    def read(
+        html: str, source: str, base_url: str, ticker: str | None, headline: str | None
+    ) -> PageReading:
+        reading = homepage.parse_homepage(html, source, base_url, ticker, headline)
+        seen.html, seen.url, seen.reading = html, base_url, reading
+        return reading
+
+    return read
+
+
+async def probe(url: str, fetcher: Fetcher, zone: tzinfo, name: str | None = None) -> Report:
+    """Look at the site at `url` once through `fetcher` and say how to read it.
+
+    Raises FetchError when the site cannot be read at all (the reason is the fetcher's);
+    otherwise the Report says what was found, and why nothing is usable if so. `name` is the
+    source name in the printed blocks (default: from the host, kifache.com -> kifache)."""
+    recorder = _Recorder(fetcher)
+    seen = _Seen()
+    poller = SourcePoller(
+        SourceSettings(name or "site", url, "auto", zone), recorder, _capturing(seen)
+    )
+    try:
+        result = await poller.poll(None, datetime.now(UTC))
+    except SourceError as exc:
+        raise FetchError(exc.reason) from None
+    name = name or source_name(url)
+    first = recorder.answers.get(url)
+    page = recorder.answers.get(seen.url) if seen.url else first
+    listing = _listing(url, poller, first)
+    encoding = decode_explained(page.body, page.charset)[1] if page else None
+    reading = seen.reading or PageReading([])
+    ticker = [i for i in result.items if i.from_ticker]
+    headlines = [i for i in result.items if not i.from_ticker]
+    urgent = Urgent(
+        reading.urgent_block,
+        [i.title for i in ticker],
+        reading.urgent_block is not None and not ticker,
+        reading.passed_over,
+    )
+    kind = pagekind.classify(seen.html, page.status, page.url) if seen.html and page else None
+    render = _render_reason(kind, urgent, reading.push, headlines)
+    warnings = [w for w in result.warnings if not _said_elsewhere(w, reading.push, kind)]
+    page_words = _page_words(listing, kind, result.warnings)
+    # A homepage source polls the page where redirects and refresh stubs end.
+    main = _main_source(name, seen.url or url, listing, urgent, render, headlines)
+    tables = ([_push_source(name, seen.url or url, reading.push)] if reading.push else []) + (
+        [main] if main else []
+    )
+    conditional = await _conditional(recorder, main, listing, seen.url or url)
+    notes = []
+    if reading.push and reading.push.message_field is None:
+        notes.append(
+            "the script writes the whole event, not one of its fields: check message_field "
+            "against a pushed event"
+        )
+    reason = None
+    if not (headlines or ticker or reading.push):
+        reason = _nothing_usable(result.warnings, render)
+    return Report(
+        url=url,
+        page_url=seen.url or (first.url if first else None),
+        page=page_words,
+        encoding=encoding,
+        listing=listing,
+        urgent=urgent,
+        push=reading.push,
+        render=render,
+        headlines=headlines[:HEADLINES_SHOWN],
+        headline_count=len(headlines),
+        conditional=conditional,
+        warnings=warnings,
+        sources=tables,
+        reason=reason,
+        notes=notes,
+    )
+
+
+def source_name(url: str) -> str:
+    """A source name from the URL's host: www.kifache.com -> kifache; an address -> site."""
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    try:
+        ipaddress.ip_address(host)
+        return "site"
+    except ValueError:
+        pass
+    label = host.split(".")[0] if host else ""
+    return re.sub(r"[^a-z0-9_-]", "-", label) or "site"
+
+
+def _listing(url: str, poller: SourcePoller, first: Fetched | None) -> Listing | None:
+    if first is not None and _is_feed(first):
+        return Listing("feed", first.url, "the URL itself")
+    guess = urljoin(url, "/feed/")
+    if poller.feed_url:
+        found = (
+            "guessed at /feed/" if poller.feed_url.startswith(guess) else "announced by the page"
+        )
+        return Listing("feed", poller.feed_url, found)
+    if poller.rest_url:
+        return Listing("wordpress", poller.rest_url, "announced by the page")
+    return None
+
+
+def _is_feed(fetched: Fetched) -> bool:
+    kind = fetched.content_type or ""
+    if any(t in kind for t in ("rss", "atom", "xml")):
+        return True
+    return not fetched.not_modified and feeds.looks_like_feed(
+        decode(fetched.body[:2048], fetched.charset)
+    )
+
+
+def _page_words(
+    listing: Listing | None, kind: pagekind.PageKind | None, warnings: list[str]
+) -> str:
+    if listing is not None and listing.found == "the URL itself":
+        return "a feed"
+    if kind is None:
+        # The page was not read: a challenge, a stub that leads nowhere... the poll says why.
+        return next(iter(warnings), "not read")
+    return kind.reason or "an HTML page"
+
+
+def _render_reason(
+    kind: pagekind.PageKind | None, urgent: Urgent, push: PushBinding | None, headlines: list[Item]
+) -> str | None:
+    if push is not None:
+        return None
+    if kind is not None and kind.kind == "shell":
+        return f"{kind.reason}: only a browser sees its headlines and urgent bar"
+    if urgent.empty:
+        return "the urgent block is empty in the HTML and no push channel Ajil reads fills it"
+    return None
+
+
+def _said_elsewhere(warning: str, push: PushBinding | None, kind: pagekind.PageKind | None) -> bool:
+    """Warnings the report states in its own lines (the push channel, the shell)."""
+    if push is not None and warning.startswith("the urgent bar is filled by a Pusher"):
+        return True
+    return kind is not None and bool(kind.reason) and warning == kind.reason
+
+
+def _main_source(
+    name: str,
+    url: str,
+    listing: Listing | None,
+    urgent: Urgent,
+    render: str | None,
+    headlines: list[Item],
+) -> Table | None:
+    """The polled source: the listing alone when the homepage adds nothing to it, else the
+    homepage (`auto` with a listing, `html` without)."""
+    homepage_needed = (urgent.block is not None and not urgent.empty) or render is not None
+    if listing is not None and listing.found == "the URL itself":
+        return {"name": name, "kind": "rss", "url": listing.url}
+    if listing is not None and not homepage_needed:
+        if listing.kind == "feed":
+            return {"name": name, "kind": "rss", "url": listing.url}
+        if wordpress.posts_url(url) == listing.url:
+            return {"name": name, "kind": "wordpress", "url": url}
+        if wordpress.POSTS_PATH in urlsplit(listing.url).path:
+            return {"name": name, "kind": "wordpress", "url": listing.url}
+        return {"name": name, "kind": "auto", "url": url}
+    if listing is None and not headlines and render is None:
+        return None
+    table: Table = {"name": name, "kind": "auto" if listing else "html", "url": url}
+    if render is not None:
+        table["render"] = True
+    return table
+
+
+def _push_source(name: str, page_url: str, push: PushBinding) -> Table:
+    table: Table = {"name": f"{name}-push", "kind": "pusher", "url": page_url, "key": push.key}
+    if push.cluster:
+        table["cluster"] = push.cluster
+    else:
+        assert push.ws_url is not None
+        table["ws_url"] = push.ws_url
+    table |= {
+        "channel": push.channel,
+        "event": push.event,
+        "message_field": push.message_field or DEFAULT_MESSAGE_FIELD,
+    }
+    return table
+
+
+async def _conditional(
+    recorder: _Recorder, main: Table | None, listing: Listing | None, page_url: str
+) -> Conditional | None:
+    """Ask the URL the printed source polls with validators again: does it answer 304?
+    (An `auto` source polls its listing conditionally and its homepage always whole.)"""
+    if main is None:
+        return None
+    if main["kind"] in ("rss", "wordpress", "auto") and listing is not None:
+        target = listing.url
+    elif main["kind"] == "html":
+        target = page_url
+    else:
+        return None
+    fetched = recorder.answers.get(target)
+    if fetched is None:
+        return None
+    validators = fetched.validators
+    etag, modified = validators.etag, validators.last_modified
+    if not (etag or modified):
+        return Conditional(target, None, None, None)
+    try:
+        again = await recorder.fetcher.fetch(fetched.url, validators)
+    except FetchError as exc:
+        return Conditional(target, etag, modified, None, exc.reason)
+    return Conditional(target, etag, modified, again.not_modified)
+
+
+def _nothing_usable(warnings: list[str], render: str | None) -> str:
+    if render is not None:
+        return f"no headline in the HTML ({render}): {NEEDS_RENDER}, as in the block printed"
+    return "; ".join(dict.fromkeys(warnings)) or "no headlines found"
+
+
+def _toml_value(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    # A JSON string is a TOML basic string (TOML 1.0, "String": the same escapes).
+    return json.dumps(value, ensure_ascii=False)
