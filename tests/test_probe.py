@@ -123,7 +123,21 @@ async def site() -> AsyncIterator[hostile.Server]:
             body=feed_home().encode("cp1256"), headers={"Content-Type": "text/html"}
         )
 
-    routes = {**kifache_routes, "/feedsite/": home, "/feedsite/feed/": feed}
+    async def pushed_home(_: web.Request) -> web.Response:
+        bar = '<div class="urgent"><span>عاجل</span><div class="dataAlter"></div></div>'
+        page = (
+            feed_home()
+            .replace("<main>", f"{bar}<main>")
+            .replace("</body>", f"<script>{PUSH_SCRIPT}</script></body>")
+        )
+        return web.Response(body=page.encode("cp1256"), headers={"Content-Type": "text/html"})
+
+    routes = {
+        **kifache_routes,
+        "/feedsite/": home,
+        "/feedsite/feed/": feed,
+        "/feedpush/": pushed_home,
+    }
     async with hostile.serve(routes) as server:
         yield server
 
@@ -257,6 +271,18 @@ async def test_a_feed_only_site(site: hostile.Server) -> None:
         f"{site.url}/feedsite/feed/", ETAG, MODIFIED, answers_304=True
     )
     assert site.requests.count("/feedsite/feed/") == 2  # read once, asked again once
+
+
+async def test_a_pushed_bar_beside_a_feed_gives_a_push_source_and_the_feed(
+    site: hostile.Server,
+) -> None:
+    url = f"{site.url}/feedpush/"
+    report = await look(url, site.url)
+    push, listing = tables(report)
+    assert push["kind"] == "pusher" and push["url"] == url
+    # The homepage adds nothing the push channel does not: the feed alone is polled.
+    assert listing == {"name": "site", "kind": "rss", "url": f"{site.url}/feedsite/feed/"}
+    assert report.conditional is not None and report.conditional.answers_304
 
 
 async def test_a_feed_url_is_a_source_by_itself(site: hostile.Server) -> None:
