@@ -122,16 +122,17 @@ class Report:
         for title in self.urgent.titles[:HEADLINES_SHOWN]:
             out.append(f"  urgent: {title}")
         if self.push:
-            field_read = self.push.message_field or "(the whole event)"
+            read = self.push.message_field
+            field_read = f'"{read}" field' if read else "whole data"
             out.append(
-                f"push channel: Pusher {self.push.describe()}; the script writes the event's "
+                f"push channel: Pusher {self.push.describe()}; the script writes each event's "
                 f"{field_read} into {', '.join(self.push.targets)}"
             )
         if self.render:
             out.append(f"{NEEDS_RENDER}: {self.render}")
         count = f"headlines it would take: {self.headline_count}"
         if self.headline_count > len(self.headlines):
-            count += f" (the first {len(self.headlines)}:)"
+            count += f"; the first {len(self.headlines)}:"
         out.append(count)
         for item in self.headlines:
             when = (

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.news.homepage import parse_homepage, push_note
-from bot.news.pushscript import PushBinding, find_bindings, strip_comments
+from bot.news.pushscript import (
+    MAX_FOUND,
+    MAX_HELPER_SCRIPT,
+    MAX_SCRIPT,
+    PushBinding,
+    find_bindings,
+    strip_comments,
+)
 from bot.news.ticker import EMPTY_BLOCK_NOTE
 from tests.conftest import CORPUS
 
@@ -253,6 +260,24 @@ def test_saved_kifache_homepage_with_a_script_of_its_shape(kifache: str) -> None
         "eu",
     )
     assert reading.notes == (push_note(reading.push, "http://kifache.com/"),)
+
+
+def test_a_bundle_before_the_push_script_does_not_hide_it() -> None:
+    # A minified bundle far past every bound, that never names Pusher, is not read at all.
+    bundle = "function a(b){return b.c.d(b)}var e=$('.x');" * (MAX_SCRIPT // 40)
+    assert len(bundle) > MAX_SCRIPT > MAX_HELPER_SCRIPT
+    assert find_bindings([bundle, KIFACHE_LIKE], PAGE) == [one(KIFACHE_LIKE)]
+
+
+def test_hostile_scripts_are_read_within_bounds() -> None:
+    # Thousands of binds whose handlers never close: at most MAX_FOUND are looked at.
+    unclosed = "var p = new Pusher('k', {});" + (
+        "p.subscribe('c').bind('e', function (d) { $('.a').append(d.m);" * 2000
+    )
+    assert len(find_bindings([unclosed], PAGE)) == MAX_FOUND
+    # A property chain, unclosed brackets and strings: nothing found, nothing raised.
+    for script in ("x=" + "a." * 50_000, "(" * 50_000, "x=`" * 20_000, "a=b=" * 50_000):
+        assert find_bindings([f"new Pusher('k', {{}});{script}"], PAGE) == []
 
 
 @given(st.text(alphabet=st.sampled_from(list("Pusher(){}[]'\"`.,;:=/*\\$ \nabc=>")), max_size=300))

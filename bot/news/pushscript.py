@@ -31,22 +31,36 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from bot.news.outline import Outline
 
 DEFAULT_CLUSTER = "mt1"  # pusher-js's default when no cluster nor host is given
-MAX_SCRIPT = 1_000_000  # characters of inline script read per page: a longer one is a bundle
+# Bounds, so that a hostile or huge page costs little: every scan below is linear in the
+# scripts read, and the work per client, subscription and handler is capped.
+MAX_SCRIPT = 1_000_000  # characters of inline script read per page, in all
+MAX_HELPER_SCRIPT = 50_000  # a longer script that never names Pusher is a bundle: not read
+MAX_SPAN = 10_000  # characters a call's arguments or a function's body are followed, at most
+MAX_ARGUMENT = 2_000  # characters of what a handler writes, looked at for the field it reads
+MAX_FOUND = 10  # clients, subscriptions, binds, writes and helpers per handler, each at most
 _SCRIPT_TYPES = ("", "text/javascript", "application/javascript", "module", "text/ecmascript")
 
-_STRING = r"""(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\$]|\\.)*`)"""
+_STRING = r"""(?:'(?:[^'\\\n]|\\.){0,2000}'|"(?:[^"\\\n]|\\.){0,2000}"|`(?:[^`\\$]|\\.){0,2000}`)"""
 _NAME = r"[A-Za-z_$][\w$]*"
-_PATH = rf"{_NAME}(?:\s*\.\s*{_NAME})*"
+_PATH = rf"{_NAME}(?:\s*\.\s*{_NAME}){{0,6}}"  # bounded: a.b.c... chains cost no backtracking
 _NEW_PUSHER = re.compile(r"\bnew\s+(?:window\s*\.\s*)?Pusher\s*\(")
 _ASSIGNED = re.compile(rf"({_PATH})\s*=\s*$")
-_SUBSCRIBE = re.compile(rf"(?:({_PATH})|(\)))\s*\.\s*subscribe\s*\(\s*({_STRING})\s*\)")
-_BIND = re.compile(rf"(?:({_PATH})|(\)))\s*\.\s*bind\s*\(\s*({_STRING})\s*,\s*")
-_CONSTANT = re.compile(rf"({_PATH})\s*[=:]\s*({_STRING})")
+# Calls are found by their method name first, then their receiver is read just before it: a
+# pattern that began with the receiver would be tried at every character of the scripts.
+_SUBSCRIBE = re.compile(rf"\.\s*subscribe\s*\(\s*({_STRING})\s*\)")
+_BIND = re.compile(rf"\.\s*bind\s*\(\s*({_STRING})\s*,\s*")
+_RECEIVER = re.compile(rf"(?:(?<![\w$.])({_PATH})|(\)))\s*$")
+_RECEIVER_SPAN = 200
+_IDENTIFIER = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$.")
+_STRING_REST = {
+    "'": re.compile(r"(?:[^'\\\n]|\\.)*'?"),
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*"?'),
+    "`": re.compile(r"(?:[^`\\]|\\.)*`?", re.S),
+}
+_COMMENT_OR_STRING = re.compile(r"['\"`]|/[/*]")
+_STRUCTURE = re.compile(r"[()\[\]{},'\"`]")
 _FUNCTION_HEAD = re.compile(rf"(?:async\s+)?function\s*(?:{_NAME})?\s*\(\s*({_NAME})?[^)]*\)\s*")
 _ARROW_HEAD = re.compile(rf"(?:async\s+)?(?:\(\s*({_NAME})?[^()]*\)|({_NAME}))\s*=>\s*")
-_DEFINED = re.compile(
-    rf"(?:function\s+({_NAME})\s*\(|({_NAME})\s*=\s*(?:async\s+)?(?:function\b|\(?[\w$,\s]*\)?\s*=>))"
-)
 _CALL = re.compile(rf"(?<![\w$.])({_NAME})\s*\(")
 # Writes into an element: jQuery on a selector, the DOM on a looked-up element, or an alias;
 # a property assigned (innerHTML = ..., += ...) or a method called with an argument.
@@ -62,7 +76,8 @@ _LOOKUP = (
 )
 _JQUERY_WRITE = re.compile(_JQUERY + _WRITE)
 _DOM_WRITE = re.compile(_LOOKUP + _WRITE)
-_ALIAS = re.compile(rf"({_NAME})\s*=\s*(?:{_JQUERY}|{_LOOKUP})")
+_ALIAS = re.compile(rf"(?<![\w$.])({_NAME})\s*=\s*(?:{_JQUERY}|{_LOOKUP})")
+_NAME_WRITE = re.compile(rf"(?<![\w$.])({_NAME}){_WRITE}")
 _PAGE_HOST = re.compile(r"^(?:window\s*\.\s*|document\s*\.\s*)?location\s*\.\s*host(?:name)?$")
 
 
@@ -117,51 +132,47 @@ def find_bindings(scripts: Iterable[str], page_url: str) -> list[PushBinding]:
     `page_url` gives the TLS default and the host that `wsHost: window.location.hostname`
     means. A client whose key is not a literal (nor a variable set to one), or a handler that
     writes into no element, gives nothing. Never raises."""
-    source = "\n;\n".join(scripts)
-    if "Pusher" not in source:
+    read = [s for s in scripts if "Pusher" in s or len(s) <= MAX_HELPER_SCRIPT]
+    if not any("Pusher" in s for s in read):
         return []
-    js = strip_comments(source[:MAX_SCRIPT])
-    constants = {_last(m.group(1)): _unquote(m.group(2)) for m in _CONSTANT.finditer(js)}
-    clients = _clients(js, constants, page_url)
+    js = strip_comments("\n;\n".join(read)[:MAX_SCRIPT])
+    clients = _clients(js, page_url)
     if not clients:
         return []
-    aliases = _aliases(js)
-    functions = _functions(js)
+    program = _Program(js, _aliases(js))
     # Subscriptions: (channel name, variables holding it, where the subscribe call ends).
     channels: list[tuple[str, frozenset[str], int]] = []
     for match in _SUBSCRIBE.finditer(js):
-        client = _receiver_client(clients, match.group(1), match.start(2) if match.group(2) else -1)
-        if client is None:
+        receiver = _RECEIVER.search(js, max(0, match.start() - _RECEIVER_SPAN), match.start())
+        client = _receiver_client(clients, receiver)
+        if receiver is None or client is None:
             continue
-        before = _ASSIGNED.search(js, max(0, match.start() - 120), match.start())
+        before = _ASSIGNED.search(js, max(0, receiver.start() - 120), receiver.start())
         names = frozenset({_last(before.group(1))} if before else ())
-        channels.append((_unquote(match.group(3)), names, match.end()))
+        channels.append((_unquote(match.group(1)), names, match.end()))
+        if len(channels) >= MAX_FOUND:
+            break
     bindings: list[PushBinding] = []
     bind_ends: dict[int, tuple[str, _Client]] = {}
     for match in _BIND.finditer(js):
-        found = _receiver_channel(channels, bind_ends, match, clients)
+        receiver = _RECEIVER.search(js, max(0, match.start() - _RECEIVER_SPAN), match.start())
+        found = _receiver_channel(channels, bind_ends, receiver, clients)
         if found is None:
             continue
         channel, client = found
-        handler = _handler(js, match.end(), functions)
-        call_end = _call_end(js, match.end())
-        bind_ends[call_end] = (channel, client)
-        if handler is None:
-            continue
-        param, body = handler
-        targets, field = _writes(body, param, aliases, functions)
-        if targets:
-            bindings.append(
-                PushBinding(
-                    client.key,
-                    client.cluster,
-                    client.ws_url,
-                    channel,
-                    _unquote(match.group(3)),
-                    field,
-                    targets,
+        bind_ends[_call_end(js, match.end())] = (channel, client)
+        handler = program.handler(match.end())
+        if handler is not None:
+            targets, field = program.writes(*handler)
+            if targets:
+                event = _unquote(match.group(1))
+                bindings.append(
+                    PushBinding(
+                        client.key, client.cluster, client.ws_url, channel, event, field, targets
+                    )
                 )
-            )
+        if len(bind_ends) >= MAX_FOUND:
+            break
     return bindings
 
 
@@ -190,52 +201,37 @@ def strip_comments(js: str) -> str:
     """`js` with each // and /* */ comment replaced by one space, string literals kept as
     they are: a commented-out client is no client."""
     out: list[str] = []
-    i, n = 0, len(js)
-    start = 0
-    while i < n:
-        c = js[i]
-        if c in "'\"`":
+    i = start = 0
+    n = len(js)
+    while (found := _COMMENT_OR_STRING.search(js, i)) is not None:
+        i = found.start()
+        if js[i] in "'\"`":
             i = _string_end(js, i)
             continue
-        if c == "/" and i + 1 < n and js[i + 1] in "/*":
-            out.append(js[start:i])
-            if js[i + 1] == "/":
-                end = js.find("\n", i)
-                i = n if end < 0 else end
-            else:
-                end = js.find("*/", i + 2)
-                i = n if end < 0 else end + 2
-            out.append(" ")
-            start = i
-            continue
-        i += 1
+        out.append(js[start:i])
+        if js[i + 1] == "/":
+            end = js.find("\n", i)
+            i = n if end < 0 else end
+        else:
+            end = js.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        out.append(" ")
+        start = i
     out.append(js[start:])
     return "".join(out)
 
 
 def _string_end(js: str, i: int) -> int:
     """The index just after the string literal opening at `i` (or the line's end)."""
-    quote = js[i]
-    i += 1
-    n = len(js)
-    while i < n:
-        c = js[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == quote:
-            return i + 1
-        if c == "\n" and quote != "`":
-            return i
-        i += 1
-    return n
+    rest = _STRING_REST[js[i]].match(js, i + 1)
+    return rest.end() if rest is not None else len(js)
 
 
-def _structure(js: str, i: int, depth: int) -> Iterator[tuple[int, str, int]]:
+def _structure(js: str, i: int, depth: int, n: int) -> Iterator[tuple[int, str, int]]:
     """(index, character, depth after it) for each bracket and comma outside string literals,
-    from `i` with `depth` brackets open."""
-    n = len(js)
-    while i < n:
+    from `i` to `n` with `depth` brackets open."""
+    while (found := _STRUCTURE.search(js, i, n)) is not None:
+        i = found.start()
         c = js[i]
         if c in "'\"`":
             i = _string_end(js, i)
@@ -244,17 +240,18 @@ def _structure(js: str, i: int, depth: int) -> Iterator[tuple[int, str, int]]:
             depth += 1
         elif c in ")]}":
             depth -= 1
-        if c in "([{)]},":
-            yield i, c, depth
+        yield i, c, depth
         i += 1
 
 
-def _call_end(js: str, i: int) -> int:
-    """The index just after the `)` closing the call whose arguments are open at `i`."""
-    for at, c, depth in _structure(js, i, 1):
+def _call_end(js: str, i: int, limit: int = MAX_SPAN) -> int:
+    """The index just after the `)` closing the call whose arguments are open at `i` (or
+    `limit` characters on, for a call that does not close by then)."""
+    end = min(len(js), i + limit)
+    for at, c, depth in _structure(js, i, 1, end):
         if depth == 0 and c != ",":
             return at + 1
-    return len(js)
+    return end
 
 
 def _unquote(literal: str) -> str:
@@ -266,14 +263,16 @@ def _last(path: str) -> str:
     return re.split(r"\s*\.\s*", path.strip())[-1]
 
 
-def _clients(js: str, constants: dict[str, str], page_url: str) -> list[_Client]:
-    clients = []
+def _clients(js: str, page_url: str) -> list[_Client]:
+    clients: list[_Client] = []
     for match in _NEW_PUSHER.finditer(js):
+        if len(clients) >= MAX_FOUND:
+            break
         end = _call_end(js, match.end())
         args = _split_arguments(js[match.end() : end - 1])
         if not args:
             continue
-        key = _literal(args[0], constants)
+        key = _literal(args[0], js)
         if not key:
             continue
         server = _server(_options(args[1], js) if len(args) > 1 else {}, page_url)
@@ -290,7 +289,7 @@ def _split_arguments(text: str) -> list[str]:
     """Top-level comma-separated parts of an argument list."""
     parts: list[str] = []
     start = 0
-    for at, c, depth in _structure(text, 0, 0):
+    for at, c, depth in _structure(text, 0, 0, len(text)):
         if c == "," and depth == 0:
             parts.append(text[start:at].strip())
             start = at + 1
@@ -300,12 +299,15 @@ def _split_arguments(text: str) -> list[str]:
     return parts
 
 
-def _literal(expression: str, constants: dict[str, str]) -> str | None:
+def _literal(expression: str, js: str) -> str | None:
+    """The string `expression` is: a literal, or a variable (or property) set to one."""
     expression = expression.strip()
     if re.fullmatch(_STRING, expression):
         return _unquote(expression)
     if re.fullmatch(_PATH, expression):
-        return constants.get(_last(expression))
+        name = re.escape(_last(expression))
+        found = re.search(rf"(?<![\w$]){name}\s*[=:]\s*({_STRING})", js)
+        return _unquote(found.group(1)) if found else None
     return None
 
 
@@ -360,22 +362,27 @@ def _server(
     return None, f"{'wss' if tls else 'ws'}://{host}:{port}"
 
 
-def _receiver_client(clients: list[_Client], name: str | None, paren: int) -> _Client | None:
-    if name is not None:
-        last = _last(name)
+def _receiver_client(clients: list[_Client], receiver: re.Match[str] | None) -> _Client | None:
+    """The client a `.subscribe(` is called on: a variable holding it, or its `new Pusher()`."""
+    if receiver is None:
+        return None
+    if receiver.group(1) is not None:
+        last = _last(receiver.group(1))
         return next((c for c in clients if last in c.names), None)
-    return next((c for c in clients if c.end == paren + 1), None)
+    return next((c for c in clients if c.end == receiver.start(2) + 1), None)
 
 
 def _receiver_channel(
     channels: list[tuple[str, frozenset[str], int]],
     bind_ends: dict[int, tuple[str, _Client]],
-    match: re.Match[str],
+    receiver: re.Match[str] | None,
     clients: list[_Client],
 ) -> tuple[str, _Client] | None:
     """The subscription a `.bind(` is called on: a variable holding one, or a call chained
     on a subscribe (or on a previous bind of the same channel)."""
-    name, paren = match.group(1), match.start(2) if match.group(2) else -1
+    if receiver is None:
+        return None
+    name, paren = receiver.group(1), receiver.start(2) if receiver.group(2) else -1
     for channel, names, end in channels:
         if (name is not None and _last(name) in names) or (name is None and end == paren + 1):
             return channel, _client_before(clients, end)
@@ -388,19 +395,6 @@ def _client_before(clients: list[_Client], position: int) -> _Client:
     """The client a subscription belongs to: the last one created before it."""
     before = [c for c in clients if c.end <= position]
     return before[-1] if before else clients[0]
-
-
-def _functions(js: str) -> dict[str, tuple[str | None, str]]:
-    """Named functions of the scripts: name -> (first parameter, body)."""
-    out: dict[str, tuple[str | None, str]] = {}
-    for match in _DEFINED.finditer(js):
-        if match.group(1):
-            name, found = match.group(1), _function_at(js, match.start())
-        else:
-            name, found = match.group(2), _function_at(js, js.index("=", match.start()) + 1)
-        if found is not None and name not in out:
-            out[name] = found
-    return out
 
 
 def _function_at(js: str, i: int) -> tuple[str | None, str] | None:
@@ -420,16 +414,6 @@ def _function_at(js: str, i: int) -> tuple[str | None, str] | None:
         statement = re.search(r"[;\n]", js[at:end])
         return param, js[at : at + statement.start()] if statement else js[at : end - 1]
     return None
-
-
-def _handler(
-    js: str, at: int, functions: dict[str, tuple[str | None, str]]
-) -> tuple[str | None, str] | None:
-    found = _function_at(js, at)
-    if found is not None:
-        return found
-    name = re.match(rf"\s*({_NAME})\s*[,)]", js[at:])
-    return functions.get(name.group(1)) if name else None
 
 
 def _aliases(js: str) -> dict[str, str]:
@@ -452,43 +436,80 @@ def _selector(lookup: str, literal: str) -> str:
     return value
 
 
-def _writes(
-    body: str,
-    param: str | None,
-    aliases: dict[str, str],
-    functions: dict[str, tuple[str | None, str]],
-    depth: int = 0,
-) -> tuple[tuple[str, ...], str | None]:
-    """(selectors written into, field of `param` read) in a handler's body; a helper it calls
-    is read too (one level), the field still being the one the handler reads."""
-    targets: list[str] = []
-    arguments: list[str] = []
-    writes = [(m, _unquote(m.group(1))) for m in _JQUERY_WRITE.finditer(body)]
-    writes += [(m, _selector(m.group(1), m.group(2))) for m in _DOM_WRITE.finditer(body)]
-    for name, selector in aliases.items():
-        pattern = rf"(?<![\w$.]){re.escape(name)}{_WRITE}"
-        writes += [(m, selector) for m in re.finditer(pattern, body)]
-    for match, selector in writes:
-        targets.append(selector)
-        arguments.append(_argument(body, match.end()))
-    if depth == 0:
-        for call in _CALL.finditer(body):
-            helper = functions.get(call.group(1))
-            if helper is not None:
-                inner, _ = _writes(helper[1], helper[0], aliases, functions, depth + 1)
+class _Program:
+    """The scripts read, with what handlers need of them: element variables, and the named
+    functions they call, each looked up once when first needed."""
+
+    def __init__(self, js: str, aliases: dict[str, str]) -> None:
+        self.js = js
+        self.aliases = aliases
+        self._functions: dict[str, tuple[str | None, str] | None] = {}
+
+    def handler(self, at: int) -> tuple[str | None, str] | None:
+        """(first parameter, body) of the handler given at `at`: inline, or by name."""
+        found = _function_at(self.js, at)
+        if found is not None:
+            return found
+        name = re.compile(rf"\s*({_NAME})\s*[,)]").match(self.js, at)
+        return self.function(name.group(1)) if name else None
+
+    def function(self, name: str) -> tuple[str | None, str] | None:
+        """(first parameter, body) of the function `name` (`function name(...)` or
+        `name = function / arrow`), None if the scripts define none."""
+        if name not in self._functions:
+            found = None
+            # Patterns that start with a literal: the regex engine skips ahead to it.
+            quoted = re.escape(name)
+            declared = re.search(rf"function\s+{quoted}\s*\(", self.js)
+            if declared is not None:
+                found = _function_at(self.js, declared.start())
+            else:
+                head = rf"{quoted}\s*=\s*(?=(?:async\s+)?(?:function\b|\(|{_NAME}\s*=>))"
+                for assigned in re.finditer(head, self.js):
+                    if assigned.start() == 0 or self.js[assigned.start() - 1] not in _IDENTIFIER:
+                        found = _function_at(self.js, assigned.end())
+                        break
+            self._functions[name] = found
+        return self._functions[name]
+
+    def writes(
+        self, param: str | None, body: str, depth: int = 0
+    ) -> tuple[tuple[str, ...], str | None]:
+        """(selectors written into, field of `param` read) in a handler's body; a helper it
+        calls is read too (one level), the field still being the one the handler reads."""
+        writes = [(m, _unquote(m.group(1))) for m in _JQUERY_WRITE.finditer(body)]
+        writes += [(m, _selector(m.group(1), m.group(2))) for m in _DOM_WRITE.finditer(body)]
+        writes += [
+            (m, self.aliases[m.group(1)])
+            for m in _NAME_WRITE.finditer(body)
+            if m.group(1) in self.aliases
+        ]
+        writes = writes[:MAX_FOUND]
+        targets = [selector for _, selector in writes]
+        arguments = [_argument(body, match.end()) for match, _ in writes]
+        if depth == 0:
+            called: dict[str, int] = {}
+            for call in _CALL.finditer(body):
+                called.setdefault(call.group(1), call.end())
+            for name, at in list(called.items())[:MAX_FOUND]:
+                helper = self.function(name)
+                if helper is None:
+                    continue
+                inner, _ = self.writes(*helper, depth + 1)
                 if inner:
                     targets.extend(inner)
-                    arguments.append(body[call.end() : _call_end(body, call.end()) - 1])
-    return tuple(dict.fromkeys(targets)), _field(param, arguments, body)
+                    arguments.append(body[at : _call_end(body, at, MAX_ARGUMENT) - 1])
+        return tuple(dict.fromkeys(targets)), _field(param, arguments, body)
 
 
 def _argument(body: str, at: int) -> str:
     """What is written: a call's arguments (the write ended with "(") or an assignment's
     right-hand side, up to the statement's end."""
     if body[at - 1] == "(":
-        return body[at : _call_end(body, at) - 1]
-    end = re.search(r"[;\n}]", body[at:])
-    return body[at : at + end.start()] if end else body[at:]
+        return body[at : _call_end(body, at, MAX_ARGUMENT) - 1]
+    text = body[at : at + MAX_ARGUMENT]
+    end = re.search(r"[;\n}]", text)
+    return text[: end.start()] if end else text
 
 
 def _field(param: str | None, arguments: list[str], body: str) -> str | None:
