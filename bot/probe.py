@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import urljoin, urlsplit
 
@@ -97,7 +97,8 @@ async def probe(url: str, fetcher: Fetcher, zone: tzinfo, name: str | None = Non
     name = name or source_name(url)
     first = recorder.answers.get(url)
     page = recorder.answers.get(seen.url) if seen.url else first
-    listing = _listing(url, poller, first)
+    listing = _listing(url, poller, first, recorder, result.warnings)
+    working = listing if listing is not None and listing.error is None else None
     encoding = decode_explained(page.body, page.charset)[1] if page else None
     reading = seen.reading or PageReading([])
     ticker = [i for i in result.items if i.from_ticker]
@@ -110,14 +111,14 @@ async def probe(url: str, fetcher: Fetcher, zone: tzinfo, name: str | None = Non
     )
     kind = pagekind.classify(seen.html, page.status, page.url) if seen.html and page else None
     render = _render_reason(kind, urgent, reading.push, headlines)
-    warnings = [w for w in result.warnings if not _said_elsewhere(w, reading.push, kind)]
+    warnings = [w for w in result.warnings if not _said_elsewhere(w, reading.push, kind, listing)]
     page_words = _page_words(listing, kind, result.warnings)
     # A homepage source polls the page where redirects and refresh stubs end.
-    main = _main_source(name, seen.url or url, listing, urgent, render, headlines)
+    main = _main_source(name, seen.url or url, working, urgent, render, headlines)
     tables = ([_push_source(name, seen.url or url, reading.push)] if reading.push else []) + (
         [main] if main else []
     )
-    conditional = await _conditional(recorder, main, listing, seen.url or url)
+    conditional = await _conditional(recorder, main, working, seen.url or url)
     notes = []
     if reading.push and reading.push.message_field is None:
         notes.append(
@@ -158,7 +159,11 @@ def source_name(url: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", label) or "site"
 
 
-def _listing(url: str, poller: SourcePoller, first: Fetched | None) -> Listing | None:
+def _listing(
+    url: str, poller: SourcePoller, first: Fetched | None, recorder: _Recorder, warnings: list[str]
+) -> Listing | None:
+    """The listing the poll found, with why it failed if it did (the poll's "feed: ..." or
+    "REST API: ..." warning)."""
     if first is not None and _is_feed(first):
         return Listing("feed", first.url, "the URL itself")
     guess = urljoin(url, "/feed/")
@@ -166,10 +171,20 @@ def _listing(url: str, poller: SourcePoller, first: Fetched | None) -> Listing |
         found = (
             "guessed at /feed/" if poller.feed_url.startswith(guess) else "announced by the page"
         )
-        return Listing("feed", poller.feed_url, found)
-    if poller.rest_url:
-        return Listing("wordpress", poller.rest_url, "announced by the page")
-    return None
+        listing = Listing("feed", poller.feed_url, found)
+    elif poller.rest_url:
+        listing = Listing("wordpress", poller.rest_url, "announced by the page")
+    else:
+        return None
+    if listing.url in recorder.answers:
+        return listing
+    prefix = _LISTING_WARNING[listing.kind]
+    error = next((w.removeprefix(prefix) for w in warnings if w.startswith(prefix)), None)
+    return replace(listing, error=error or "it could not be read")
+
+
+# How the poll's warnings name a listing that failed (bot.news.sources.SourcePoller._auto).
+_LISTING_WARNING = {"feed": "feed: ", "wordpress": "REST API: "}
 
 
 def _is_feed(fetched: Fetched) -> bool:
@@ -204,9 +219,17 @@ def _render_reason(
     return None
 
 
-def _said_elsewhere(warning: str, push: PushBinding | None, kind: pagekind.PageKind | None) -> bool:
-    """Warnings the report states in its own lines (the push channel, the shell)."""
+def _said_elsewhere(
+    warning: str,
+    push: PushBinding | None,
+    kind: pagekind.PageKind | None,
+    listing: Listing | None,
+) -> bool:
+    """Warnings the report states in its own lines (the push channel, the shell, a listing
+    that failed)."""
     if push is not None and warning.startswith("the urgent bar is filled by a Pusher"):
+        return True
+    if listing is not None and listing.error and warning.startswith(_LISTING_WARNING[listing.kind]):
         return True
     return kind is not None and bool(kind.reason) and warning == kind.reason
 

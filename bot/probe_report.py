@@ -19,12 +19,14 @@ Table = dict[str, str | bool]  # one [[sources]] table, keys in the order printe
 
 @dataclass(frozen=True)
 class Listing:
-    """Where the headlines come from: a feed or a WordPress REST endpoint, and how it was
-    found ("announced by the page", "guessed at /feed/", "the URL itself")."""
+    """Where the headlines come from: a feed or a WordPress REST endpoint, how it was found
+    ("announced by the page", "guessed at /feed/", "the URL itself"), and why it could not
+    be read (`error`, None when it was)."""
 
     kind: Literal["feed", "wordpress"]
     url: str
     found: str
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,10 @@ class Report:
             out.append(f"encoding: {self.encoding}")
         if self.listing:
             name = "feed" if self.listing.kind == "feed" else "WordPress REST API"
-            out.append(f"{name}: {self.listing.url} ({self.listing.found})")
+            line = f"{name}: {self.listing.url} ({self.listing.found})"
+            if self.listing.error:
+                line += f", but it failed ({self.listing.error}): the homepage's headlines are used"
+            out.append(line)
         else:
             out.append("feed: none found (no feed nor REST API announced, none at /feed/)")
         out.append(f"urgent block: {self.urgent.describe()}")
@@ -160,7 +165,12 @@ class Report:
             "page": self.page,
             "encoding": self.encoding,
             "listing": (
-                {"kind": self.listing.kind, "url": self.listing.url, "found": self.listing.found}
+                {
+                    "kind": self.listing.kind,
+                    "url": self.listing.url,
+                    "found": self.listing.found,
+                    "error": self.listing.error,
+                }
                 if self.listing
                 else None
             ),

@@ -29,6 +29,7 @@ from tests.test_cli_news import ajil
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = ZoneInfo("Africa/Casablanca")
 KIFACHE = CORPUS / "homepages" / "kifache_2018_homepage.html"
+ALYAOUM24 = CORPUS / "homepages" / "alyaoum24_2018_homepage.html"
 PUSH_SCRIPT = """
     var pusher = new Pusher('f00dfeed0123', { cluster: 'eu', encrypted: true });
     var channel = pusher.subscribe('kifache-channel');
@@ -101,9 +102,9 @@ async def site() -> AsyncIterator[hostile.Server]:
 
         return serve
 
-    kifache_routes: dict[str, hostile.Handler] = {}
+    corpus_routes: dict[str, hostile.Handler] = {}
     if KIFACHE.exists():
-        kifache_routes = {
+        corpus_routes = {
             "/kifache/": kifache(PUSH_SCRIPT),
             "/kifache-local/": kifache(LOCAL_PUSH_SCRIPT.replace("PORT", "6001")),
             "/kifache-saved/": kifache(None),
@@ -132,8 +133,17 @@ async def site() -> AsyncIterator[hostile.Server]:
         )
         return web.Response(body=page.encode("cp1256"), headers={"Content-Type": "text/html"})
 
+    async def alyaoum24(request: web.Request) -> web.Response:
+        # The real page at /alyaoum24/ of this origin: its feed link then leads to nothing here.
+        page = ALYAOUM24.read_text(encoding="utf-8").replace(
+            "http://www.alyaoum24.com", f"{_base(request)}/alyaoum24"
+        )
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    if ALYAOUM24.exists():
+        corpus_routes["/alyaoum24/"] = alyaoum24
     routes = {
-        **kifache_routes,
+        **corpus_routes,
         "/feedsite/": home,
         "/feedsite/feed/": feed,
         "/feedpush/": pushed_home,
@@ -283,6 +293,22 @@ async def test_a_pushed_bar_beside_a_feed_gives_a_push_source_and_the_feed(
     # The homepage adds nothing the push channel does not: the feed alone is polled.
     assert listing == {"name": "site", "kind": "rss", "url": f"{site.url}/feedsite/feed/"}
     assert report.conditional is not None and report.conditional.answers_304
+
+
+async def test_a_real_wordpress_homepage_whose_feed_fails(site: hostile.Server) -> None:
+    if not ALYAOUM24.exists():
+        pytest.skip(f"the saved alyaoum24 homepage is absent ({ALYAOUM24})")
+    url = f"{site.url}/alyaoum24/"
+    report = await look(url, site.url)
+    assert report.listing == probe.Listing(
+        "feed", f"{site.url}/alyaoum24/feed", "announced by the page", error="HTTP 404"
+    )
+    assert report.urgent.block is None and report.headline_count == 62
+    # The feed said nothing: the homepage's own headlines, read as an html source.
+    assert tables(report) == [{"name": "site", "kind": "html", "url": url}]
+    text = "\n".join(report.lines(ZONE))
+    assert "but it failed (HTTP 404): the homepage's headlines are used" in text
+    assert "warning: feed: HTTP 404" not in text  # said once
 
 
 async def test_a_feed_url_is_a_source_by_itself(site: hostile.Server) -> None:
