@@ -395,3 +395,26 @@ async def test_the_command_exits_1_with_the_reason(sites: wild.Wild) -> None:
 async def test_the_command_refuses_what_is_not_a_web_address() -> None:
     code, _, err = await ajil("probe", "file:///etc/passwd")
     assert code == 2 and "expected an http:// or https:// URL" in err
+
+
+def test_why_no_block_counts_as_urgent_is_said() -> None:
+    passed = ("div.ticker (no urgent label)", "div.news-bar labelled «آخر الأخبار» (headlines)")
+    assert probe.Urgent(None, [], False, passed).describe() == (
+        "none (no block on the page is labelled urgent («عاجل», Breaking, Dernière minute...); "
+        "not urgent: div.ticker (no urgent label); div.news-bar labelled «آخر الأخبار» (headlines))"
+    )
+    assert probe.Urgent("div.bar labelled «عاجل»", ["a"], False).describe() == (
+        "div.bar labelled «عاجل», 1 entry"
+    )
+
+
+def test_conditional_get_in_words() -> None:
+    none = probe.Conditional("u", None, None, None)
+    assert none.describe() == "u: no ETag nor Last-Modified; every poll downloads it whole"
+    ignored = probe.Conditional("u", '"e"', None, answers_304=False)
+    assert (
+        ignored.describe()
+        == "u: gives ETag, yet answers a conditional request with the whole body again"
+    )
+    failed = probe.Conditional("u", None, "d", None, "HTTP 500")
+    assert failed.describe() == "u: gives Last-Modified; the conditional request failed (HTTP 500)"
