@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from bot.news.encoding import declared_encoding, decode
+from bot.news.encoding import declared_encoding, decode, decode_explained
 
 ARABIC = "<p>انقطاع الكهرباء عن أحياء وسط المدينة بسبب عطب في محطة التحويل الرئيسية</p>"
 
@@ -41,3 +41,25 @@ def test_a_false_declaration_falls_back_to_detection() -> None:
 
 def test_bom_is_not_part_of_the_text() -> None:
     assert decode(codecs.BOM_UTF8 + b"<rss/>") == "<rss/>"
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "how"),
+    [
+        (codecs.BOM_UTF8 + ARABIC.encode("utf-8"), None, "utf-8 (byte order mark)"),
+        (ARABIC.encode("cp1256"), "windows-1256", "cp1256 (HTTP header)"),
+        (b'<meta charset="iso-8859-6">' + ARABIC.encode("iso8859_6"), None, "iso8859-6 (document)"),
+        (ARABIC.encode("utf-8"), None, "utf-8 (not declared)"),
+        (ARABIC.encode("cp1256"), None, "cp1256 (not declared: detected)"),
+        (
+            ('<meta charset="utf-8">' + ARABIC).encode("cp1256"),
+            None,
+            "cp1256 (document declares utf-8, which the bytes are not: detected)",
+        ),
+    ],
+)
+def test_how_the_bytes_were_read_is_told(body: bytes, header: str | None, how: str) -> None:
+    # What `ajil probe` prints as the site's encoding; the text is decode's, always.
+    text, told = decode_explained(body, header)
+    assert (told, text) == (how, decode(body, header))
+    assert ARABIC in text

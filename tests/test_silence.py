@@ -158,19 +158,30 @@ async def test_stubs_are_followed_to_the_news_page(
     assert result.warnings == []
 
 
-def _notes_empty_urgent_blocks() -> bool:
-    reading = homepage.parse_homepage(wild.EMPTY_URGENT, "s", "http://s.ma/")
-    return EMPTY_URGENT in reading.notes
+@pytest.mark.parametrize("kind", ["html", "auto"])
+async def test_an_urgent_block_a_push_channel_fills_names_the_channel(
+    sites: wild.Wild, fetcher: HttpFetcher, kind: str
+) -> None:
+    # wild.EMPTY_URGENT is kifache's layout: its script appends Pusher events to the bar.
+    url = f"{sites.base}/empty-urgent/"
+    result = await poller(fetcher, url, kind).poll(None, datetime.now(UTC))
+    assert [i.title for i in result.items] == [t for _, t in wild.HEADLINES]
+    assert result.warnings == [
+        "the urgent bar is filled by a Pusher push channel (key k, channel site-channel, "
+        'event push-event, cluster eu): add a kind = "pusher" source; '
+        f"`ajil probe {url}` prints it"
+    ]
 
 
 async def test_an_urgent_block_its_script_fills_is_a_warning(
     sites: wild.Wild, fetcher: HttpFetcher
 ) -> None:
-    if not _notes_empty_urgent_blocks():
-        pytest.skip("bot.news.homepage does not report empty urgent blocks yet (issue 10, point 1)")
-    result = await poller(fetcher, f"{sites.base}/empty-urgent/", "html").poll(
-        None, datetime.now(UTC)
+    # The same bar with no script that Ajil can read: the generic warning.
+    without_script = (
+        wild.EMPTY_URGENT.split("<script>")[0] + wild.EMPTY_URGENT.split("</script>")[1]
     )
+    sites.live_page = without_script
+    result = await poller(fetcher, f"{sites.base}/live/", "html").poll(None, datetime.now(UTC))
     assert [i.title for i in result.items] == [t for _, t in wild.HEADLINES]
     assert result.warnings == [EMPTY_URGENT]
 

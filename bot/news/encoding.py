@@ -37,14 +37,22 @@ def _known(name: str | None) -> str | None:
 
 def declared_encoding(body: bytes, header_charset: str | None) -> str | None:
     """The encoding the bytes say they are in, by BOM, HTTP header, XML declaration or meta."""
+    found = _declaration(body, header_charset)
+    return found[0] if found else None
+
+
+def _declaration(body: bytes, header_charset: str | None) -> tuple[str, str] | None:
+    """(encoding, where it is declared: "byte order mark", "HTTP header", "document")."""
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return name
-    for candidate in (header_charset, *_in_document(body[:4096])):
+            return name, "byte order mark"
+    found = [(header_charset, "HTTP header")]
+    found += [(name, "document") for name in _in_document(body[:4096])]
+    for candidate, place in found:
         known = _known(candidate)
         if known:
             # A page labelled ISO-8859-1 is in practice windows-1252 (as browsers read it).
-            return "cp1252" if known in ("latin-1", "iso8859-1") else known
+            return ("cp1252" if known in ("latin-1", "iso8859-1") else known), place
     return None
 
 
@@ -59,30 +67,41 @@ def _in_document(head: bytes) -> list[str]:
 
 def decode(body: bytes, header_charset: str | None = None) -> str:
     """The text of a page or feed, decoded by what it declares or, failing that, what it is."""
-    declared = declared_encoding(body, header_charset)
+    return decode_explained(body, header_charset)[0]
+
+
+def decode_explained(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
+    """`decode`'s text, and how it was read, for an operator: "utf-8 (HTTP header)",
+    "cp1256 (document)", "utf-8 (not declared)", "cp1256 (not declared: detected)",
+    "iso8859-6 (document declares utf-8, which the bytes are not: detected)"."""
+    declared = _declaration(body, header_charset)
+    wrong = ""
     if declared:
+        name, place = declared
         try:
-            text = body.decode(declared)
+            text = body.decode(name)
         except UnicodeDecodeError:
-            pass  # a false declaration: fall through to detection
+            # A false declaration: fall through to detection.
+            wrong = f"{place} declares {name}, which the bytes are not"
         else:
-            return text.removeprefix("\ufeff")
+            return text.removeprefix("\ufeff"), f"{name} ({place})"
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), f"utf-8 ({wrong or 'not declared'})"
     except UnicodeDecodeError:
         pass
-    return _detect(body)
+    text, name = _detect(body)
+    return text, f"{name} ({wrong or 'not declared'}: detected)"
 
 
-def _detect(body: bytes) -> str:
+def _detect(body: bytes) -> tuple[str, str]:
     results = from_bytes(body, cp_isolation=list(_ARABIC_CANDIDATES))
     best = results.best()
     if best is not None and _arabic_share(str(best)) > 0.2:
-        return str(best)
+        return str(best), best.encoding
     general = from_bytes(body).best()
     if general is not None:
-        return str(general)
-    return body.decode("utf-8", errors="replace")
+        return str(general), general.encoding
+    return body.decode("utf-8", errors="replace"), "utf-8, undecodable bytes replaced"
 
 
 def _arabic_share(text: str) -> float:

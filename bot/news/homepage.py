@@ -15,7 +15,8 @@ from bot.news.headlines import MAX_HEADLINES, Headline, find_headlines, is_artic
 from bot.news.markup import absolute_url, bounded_nesting, same_site
 from bot.news.models import Item, PageReading, ParseError
 from bot.news.outline import Outline, outline
-from bot.news.ticker import TickerEntry, find_urgent
+from bot.news.pushscript import PushBinding, find_bindings, inline_scripts, urgent_binding
+from bot.news.ticker import EMPTY_BLOCK_NOTE, TickerEntry, UrgentReading, find_urgent
 from bot.news.urgency import is_urgent_label, title_urgency
 
 _MIN_SELECTED_TITLE = 8
@@ -67,7 +68,31 @@ def parse_homepage(
     block = f'ticker_selector "{ticker_selector}"' if ticker_selector else None
     if urgent.blocks:
         block = "; ".join(urgent.blocks)
-    return PageReading(items, block, tuple(notes + urgent.notes))
+    push, urgent_notes = _pushed(tree, page, urgent, base_url)
+    return PageReading(items, block, tuple(notes + urgent_notes), push, tuple(urgent.passed_over))
+
+
+def push_note(push: PushBinding, page_url: str) -> str:
+    """The warning of an urgent bar that a push channel fills: what to add, and how."""
+    return (
+        f"the urgent bar is filled by a Pusher push channel ({push.describe()}): "
+        f'add a kind = "pusher" source; `ajil probe {page_url}` prints it'
+    )
+
+
+def _pushed(
+    tree: LexborHTMLParser, page: Outline, urgent: UrgentReading, base_url: str
+) -> tuple[PushBinding | None, list[str]]:
+    """The push channel that fills an urgent block, and the notes: an empty block that such a
+    channel fills says so instead of "its script fills it"."""
+    if not urgent.indices:
+        return None, urgent.notes
+    bindings = find_bindings(inline_scripts(tree), base_url)
+    push = urgent_binding(tree, page, urgent.indices, bindings)
+    if push is None or urgent_binding(tree, page, urgent.empty, [push]) is None:
+        return push, urgent.notes
+    note = push_note(push, base_url)
+    return push, [note if n == EMPTY_BLOCK_NOTE else n for n in urgent.notes]
 
 
 _TAG_LINKS = (

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.news.bounds import MAX_SUMMARY, MAX_TITLE, bounded_text
 from bot.news.identity import stable_id
+from bot.news.pushscript import PushBinding
 
 
 class ParseError(Exception):
@@ -50,12 +51,16 @@ class PageReading:
     `urgent_block` says which block was taken as urgent and by which label (shown by
     `ajil fetch`), None when the page has no urgent block. `notes` are reasons the page gave
     less than it should ("urgent block is empty in the page: its script fills it"), each a
-    short English phrase that ends up as a source warning.
+    short English phrase that ends up as a source warning. `push` is the push channel the
+    page's script fills its urgent block from (bot.news.pushscript), if one was found;
+    `passed_over` the blocks named like a ticker that were not taken as urgent, and why.
     """
 
     items: list[Item]
     urgent_block: str | None = None
     notes: tuple[str, ...] = ()
+    push: PushBinding | None = None
+    passed_over: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

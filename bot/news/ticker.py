@@ -67,6 +67,12 @@ class UrgentReading:
     notes: list[str]
     # Candidates labelled as headlines («شريط الأحداث»): content even inside a menu bar.
     headline_blocks: list[int] = field(default_factory=list)
+    # The urgent blocks (outline indices, as `blocks` names them), and those left empty.
+    indices: list[int] = field(default_factory=list)
+    empty: list[int] = field(default_factory=list)
+    # Blocks named like a ticker that are not taken as urgent, and why, for `ajil probe`:
+    # "div.ticker (no label)", "div.breaking-news labelled «شريط الأحداث» (headlines)".
+    passed_over: list[str] = field(default_factory=list)
 
 
 def find_urgent(page: Outline, base_url: str, chosen: list[int] | None = None) -> UrgentReading:
@@ -85,13 +91,21 @@ def find_urgent(page: Outline, base_url: str, chosen: list[int] | None = None) -
     labels = find_labels(page)
     label_indices = [label.index for label in labels]
     headline_blocks: list[int] = []
-    for block, label in _urgent_blocks(page, labels, label_indices, headline_blocks):
+    passed_over: list[str] = []
+    indices: list[int] = []
+    empty: list[int] = []
+    for block, label in _urgent_blocks(page, labels, label_indices, headline_blocks, passed_over):
         found = block_entries(page, block, base_url)
         blocks.append(f"{page.describe(block)} {label.describe()}")
-        if not found and EMPTY_BLOCK_NOTE not in notes:
-            notes.append(EMPTY_BLOCK_NOTE)
+        indices.append(block)
+        if not found:
+            empty.append(block)
+            if EMPTY_BLOCK_NOTE not in notes:
+                notes.append(EMPTY_BLOCK_NOTE)
         entries.extend(found)
-    return UrgentReading(_unique(entries), blocks, notes, headline_blocks)
+    return UrgentReading(
+        _unique(entries), blocks, notes, headline_blocks, indices, empty, passed_over
+    )
 
 
 def find_labels(page: Outline) -> list[Label]:
@@ -144,10 +158,15 @@ def _in_real_link(page: Outline, index: int) -> bool:
 
 
 def _urgent_blocks(
-    page: Outline, labels: list[Label], label_indices: list[int], headline_blocks: list[int]
+    page: Outline,
+    labels: list[Label],
+    label_indices: list[int],
+    headline_blocks: list[int],
+    passed_over: list[str],
 ) -> list[tuple[int, Label]]:
     """(block, its urgent label) for every urgent block, outermost, in page order. Candidates
-    labelled as headlines go to `headline_blocks`."""
+    labelled as headlines go to `headline_blocks`; every candidate not taken, described with
+    its reason, to `passed_over`."""
     found: list[tuple[int, Label]] = []
     candidates = _candidates(page)
     for block in candidates:
@@ -156,6 +175,9 @@ def _urgent_blocks(
             found.append((block, label))
         elif label is not None:
             headline_blocks.append(block)
+            passed_over.append(f"{page.describe(block)} {label.describe()} (headlines)")
+        else:
+            passed_over.append(f"{page.describe(block)} (no urgent label)")
     # Labels outside every candidate introduce the smallest block of links after them.
     spans = _Spans(page, candidates)
     for label in labels:
