@@ -217,14 +217,25 @@ async def test_admins_hear_of_each_incident_once(tmp_path: Path) -> None:
         await sources.record_success(db, state.id, clock[0], None, None)
         assert "عاد" in (await incidents.check())[0]
         await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 20_001)])
-        from storage import items, outbox
-        from storage.models import NewItem, Priority
+        from storage import items
+        from storage.models import NewItem
 
         (item,) = await items.insert_new(
-            db, [NewItem("u", state.id, "https://site.ma/1", "t", "t", now, now)]
+            db, [NewItem("u", state.id, "https://site.ma/1", "t", "t", now, now, urgent=True)]
         )
         assert item is not None
-        await outbox.enqueue_for_active(db, item, Priority.URGENT)
+        enqueued = await outbox.enqueue_alert(
+            db,
+            item_id=item,
+            source_id=state.id,
+            urgent=True,
+            story_id=None,
+            text="t",
+            now=clock[0],
+            local_minute=600,
+            story_window=24 * 3600,
+        )
+        assert enqueued == 20_000
         backlog = await incidents.check()  # 20,000 at 25/s: over 13 minutes of sending
         assert len(backlog) == 1 and "20000" in backlog[0]
         assert await incidents.check() == []
