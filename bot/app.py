@@ -13,7 +13,6 @@ import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -27,11 +26,12 @@ from bot.alerts.botapi import BotApiClient
 from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
 from bot.config import Config
-from bot.news.fetch import Fetcher, HttpFetcher
+from bot.news.fetch import HttpFetcher
 from bot.news.netguard import FetchPolicy
 from bot.ops.health import HealthServer, HealthState
 from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
+from bot.services import Services
 from bot.updates import ChatOrderedProcessor
 from storage import Database, StorageError, meta
 from storage import sources as source_store
@@ -47,18 +47,6 @@ class StartupError(Exception):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-@dataclass
-class Services:
-    """What handlers need from the core, handed to them at registration."""
-
-    config: Config
-    db: Database
-    fetcher: Fetcher
-    sender: Sender | None = None
-    watcher: Watcher | None = None
-    metrics: Metrics | None = None
 
 
 def build_application(services: Services) -> Application:  # type: ignore[type-arg]
@@ -151,7 +139,6 @@ async def _serve(
     sender_stop = asyncio.Event()
     sender_task: asyncio.Task[None] | None = None
     config, db = services.config, services.db
-    assert services.metrics is not None
     health = HealthServer(db, services.metrics, HealthState(api_answered=True))
     try:
         me = application.bot
@@ -159,7 +146,6 @@ async def _serve(
         await handlers.publish_commands(application)
         job_queue = application.job_queue
         assert application.updater is not None and job_queue is not None
-        assert services.watcher is not None and services.sender is not None
         health.state.scheduler_running = lambda: bool(job_queue.scheduler.running)
         services.watcher.schedule(job_queue)
         incidents = Incidents(

@@ -4,20 +4,17 @@ gets a polite refusal and nothing happens."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import views
 from bot.i18n import translator
+from bot.services import Services
 from handlers.guard import say
 from handlers.replies import language_for, reply
 from storage import notices, outbox, sources, subscribers
 from storage.models import Priority
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 MAX_BROADCAST = 3500  # leaves room for the header within Telegram's 4096
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
@@ -14,12 +13,10 @@ from bot.compose.limits import clean_line, shorten
 from bot.compose.links import safe_url
 from bot.i18n import pick_language, translator
 from bot.news.text import words
+from bot.services import Services
 from handlers.guard import say
 from handlers.replies import language_for, reply
 from storage import items, sources, subscribers
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 MAX_QUERY = 200
 RESULTS = 10

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import views
 from bot.i18n import pick_language
+from bot.services import Services
 from handlers.guard import say
 from handlers.replies import language_for, reply
 from storage import sources, subscribers
 from storage.models import ChatType
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 
 class SubscriptionHandlers:
