@@ -13,7 +13,6 @@ import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -27,13 +26,15 @@ from bot.alerts.botapi import BotApiClient
 from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
 from bot.config import Config
-from bot.news.fetch import Fetcher, HttpFetcher
+from bot.news.fetch import HttpFetcher
 from bot.news.netguard import FetchPolicy
 from bot.news.oneshot import renderer_for
 from bot.news.render import RenderUnavailable
+from bot.ops.contact import PROBE_AFTER_S, BotApiContact, WatchedRequest
 from bot.ops.health import HealthServer, HealthState
 from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
+from bot.services import Services
 from bot.updates import ChatOrderedProcessor
 from storage import Database, StorageError, meta
 from storage import sources as source_store
@@ -51,19 +52,9 @@ class StartupError(Exception):
         self.exit_code = exit_code
 
 
-@dataclass
-class Services:
-    """What handlers need from the core, handed to them at registration."""
-
-    config: Config
-    db: Database
-    fetcher: Fetcher
-    sender: Sender | None = None
-    watcher: Watcher | None = None
-    metrics: Metrics | None = None
-
-
-def build_application(services: Services) -> Application:  # type: ignore[type-arg]
+def build_application(services: Services, contact: BotApiContact) -> Application:  # type: ignore[type-arg]
+    """PTB's Application for the configured Bot API; every request it makes reports to
+    `contact`. Raises StartupError (exit code 2) without a token."""
     config = services.config
     token = config.token
     if not token:
@@ -77,6 +68,9 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
         .token(token)
         .base_url(config.telegram.api_url)
         .defaults(Defaults(parse_mode="HTML", tzinfo=config.schedule.zone))
+        # PTB's own pool sizes (256 for calls, 1 for getUpdates), watched for /healthz.
+        .request(WatchedRequest(contact, connection_pool_size=256))
+        .get_updates_request(WatchedRequest(contact, connection_pool_size=1))
         # Commands from different chats must not queue behind one another; those of one chat
         # (or one user) are applied in the order they were sent.
         .concurrent_updates(ChatOrderedProcessor(32))
@@ -129,8 +123,9 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
         sender = Sender(db, sender_client, settings, metrics=metrics)
         watcher = Watcher(db, config, fetcher, sender.wake, metrics=metrics, renderer=renderer)
         services = Services(config, db, fetcher, sender, watcher, metrics)
-        application = build_application(services)
-        await _serve(application, services, sender_client, stop)
+        contact = BotApiContact()
+        application = build_application(services, contact)
+        await _serve(application, services, sender_client, contact, stop)
     finally:
         if renderer is not None:
             await renderer.aclose()
@@ -142,34 +137,34 @@ async def _serve(
     application: Application,  # type: ignore[type-arg]
     services: Services,
     sender_client: BotApiClient,
+    contact: BotApiContact,
     stop: asyncio.Event,
 ) -> None:
     loop = asyncio.get_running_loop()
     _route_signals(loop, stop.set)
-    try:
-        await application.initialize()
-    except InvalidToken:
-        raise StartupError(
-            "the Bot API refused the token (401 Unauthorized): check AJIL_TELEGRAM_TOKEN "
-            "or [telegram] token",
-            exit_code=2,
-        ) from None
-    except (NetworkError, TelegramError) as exc:
-        raise StartupError(
-            f"cannot reach the Bot API at {_host(application.bot.base_url)}: {exc}", exit_code=1
-        ) from None
     sender_stop = asyncio.Event()
     sender_task: asyncio.Task[None] | None = None
     config, db = services.config, services.db
-    assert services.metrics is not None
-    health = HealthServer(db, services.metrics, HealthState(api_answered=True))
+    health = HealthServer(db, services.metrics, HealthState(api=contact))
     try:
+        if config.http.enabled:
+            # Before the Bot API is asked: /healthz then says it when the Bot API is down.
+            try:
+                await health.start(config.http.listen, config.http.port)
+            except OSError as exc:
+                raise StartupError(
+                    f"cannot listen on {config.http.listen}:{config.http.port} for /healthz "
+                    f"({exc.strerror}); change [http] port or set enabled = false",
+                    exit_code=2,
+                ) from None
+        if not await _connect(application, stop):
+            log.info("stopped before the Bot API answered")
+            return
         me = application.bot
         log.info("connected to the Bot API as @%s", me.username)
         await handlers.publish_commands(application)
         job_queue = application.job_queue
         assert application.updater is not None and job_queue is not None
-        assert services.watcher is not None and services.sender is not None
         health.state.scheduler_running = lambda: bool(job_queue.scheduler.running)
         services.watcher.schedule(job_queue)
         incidents = Incidents(
@@ -178,6 +173,14 @@ async def _serve(
             config.alerts.messages_per_second,
             _notify_admins(sender_client, config.telegram.admins),
         )
+        if not job_queue.get_jobs_by_name("bot-api-probe"):
+            job_queue.run_repeating(
+                lambda _: contact.probe(application.bot),
+                interval=PROBE_AFTER_S,
+                first=PROBE_AFTER_S,
+                name="bot-api-probe",
+                job_kwargs={"coalesce": True, "max_instances": 1},
+            )
         if not job_queue.get_jobs_by_name("incidents"):
             job_queue.run_repeating(
                 lambda _: incidents.check(),
@@ -196,15 +199,6 @@ async def _serve(
         # again and again (full collections paused the sender mid-broadcast).
         gc.collect()
         gc.freeze()
-        if config.http.enabled:
-            try:
-                await health.start(config.http.listen, config.http.port)
-            except OSError as exc:
-                raise StartupError(
-                    f"cannot listen on {config.http.listen}:{config.http.port} for /healthz "
-                    f"({exc.strerror}); change [http] port or set enabled = false",
-                    exit_code=2,
-                ) from None
         sender_task = asyncio.create_task(services.sender.run(sender_stop))
         log.info(
             "running with %d sources; stop with Ctrl-C or SIGTERM", len(services.config.sources)
@@ -228,6 +222,41 @@ async def _serve(
         await application.shutdown()
         _route_signals(loop, None)
     log.info("stopped")
+
+
+async def _connect(application: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
+    """Initialize the Application (its getMe), asking again while the Bot API does not answer
+    (connection refused, timeout, a 5xx), every 1, 2, 4 ... 30 s; False when `stop` is set
+    first. Raises StartupError: exit code 2 when the token is refused, 1 when the server
+    answers with another error (an api_url that is not a Bot API)."""
+    host = _host(application.bot.base_url)
+    delay = 1.0
+    while True:
+        try:
+            await application.initialize()
+            return True
+        except InvalidToken:
+            raise StartupError(
+                "the Bot API refused the token (401 Unauthorized): check AJIL_TELEGRAM_TOKEN "
+                "or [telegram] token",
+                exit_code=2,
+            ) from None
+        except NetworkError as exc:
+            log.log(
+                logging.ERROR if delay == 1.0 else logging.WARNING,
+                "cannot reach the Bot API at %s: %s; trying again in %.0f s"
+                " (stop with Ctrl-C or SIGTERM)",
+                host,
+                exc,
+                delay,
+            )
+        except TelegramError as exc:
+            raise StartupError(f"cannot reach the Bot API at {host}: {exc}", exit_code=1) from None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return False
+        delay = min(delay * 2, 30.0)
 
 
 async def _stop_quietly(application: Application) -> None:  # type: ignore[type-arg]

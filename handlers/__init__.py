@@ -8,8 +8,6 @@ only `bot.app` imports this package.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import (
     Application,
@@ -23,6 +21,7 @@ from telegram.ext import (
 
 from bot.compose import callbacks
 from bot.i18n import LANGUAGES, translator
+from bot.services import Services
 from handlers.admin import AdminHandlers
 from handlers.gate import GroupGate
 from handlers.guard import Guard, Meter
@@ -30,9 +29,6 @@ from handlers.reading import OnDemand, ReadingHandlers
 from handlers.search import SearchHandlers
 from handlers.settings import SettingsHandlers
 from handlers.subscription import SubscriptionHandlers
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 MENU = [
     "start",

@@ -4,7 +4,6 @@ gets a polite refusal and nothing happens."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -12,12 +11,10 @@ from telegram.ext import ContextTypes
 from bot import actions
 from bot.compose import views
 from bot.i18n import translator
+from bot.services import Services
 from handlers.guard import say
 from handlers.replies import language_for, reply
 from storage import outbox, subscribers
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 
 class AdminHandlers:

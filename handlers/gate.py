@@ -12,7 +12,6 @@ Bot-level admin commands (/stats, /broadcast, /source) carry their own check, ag
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -21,11 +20,9 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.compose import callbacks
 from bot.i18n import translator
+from bot.services import Services
 from handlers.guard import say
 from handlers.replies import language_for
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 # Commands that write nothing about the chat.
 READ_ONLY_COMMANDS = frozenset(

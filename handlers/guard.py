@@ -8,7 +8,6 @@ import logging
 import sqlite3
 import time
 from collections import defaultdict, deque
-from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -17,11 +16,9 @@ from telegram.ext import ApplicationHandlerStop, CommandHandler, ContextTypes
 from bot.compose.lines import escaped, lines
 from bot.compose.outgoing import Outgoing
 from bot.i18n import translator
+from bot.services import Services
 from handlers.replies import language_for, reply
 from storage import StorageError
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = logging.getLogger(__name__)
 COMMANDS_PER_MINUTE = 20

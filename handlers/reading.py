@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -23,10 +23,8 @@ from bot.compose.lines import escaped, lines
 from bot.compose.outgoing import Outgoing
 from bot.i18n import Language, translator
 from bot.news.text import western_digits
+from bot.services import Services
 from handlers.replies import language_for, reply
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = logging.getLogger(__name__)
 LAST_LIST = "last_list"

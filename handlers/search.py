@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
@@ -12,12 +11,10 @@ from bot import actions
 from bot.compose import views
 from bot.i18n import pick_language, translator
 from bot.news.text import words
+from bot.services import Services
 from handlers.guard import say
 from handlers.replies import language_for, reply
 from storage import items, subscribers
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 MAX_QUERY = 200
 RESULTS = 10

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -17,12 +17,10 @@ from bot.preferences import (
     parse_quiet,
     shown_keyword,
 )
+from bot.services import Services
 from handlers.guard import say
 from handlers.replies import chat_of, edit, reply
 from storage import subscribers
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 
 class SettingsHandlers:

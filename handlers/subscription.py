@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import actions
 from bot.compose import views
+from bot.services import Services
 from handlers.guard import say
 from handlers.replies import chat_of, language_for, reply
 from storage import subscribers
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 
 class SubscriptionHandlers:

@@ -110,27 +110,6 @@ class StoredItem:
 
 
 @dataclass(frozen=True)
-class NewDelivery:
-    item_id: int
-    chat_id: int
-    priority: int = Priority.NORMAL
-    not_before: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    item_id: int
-    chat_id: int
-    priority: int
-    state: DeliveryState
-    attempts: int
-    not_before: datetime
-    last_error: str | None
-    message_id: int | None
-
-
-@dataclass(frozen=True)
 class DeliveryOutcome:
     """What the sender learned about one delivery; written back in batches."""
 

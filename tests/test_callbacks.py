@@ -106,7 +106,6 @@ def test_what_this_bot_never_packed_is_not_parsed() -> None:
 def test_the_handlers_patterns_come_from_the_callbacks_module() -> None:
     from telegram.ext import ApplicationBuilder
 
-    from bot.app import Services  # noqa: F401  (the handlers' type)
     from handlers import register
 
     application = ApplicationBuilder().token("1:x").build()

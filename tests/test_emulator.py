@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 from telegram import Bot, Message, Update, User
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.telegram_html import EntityParseError, parse_html, utf16_length
@@ -215,3 +215,28 @@ async def test_webhook_delivery_carries_the_secret(emulator: Emulator) -> None:
     secret, update = received[0]
     assert secret == "s3cr3t_-"
     assert Update.de_json(update, None).message.text == "/start"  # type: ignore[arg-type,union-attr]
+
+
+async def test_the_control_api_acts_on_the_world(emulator: Emulator) -> None:
+    """The control routes reach faults, the call log and the world through `World` alone."""
+    base = f"http://127.0.0.1:{emulator.port}/control"
+    async with httpx.AsyncClient() as client, Bot(TOKEN, base_url=emulator.api_url) as bot:
+        answer = await client.post(f"{base}/users", json={"users": [{"id": 5, "first_name": "ع"}]})
+        assert answer.status_code == 200 and 5 in emulator.world.users
+        answer = await client.post(f"{base}/faults", json={"blocked": [5], "latency": 0})
+        assert answer.status_code == 200 and emulator.faults.blocked == {5}
+        unknown = await client.post(f"{base}/faults", json={"weather": "rain"})
+        assert unknown.status_code == 400 and "weather" in unknown.text
+        with pytest.raises(Forbidden, match="blocked"):
+            await bot.send_message(5, "تجربة")
+        calls = (await client.get(f"{base}/calls", params={"method": "sendMessage"})).json()
+        assert [(str(c["chat_id"]), c["error"]) for c in calls["calls"]] == [("5", 403)]
+        assert emulator.calls[-1].method == "sendMessage" and emulator.calls[-1].error == 403
+        # A long wait for messages (30 s, the most) ends when the emulator stops: the world's
+        # `closing` flag wakes it. Without the flag, stopping takes the whole 30 s.
+        waiting = asyncio.create_task(
+            client.get(f"{base}/chats/5/messages", params={"wait": "30"}, timeout=60)
+        )
+        await asyncio.sleep(0.2)
+        await asyncio.wait_for(emulator.stop(), 20)
+        assert (await waiting).json() == {"messages": []} and emulator.world.closing

@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from bot import config as config_module
 from bot.app import run
+from bot.ops.contact import BotApiContact
 from bot.ops.health import HealthServer, HealthState
 from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
@@ -132,13 +134,18 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(100):
+            # /healthz listens from the start, and says 503 until the bot is fully up.
+            deadline = asyncio.get_running_loop().time() + 60
+            while True:
                 try:
                     health = await client.get(f"{base}/healthz")
-                    break
+                    if health.status_code == 200:
+                        break
                 except httpx.ConnectError:
-                    await asyncio.sleep(0.1)
-            assert health.status_code == 200 and health.text == "ok\npending 0, oldest 0 s\n"
+                    pass
+                assert asyncio.get_running_loop().time() < deadline, "never healthy"
+                await asyncio.sleep(0.1)
+            assert health.text == "ok\npending 0, oldest 0 s\n"
             world = emulator.world
             world.add_user(5, "سلمى")
             await world.user_message(5, "/subscribe")
@@ -166,14 +173,35 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
     assert "# TYPE ajil_deliveries_total counter" in metrics
 
 
+def test_the_bot_api_contact_says_since_when_it_has_not_answered() -> None:
+    now = [100.0]
+    contact = BotApiContact(clock=lambda: now[0])
+    assert contact.problem() == "the Bot API has not answered since start (0 s)"
+    now[0] = 107.0
+    contact.failed("httpx.ConnectError: All connection attempts failed")
+    now[0] = 112.0
+    contact.failed("HTTP 502")
+    assert contact.problem() == "the Bot API has not answered since start (12 s): HTTP 502"
+    contact.answered()
+    assert contact.problem() is None and contact.silent_for() == 0
+    now[0] = 140.0
+    assert contact.problem() is None  # quiet is not down: nothing failed
+    contact.failed("HTTP 502")
+    now[0] = 150.0
+    contact.failed("timed out")
+    assert contact.problem() == "the Bot API has not answered for 38 s: timed out"
+    contact.answered()
+    assert contact.problem() is None
+
+
 async def test_healthz_reports_what_is_wrong(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "a.db")
-    server = HealthServer(db, Metrics(), HealthState(api_answered=False))
+    server = HealthServer(db, Metrics(), HealthState())
     await server.start("127.0.0.1", 0)
     try:
         async with httpx.AsyncClient() as client:
             sick = await client.get(f"http://127.0.0.1:{server.port}/healthz")
-            server.state.api_answered = True
+            server.state.api.answered()
             server.state.scheduler_running = lambda: True
             well = await client.get(f"http://127.0.0.1:{server.port}/healthz")
             # A delivery waiting for 20 minutes: an outage, or a sender that stopped.
@@ -191,9 +219,60 @@ async def test_healthz_reports_what_is_wrong(tmp_path: Path) -> None:
     assert re.search(r"^1 deliveries waiting, the oldest for 120\d s$", stale.text, re.M)
     assert re.search(r"\npending 1, oldest 120\d s\n$", stale.text)
     assert sick.status_code == 503
-    assert "scheduler not running" in sick.text and "did not answer" in sick.text
+    assert "scheduler not running" in sick.text
+    assert "the Bot API has not answered since start" in sick.text
     assert well.status_code == 200
     assert broken.status_code == 503 and "database not writable" in broken.text
+
+
+async def test_healthz_follows_the_bot_api_down_at_start_and_down_later(tmp_path: Path) -> None:
+    port = free_port()
+    emulator = Emulator(TOKEN)
+    emulator.port = free_port()  # where the Bot API will be; nothing listens there yet
+    newsroom = Newsroom()
+    await newsroom.start()
+    path = write_config(tmp_path, emulator, newsroom, sections=f"[http]\nport = {port}\n")
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(config_module.load(path, env={}), stop))
+    base = f"http://127.0.0.1:{port}/healthz"
+
+    async def healthz_until(condition, timeout: float = 60) -> httpx.Response:  # type: ignore[no-untyped-def]
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient() as client:
+            while True:
+                assert not task.done(), "the bot stopped"
+                try:
+                    answer = await client.get(base)
+                    if condition(answer):
+                        return answer
+                except httpx.ConnectError:
+                    pass  # not listening yet
+                assert asyncio.get_running_loop().time() < deadline, "timed out"
+                await asyncio.sleep(0.1)
+
+    try:
+        down = await healthz_until(lambda r: "has not answered since start" in r.text)
+        assert down.status_code == 503 and "ConnectError" in down.text, down.text
+        assert "scheduler not running" in down.text  # nothing runs before the Bot API answers
+        await emulator.start(emulator.port)
+        well = await healthz_until(lambda r: r.status_code == 200)
+        assert well.text.startswith("ok\n")
+        world = emulator.world
+        world.add_user(5, "سلمى")
+        await world.user_message(5, "/help")
+        await wait_until(lambda: bool(world.bot_messages(5)))
+        # Later, every call answered 502, as Telegram's gateway does in an outage.
+        emulator.faults.outage_until = time.monotonic() + 3600
+        sick = await healthz_until(lambda r: "has not answered for" in r.text)
+        assert sick.status_code == 503 and "HTTP 502" in sick.text, sick.text
+        emulator.faults.outage_until = 0.0
+        back = await healthz_until(lambda r: r.status_code == 200, timeout=90)
+        assert "Bot API" not in back.text
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await newsroom.stop()
+        await emulator.stop()
 
 
 async def test_admins_hear_of_each_incident_once(tmp_path: Path) -> None:
@@ -217,14 +296,25 @@ async def test_admins_hear_of_each_incident_once(tmp_path: Path) -> None:
         await sources.record_success(db, state.id, clock[0], None, None)
         assert "عاد" in (await incidents.check())[0]
         await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 20_001)])
-        from storage import items, outbox
-        from storage.models import NewItem, Priority
+        from storage import items
+        from storage.models import NewItem
 
         (item,) = await items.insert_new(
-            db, [NewItem("u", state.id, "https://site.ma/1", "t", "t", now, now)]
+            db, [NewItem("u", state.id, "https://site.ma/1", "t", "t", now, now, urgent=True)]
         )
         assert item is not None
-        await outbox.enqueue_for_active(db, item, Priority.URGENT)
+        enqueued = await outbox.enqueue_alert(
+            db,
+            item_id=item,
+            source_id=state.id,
+            urgent=True,
+            story_id=None,
+            text="t",
+            now=clock[0],
+            local_minute=600,
+            story_window=24 * 3600,
+        )
+        assert enqueued == 20_000
         backlog = await incidents.check()  # 20,000 at 25/s: over 13 minutes of sending
         assert len(backlog) == 1 and "20000" in backlog[0]
         assert await incidents.check() == []

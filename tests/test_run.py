@@ -51,13 +51,28 @@ async def _ajil(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
     )
 
 
-async def test_token_never_reaches_the_logs_when_the_api_is_unreachable(write_config) -> None:
-    path = write_config(f"[telegram]\napi_url = 'http://127.0.0.1:{closed_port()}/bot'\n")
+async def test_an_unreachable_api_is_retried_and_the_token_never_reaches_the_logs(
+    write_config,
+) -> None:
+    """The Bot API down at start: the bot says so and asks again (1, 2, 4 ... 30 s apart)
+    until it answers or the bot is stopped; SIGTERM meanwhile is a clean stop."""
+    path = write_config(
+        f"[telegram]\napi_url = 'http://127.0.0.1:{closed_port()}/bot'\n[http]\nport = 0\n"
+    )
     proc = await _ajil("-v", "run", "--config", str(path), env={"AJIL_TELEGRAM_TOKEN": TOKEN})
+    assert proc.stderr is not None
+    seen: list[str] = []
+    while sum("cannot reach the Bot API at http://127.0.0.1:" in line for line in seen) < 2:
+        line = await asyncio.wait_for(proc.stderr.readline(), 60)
+        assert line, "".join(seen)  # the bot must not exit on its own
+        seen.append(line.decode())
+    assert proc.returncode is None
+    proc.send_signal(signal.SIGTERM)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
-    text = (out + err).decode()
-    assert proc.returncode == 1
-    assert "cannot reach the Bot API at http://127.0.0.1:" in text
+    text = "".join(seen) + (out + err).decode()
+    assert proc.returncode == 0, text
+    assert "trying again in 1 s" in text and "trying again in 2 s" in text
+    assert "stopped before the Bot API answered" in text
     assert TOKEN not in text
     assert TOKEN.split(":", 1)[1] not in text
     assert "Traceback" not in text

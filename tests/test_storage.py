@@ -1,4 +1,5 @@
-"""The database: migrations, refusing what it cannot use, the outbox in bulk, concurrent use."""
+"""The database: migrations, refusing what it cannot use, the outbox on the product's path
+(alert enqueue, claim, outcomes) in bulk, concurrent use."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from storage import Database, StorageError, items, outbox, sources, subscribers
 from storage.database import Migration, bundled_migrations
-from storage.models import DeliveryOutcome, DeliveryState, NewDelivery, NewItem, Priority
+from storage.models import DeliveryOutcome, DeliveryState, NewItem, Priority
 from storage.sources import SourceSpec
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -122,60 +123,90 @@ async def test_read_only_folder_even_as_root(tmp_path: Path) -> None:
         await Database.open(Path("/proc/ajil-test.db"))
 
 
-async def test_enqueue_for_every_active_subscriber_in_one_statement(db: Database) -> None:
+async def alert(db: Database, item_id: int, source_id: int, urgent: bool = True) -> int:
+    """The product's alert enqueue (bot/alerts/watcher.py), for a new story at 10:00 local."""
+    return await outbox.enqueue_alert(
+        db,
+        item_id=item_id,
+        source_id=source_id,
+        urgent=urgent,
+        story_id=None,
+        text="",
+        now=datetime.now(UTC),
+        local_minute=600,
+        story_window=24 * 3600,
+    )
+
+
+async def states(db: Database) -> dict[str, int]:
+    """How many deliveries are in each state, straight from the table."""
+    rows = await db.reader.execute_fetchall("SELECT state, count(*) FROM deliveries GROUP BY state")
+    return {row[0]: row[1] for row in rows}
+
+
+async def test_an_alert_reaches_every_active_subscriber_in_one_statement(db: Database) -> None:
     source_id = await one_source(db)
     await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 1001)])
     await subscribers.deactivate(db, [5, 6, 7], "blocked")
     (item_id,) = await items.insert_new(db, [new_item(source_id, 1, urgent=True)])
 
-    assert await outbox.enqueue_for_active(db, item_id, Priority.URGENT) == 997
+    assert await alert(db, item_id, source_id) == 997
     # Enqueueing the same item again adds nothing: no duplicate alerts.
-    assert await outbox.enqueue_for_active(db, item_id, Priority.URGENT) == 0
-    counts = await outbox.counts(db)
-    assert counts[DeliveryState.PENDING] == 997
+    assert await alert(db, item_id, source_id) == 0
+    assert await states(db) == {"pending": 997}
 
 
-async def test_enqueue_chosen_deliveries_and_drain_in_priority_order(db: Database) -> None:
+async def test_alerts_are_claimed_urgent_first_and_their_outcomes_recorded(db: Database) -> None:
     source_id = await one_source(db)
     await subscribers.add_many(db, [(n, "private", "ar") for n in (1, 2, 3)])
+    await subscribers.set_preferences(db, 1, alert_level="all")  # takes ordinary items too
+    await subscribers.set_preferences(db, 3, quiet=(540, 660))  # 9:00-11:00: waits
     normal, urgent = await items.insert_new(
         db, [new_item(source_id, 1), new_item(source_id, 2, urgent=True)]
     )
-    later = datetime.now(UTC) + timedelta(hours=1)
-    added = await outbox.enqueue(
-        db,
-        [
-            NewDelivery(normal, 1, Priority.NORMAL),
-            NewDelivery(urgent, 2, Priority.URGENT),
-            NewDelivery(urgent, 3, Priority.URGENT, not_before=later),  # in quiet hours
-            NewDelivery(normal, 1, Priority.NORMAL),  # a repeat
-        ],
-    )
-    assert added == 3
-    due = await outbox.due(db, 10, datetime.now(UTC))
-    assert [(d.chat_id, d.priority) for d in due] == [(2, 0), (1, 1)]
+    assert normal is not None and urgent is not None
+    assert await alert(db, normal, source_id, urgent=False) == 1  # chat 1 only
+    assert await alert(db, urgent, source_id) == 3
+    assert await alert(db, normal, source_id, urgent=False) == 0  # a repeat
+    # The ordinary item was queued first, but a claim takes the urgent ones first.
+    claims = await outbox.claim_due(db, 2, datetime.now(UTC))
+    claims += await outbox.claim_due(db, 10, datetime.now(UTC))
+    assert [(c.chat_id, c.priority, c.item and c.item.id) for c in claims] == [
+        (1, Priority.URGENT, urgent),
+        (2, Priority.URGENT, urgent),
+        (1, Priority.NORMAL, normal),
+    ]
 
     await outbox.record_outcomes(
         db,
         [
-            DeliveryOutcome(due[0].id, DeliveryState.SENT, 1, message_id=77),
-            DeliveryOutcome(due[1].id, DeliveryState.FAILED, 3, last_error="Forbidden"),
+            DeliveryOutcome(claims[0].delivery_id, DeliveryState.SENT, 1, message_id=77),
+            DeliveryOutcome(claims[1].delivery_id, DeliveryState.FAILED, 3, last_error="Forbidden"),
+            DeliveryOutcome(claims[2].delivery_id, DeliveryState.SENT, 1, message_id=78),
         ],
     )
-    counts = await outbox.counts(db)
-    assert (counts[DeliveryState.SENT], counts[DeliveryState.FAILED]) == (1, 1)
-    assert counts[DeliveryState.PENDING] == 1
+    assert await states(db) == {"sent": 2, "failed": 1, "pending": 1}  # chat 3's is quiet
+    rows = await db.reader.execute_fetchall(
+        "SELECT chat_id, item_id, message_id, last_error FROM deliveries"
+        " WHERE state != 'pending' ORDER BY id"
+    )
+    assert sorted(tuple(r) for r in rows) == [
+        (1, normal, 78, None),
+        (1, urgent, 77, None),
+        (2, urgent, None, "Forbidden"),
+    ]
 
 
 async def test_group_migration_keeps_deliveries(db: Database) -> None:
     source_id = await one_source(db)
     await subscribers.subscribe(db, -100, "group")
-    (item_id,) = await items.insert_new(db, [new_item(source_id, 1)])
-    await outbox.enqueue_for_active(db, item_id, Priority.URGENT)
+    (item_id,) = await items.insert_new(db, [new_item(source_id, 1, urgent=True)])
+    assert item_id is not None
+    assert await alert(db, item_id, source_id) == 1
     async with db.transaction() as conn:
         await conn.execute("UPDATE subscribers SET chat_id = -1009 WHERE chat_id = -100")
-    (delivery,) = await outbox.due(db, 5, datetime.now(UTC))
-    assert delivery.chat_id == -1009
+    (claim,) = await outbox.claim_due(db, 5, datetime.now(UTC))
+    assert claim.chat_id == -1009 and claim.chat_type == "group"
 
 
 async def test_items_are_stored_once_and_listed_newest_first(db: Database) -> None:
@@ -235,14 +266,15 @@ async def test_reader_and_writer_at_once_never_lock(db: Database) -> None:
 
     async def write() -> None:
         for n in range(200):
-            (item_id,) = await items.insert_new(db, [new_item(source_id, n)])
-            await outbox.enqueue_for_active(db, item_id, Priority.NORMAL)
+            (item_id,) = await items.insert_new(db, [new_item(source_id, n, urgent=True)])
+            assert item_id is not None
+            await alert(db, item_id, source_id)
 
     async def read() -> int:
         reads = 0
         for _ in range(300):
             await items.latest(db, limit=20)
-            await outbox.counts(db)
+            await outbox.pending_summary(db)
             reads += 1
         return reads
 
@@ -259,7 +291,7 @@ async def test_reader_and_writer_at_once_never_lock(db: Database) -> None:
         await other.close()
     assert reads == 300
     # Every item reached the first 200 subscribers, and some of the 100 joining meanwhile.
-    pending = (await outbox.counts(db))[DeliveryState.PENDING]
+    pending, _ = await outbox.pending_summary(db)
     assert 200 * 200 <= pending <= 200 * 300
 
 
@@ -268,14 +300,14 @@ async def test_nested_transactions_commit_or_roll_back_together(db: Database) ->
     await subscribers.add_many(db, [(1, "private", "ar")])
     with pytest.raises(RuntimeError):
         async with db.transaction():
-            (item_id,) = await items.insert_new(db, [new_item(source_id, 1)])
+            (item_id,) = await items.insert_new(db, [new_item(source_id, 1, urgent=True)])
             assert item_id is not None
-            await outbox.enqueue_for_active(db, item_id, Priority.URGENT)
+            await alert(db, item_id, source_id)
             raise RuntimeError("crash between the item and its deliveries")
     assert await items.latest(db, 5) == []
-    assert (await outbox.counts(db))[DeliveryState.PENDING] == 0
+    assert await states(db) == {}
     async with db.transaction():
-        (item_id,) = await items.insert_new(db, [new_item(source_id, 1)])
+        (item_id,) = await items.insert_new(db, [new_item(source_id, 1, urgent=True)])
         assert item_id is not None
-        assert await outbox.enqueue_for_active(db, item_id, Priority.URGENT) == 1
+        assert await alert(db, item_id, source_id) == 1
     assert len(await items.latest(db, 5)) == 1

@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
+from bot.news.errors import ParseError
+
 T = TypeVar("T")
 
 MAX_DEPTH = 512
@@ -102,9 +104,6 @@ def nesting_depth(html: str, stop_at: int = MAX_DEPTH + 1) -> int:
 
 def check_html(html: str) -> None:
     """Raise ParseError("too complex: ...") for a page nested deeper than MAX_DEPTH."""
-    # Imported here: models imports this module to bound every Item's text.
-    from bot.news.models import ParseError
-
     if nesting_depth(html) > MAX_DEPTH:
         raise ParseError(f"too complex (elements nested more than {MAX_DEPTH} deep)")
 
@@ -138,8 +137,6 @@ async def parse_off_loop(
     Raises ParseError("too complex ...") when it takes longer than `budget` seconds; the
     thread cannot be stopped and finishes in the background, its result dropped (the depth
     check and the size cap bound how long that can be)."""
-    from bot.news.models import ParseError
-
     try:
         return await asyncio.wait_for(asyncio.to_thread(parse, *args), budget)
     except TimeoutError:

@@ -6,16 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.news.bounds import MAX_SUMMARY, MAX_TITLE, bounded_text
+from bot.news.errors import ParseError as ParseError  # re-exported: parsers import it from here
 from bot.news.identity import stable_id
 from bot.news.pushscript import PushBinding
-
-
-class ParseError(Exception):
-    """A page or feed that cannot be read as what it claims to be; `reason` is short."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

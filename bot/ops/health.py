@@ -1,9 +1,10 @@
 """/healthz and /metrics on [http] listen:port.
 
 /healthz answers 200 "ok" when the database takes a write, the scheduler runs, the Bot API
-answered at start and no delivery has waited longer than STALE_PENDING_S (an outage, or a
-sender that stopped); otherwise 503 with the reasons, one per line. Either way a last line
-gives the pending deliveries and the oldest one's age.
+answers (it answered since start, and its last request did not fail: bot/ops/contact.py) and
+no delivery has waited longer than STALE_PENDING_S (an outage, or a sender that stopped);
+otherwise 503 with the reasons, one per line. Either way a last line gives the pending
+deliveries and the oldest one's age.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.ops.contact import BotApiContact
 from bot.ops.metrics import Metrics
 from storage import Database, meta, outbox
 
@@ -26,7 +28,7 @@ STALE_PENDING_S = 600
 
 @dataclass
 class HealthState:
-    api_answered: bool = False
+    api: BotApiContact = field(default_factory=BotApiContact)
     scheduler_running: Callable[[], bool] = field(default=lambda: False)
 
 
@@ -63,8 +65,9 @@ class HealthServer:
             found.append(f"database not writable: {exc}")
         if not self.state.scheduler_running():
             found.append("scheduler not running")
-        if not self.state.api_answered:
-            found.append("the Bot API did not answer at start")
+        api = self.state.api.problem()
+        if api is not None:
+            found.append(api)
         pending = await self._pending()
         if pending is not None and pending[1] > STALE_PENDING_S:
             found.append(f"{pending[0]} deliveries waiting, the oldest for {pending[1]:.0f} s")

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.world import SentMessage
-
-if TYPE_CHECKING:
-    from bot.sandbox.emulator import Emulator
+from bot.sandbox.world import SentMessage, World
 
 _SET_FAULTS = {"blocked", "deactivated", "kicked"}
 _SCALAR_FAULTS = {
@@ -53,8 +50,8 @@ def message_json(message: SentMessage) -> dict[str, Any]:
     }
 
 
-def add_control_routes(app: web.Application, emulator: Emulator) -> None:
-    world = emulator.world
+def add_control_routes(app: web.Application, world: World) -> None:
+    """Add the /control/ routes, acting on `world` (the emulator's state, faults and call log)."""
 
     async def users(request: web.Request) -> web.Response:
         body = await request.json()
@@ -126,7 +123,7 @@ def add_control_routes(app: web.Application, emulator: Emulator) -> None:
         if wait and not any(m.message_id > after for m in newer()):
             with contextlib.suppress(TimeoutError):
                 await world.wait_for(
-                    lambda: any(m.message_id > after for m in newer()) or emulator.api.closing,
+                    lambda: any(m.message_id > after for m in newer()) or world.closing,
                     wait,
                 )
         return web.json_response({"messages": [message_json(m) for m in newer()]})
@@ -135,7 +132,7 @@ def add_control_routes(app: web.Application, emulator: Emulator) -> None:
         method = request.query.get("method")
         since = float(request.query.get("since", "0"))
         chosen = [
-            c for c in emulator.calls if c.at >= since and (method is None or c.method == method)
+            c for c in world.calls if c.at >= since and (method is None or c.method == method)
         ]
         if request.query.get("count"):
             # Cheap to answer while a broadcast runs: a benchmark polling the full log would
@@ -151,13 +148,13 @@ def add_control_routes(app: web.Application, emulator: Emulator) -> None:
         body = await request.json()
         for key, value in body.items():
             if key in _SET_FAULTS:
-                setattr(emulator.faults, key, {int(v) for v in value})
+                setattr(world.faults, key, {int(v) for v in value})
             elif key in _SCALAR_FAULTS:
-                setattr(emulator.faults, key, value)
+                setattr(world.faults, key, value)
             elif key == "migrated":
-                emulator.faults.migrated = {int(k): int(v) for k, v in value.items()}
+                world.faults.migrated = {int(k): int(v) for k, v in value.items()}
             elif key == "button_url_refusals":
-                emulator.faults.button_url_refusals = {str(k): str(v) for k, v in value.items()}
+                world.faults.button_url_refusals = {str(k): str(v) for k, v in value.items()}
             else:
                 raise web.HTTPBadRequest(text=f"unknown fault {key!r}")
         return web.json_response({"ok": True})

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -23,18 +22,12 @@ from aiohttp import web
 from bot.sandbox.control import add_control_routes
 from bot.sandbox.faults import Faults, Refusal
 from bot.sandbox.methods import BotApi
-from bot.sandbox.params import Params, read_params
-from bot.sandbox.world import World
+from bot.sandbox.params import read_params
+from bot.sandbox.world import Call, World
+
+__all__ = ["Call", "Emulator"]
 
 SENDING = frozenset({"sendMessage", "sendPhoto"})
-
-
-@dataclass(frozen=True)
-class Call:
-    at: float  # time.time() when the request arrived
-    method: str
-    params: Params
-    error: int | None = None  # error_code of the answer, if it was an error
 
 
 class Emulator:
@@ -42,12 +35,20 @@ class Emulator:
 
     def __init__(self, token: str, bot_username: str = "AjilBot") -> None:
         self.world = World(token, bot_username)
-        self.faults = Faults()
-        self.api = BotApi(self.world, self.faults)
-        self.calls: list[Call] = []
+        self.api = BotApi(self.world)
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self.port = 0
+
+    @property
+    def faults(self) -> Faults:
+        """The faults switched on (the world's)."""
+        return self.world.faults
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every Bot API call so far, in order of arrival (the world's log)."""
+        return self.world.calls
 
     @property
     def api_url(self) -> str:
@@ -61,7 +62,7 @@ class Emulator:
     async def start(self, port: int = 0, app: web.Application | None = None) -> None:
         app = app or web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        add_control_routes(app, self)
+        add_control_routes(app, self.world)
         # A client that hangs up (a bot stopping mid long-poll) ends its handler, as on Telegram.
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
@@ -79,7 +80,7 @@ class Emulator:
                 await self._webhook_task
         if self._runner is not None:
             # Wake long polls so the server can close without waiting for their timeouts.
-            self.api.closing = True
+            self.world.closing = True
             await self.world.touch()
             await self._runner.cleanup()
             self._runner = None

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.sandbox.faults import Faults, Refusal
+from bot.sandbox.faults import Refusal
 from bot.sandbox.params import (
     Params,
     bad,
@@ -35,10 +35,9 @@ Method = Callable[[Params], Awaitable[Any]]
 
 
 class BotApi:
-    def __init__(self, world: World, faults: Faults) -> None:
+    def __init__(self, world: World) -> None:
         self.world = world
-        self.faults = faults
-        self.closing = False
+        self.faults = world.faults
         self.answered_callbacks: list[Params] = []
         self.inline_answers: list[Params] = []
         self.methods: dict[str, Method] = {
@@ -106,7 +105,7 @@ class BotApi:
         found = pending()
         if not found and timeout:
             with contextlib.suppress(TimeoutError):
-                await world.wait_for(lambda: bool(pending()) or self.closing, timeout)
+                await world.wait_for(lambda: bool(pending()) or world.closing, timeout)
             found = pending()
         return found
 

@@ -1,6 +1,8 @@
-"""The emulated Telegram world: users, chats, the messages in them and the bot's update queue.
+"""The emulated Telegram world: users, chats, the messages in them and the bot's update queue,
+the faults switched on and the log of Bot API calls.
 
-Pure state with Telegram-shaped dictionaries; the HTTP side lives in `emulator.py`.
+Pure state with Telegram-shaped dictionaries; the HTTP side lives in `emulator.py` (the Bot API)
+and `control.py` (the control API), which both act on one `World`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.sandbox.faults import Faults
+from bot.sandbox.params import Params
 from bot.sandbox.telegram_html import utf16_length
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Bot API call as the emulator answered it."""
+
+    at: float  # time.time() when the request arrived
+    method: str
+    params: Params
+    error: int | None = None  # error_code of the answer, if it was an error
 
 
 @dataclass
@@ -135,6 +149,10 @@ class World:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self.changed = asyncio.Condition()
+        self.faults = Faults()
+        self.calls: list[Call] = []  # every Bot API call, in order of arrival
+        # Set when the server stops: long polls (getUpdates, the control API's waits) end now.
+        self.closing = False
 
     # -- people and places -------------------------------------------------------------------
 
