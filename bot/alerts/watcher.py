@@ -1,4 +1,5 @@
-"""Scheduled polling: one repeating job per source, and the minute job for digests.
+"""Scheduled polling: one repeating job per source, the minute job for digests, and the live
+push channels of `pusher` sources (bot.alerts.pushes), which run where the polling runs.
 
 Jobs run on python-telegram-bot's JobQueue (APScheduler underneath). It keeps nothing across
 restarts, so it holds no durable work: a poll stores its items and enqueues their deliveries in
@@ -7,20 +8,25 @@ one transaction, and the sender drains the outbox from the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import sqlite3
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.alerts.message import DigestEntry, digest_body
+from bot.alerts.pushes import PushWatch
 from bot.config import Config, SourceConfig
 from bot.news.fetch import Fetcher, Validators
 from bot.news.ingest import Ingestor, NewArrival
+from bot.news.models import ParseError
 from bot.news.oneshot import settings_for
+from bot.news.pushed import message_of, pushed_items
 from bot.news.sources import PollResult, SourceError, SourcePoller
 from bot.news.text import normalize
 from bot.ops.metrics import Metrics
@@ -65,11 +71,20 @@ class Watcher:
             s.name: SourcePoller(settings_for(s, config), fetcher) for s in config.sources
         }
         self.polls = 0
+        self.pushes = 0  # pushed messages read
+        # One poll of a source at a time: the scheduled one and a catch-up after a push
+        # channel reconnects must not overlap.
+        self._polling: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.push_watch: PushWatch | None = None  # once schedule() started it
 
     # -- scheduling ------------------------------------------------------------------------
 
     def schedule(self, job_queue: Any) -> None:
-        """Create the jobs once each (a second call adds nothing)."""
+        """Create the jobs once each (a second call adds nothing), and open the push channels
+        of `pusher` sources (once)."""
+        if self.push_watch is None and any(s.kind == "pusher" for s in self.sources.values()):
+            self.push_watch = PushWatch(self)
+            self.push_watch.start()
         for name, source in self.sources.items():
             job_name = f"poll:{name}"
             if job_queue.get_jobs_by_name(job_name):
@@ -110,8 +125,17 @@ class Watcher:
 
     # -- polling ---------------------------------------------------------------------------
 
+    async def close(self) -> None:
+        """Close the push channels (polling jobs end with the JobQueue)."""
+        if self.push_watch is not None:
+            await self.push_watch.stop()
+
     async def poll(self, name: str) -> list[NewArrival]:
         """One poll of one source; returns what was new (already in the outbox)."""
+        async with self._polling[name]:
+            return await self._poll(name)
+
+    async def _poll(self, name: str) -> list[NewArrival]:
         state = await source_store.get(self.db, name)
         if state is None or state.disabled:
             return []
@@ -153,6 +177,49 @@ class Watcher:
                 sum(1 for a in arrivals if a.urgent),
             )
             self.wake_sender()
+        return arrivals
+
+    async def pushed(self, name: str, data: Any, received: datetime) -> list[NewArrival]:
+        """One message pushed on a `pusher` source's channel (`data` as the event carries it),
+        received at `received`: its items go through the same dedup, freshness and outbox as
+        a poll's, at once. Returns what was new (already in the outbox); never raises for a
+        message it cannot read or store (it logs why)."""
+        source = self.sources[name]
+        self.pushes += 1
+        try:
+            items = pushed_items(message_of(data, source.message_field), name, source.url)
+        except ParseError as exc:
+            log.warning("source %s: a pushed message was not read: %s", name, exc.reason)
+            return []
+        if not items:
+            log.info("source %s: a pushed message held no headline", name)
+            return []
+        state = await source_store.get(self.db, name)
+        if state is None or state.disabled:
+            return []
+        # The push is the item's time: no page to fetch to date it before its alert.
+        dated = {item.uid: received for item in items}
+        try:
+            async with self.db.transaction():
+                arrivals = await self.ingestor.store(state, items, received, dated)
+                for arrival in arrivals:
+                    await self._enqueue(state, arrival, received)
+        except (sqlite3.Error, StorageError, OSError) as exc:
+            self.ingestor.forget()
+            log.error(
+                "source %s: cannot store a pushed message (%s); polling the site picks it up "
+                "if the site lists it",
+                name,
+                exc,
+            )
+            return []
+        if arrivals:
+            self.wake_sender()
+        for item in items:
+            new = any(a.item.uid == item.uid for a in arrivals)
+            log.info(
+                "source %s: pushed «%s» (%s)", name, item.title, "new" if new else "already seen"
+            )
         return arrivals
 
     async def _write_failed(self, state: SourceState, exc: Exception, now: datetime) -> None:

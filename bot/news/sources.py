@@ -26,6 +26,7 @@ from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
 from bot.news.freshness import date_from_url
 from bot.news.identity import canonical_url
 from bot.news.models import Item, PageReading, ParseError
+from bot.news.ticker import EMPTY_BLOCK_NOTE
 
 log = logging.getLogger(__name__)
 NO_HEADLINES = "no headlines found"
@@ -36,7 +37,7 @@ MAX_PAGE_HOPS = 3  # meta refreshes and redirect bodies followed, on top of HTTP
 class SourceSettings:
     name: str
     url: str
-    kind: str  # auto | rss | wordpress | html
+    kind: str  # auto | rss | wordpress | html | pusher (polled as auto)
     timezone: tzinfo
     ticker_selector: str | None = None
     headline_selector: str | None = None
@@ -115,6 +116,11 @@ class SourcePoller:
             # A parser bug or a page hostile enough to break one must not stop the other sources.
             log.exception("unexpected error while polling %s", self.settings.name)
             raise SourceError("unexpected error while reading the source (see the log)") from None
+        if kind == "pusher":
+            # Polled as `auto`; its urgent bar is empty in the page because the push channel
+            # fills it, which is no fault of the page.
+            kept = [w for w in result.warnings if w != EMPTY_BLOCK_NOTE]
+            result = replace(result, warnings=kept)
         if not result.items and not result.not_modified and not result.warnings:
             result = replace(result, warnings=[NO_HEADLINES])
         return result

@@ -1,0 +1,89 @@
+"""The live push channels of the `pusher` sources: one connection each, kept by the watcher.
+
+Each pushed message goes to `Watcher.pushed` (the same dedup, freshness and outbox as a poll)
+the moment it arrives. The server replays nothing that was pushed while Ajil was away, so
+after every subscription, the first one included, the source is polled once at once (its
+homepage and its feed or REST API, as `auto` reads them): what was published during a
+reconnect, or before Ajil started, is caught up from the site, and what was both pushed and
+polled is one item (same id), one alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.news.push_client import PushClient, PushSettings
+from bot.news.push_protocol import socket_url
+
+if TYPE_CHECKING:
+    from bot.alerts.watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+
+class PushWatch:
+    """Runs one PushClient per `pusher` source of the watcher's configuration."""
+
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+        self.clients: dict[str, PushClient] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._catch_ups: set[asyncio.Task[Any]] = set()
+        for name, source in watcher.sources.items():
+            if source.kind != "pusher":
+                continue
+            assert source.key and source.channel and source.event  # config validated them
+            settings = PushSettings(
+                name,
+                socket_url(source.key, source.cluster, source.ws_url),
+                source.channel,
+                source.event,
+            )
+            self.clients[name] = PushClient(
+                settings, self._on_push(name), self._on_subscribed(name)
+            )
+
+    def start(self) -> None:
+        """Open every channel (in the running event loop)."""
+        for name, client in self.clients.items():
+            self._tasks.append(asyncio.create_task(client.run(), name=f"push:{name}"))
+
+    async def stop(self) -> None:
+        """Close the channels and wait for catch-up polls under way to end."""
+        for task in [*self._tasks, *self._catch_ups]:
+            task.cancel()
+        for task in [*self._tasks, *self._catch_ups]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    def _on_push(self, name: str) -> Any:
+        async def on_push(data: Any, _: float) -> None:
+            try:
+                await self.watcher.pushed(name, data, self.watcher.clock())
+            except Exception:  # one bad message must not close the channel
+                log.exception("source %s: error while reading a pushed message", name)
+
+        return on_push
+
+    def _on_subscribed(self, name: str) -> Any:
+        async def on_subscribed(connection: int) -> None:
+            if connection > 1:
+                log.info("source %s: push channel back; catching up from the site", name)
+            task = asyncio.create_task(self._catch_up(name), name=f"catch-up:{name}")
+            self._catch_ups.add(task)
+            task.add_done_callback(self._catch_ups.discard)
+
+        return on_subscribed
+
+    async def _catch_up(self, name: str) -> None:
+        try:
+            arrivals = await self.watcher.poll(name)
+        except Exception:
+            log.exception("source %s: catch-up poll failed", name)
+            return
+        if arrivals:
+            log.info("source %s: caught up %d item(s) pushed while away", name, len(arrivals))
