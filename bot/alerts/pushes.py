@@ -73,17 +73,21 @@ class PushWatch:
         async def on_subscribed(connection: int) -> None:
             if connection > 1:
                 log.info("source %s: push channel back; catching up from the site", name)
-            task = asyncio.create_task(self._catch_up(name), name=f"catch-up:{name}")
+            task = asyncio.create_task(self._catch_up(name, connection), name=f"catch-up:{name}")
             self._catch_ups.add(task)
             task.add_done_callback(self._catch_ups.discard)
 
         return on_subscribed
 
-    async def _catch_up(self, name: str) -> None:
+    async def _catch_up(self, name: str, connection: int) -> None:
         try:
             arrivals = await self.watcher.poll(name)
         except Exception:
             log.exception("source %s: catch-up poll failed", name)
             return
-        if arrivals:
-            log.info("source %s: caught up %d item(s) pushed while away", name, len(arrivals))
+        if connection > 1:
+            log.info(
+                "source %s: caught up from the site after reconnecting: %d new",
+                name,
+                len(arrivals),
+            )

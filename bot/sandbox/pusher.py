@@ -11,7 +11,10 @@ lost to that client.
 
 Control routes, JSON in and out, on the same port:
   POST /control/push/trigger     {"channel", "event", "data": {...}} -> {"subscribers": N}
-  POST /control/push/disconnect  {"code": 4200, "reason": "..."}     -> {"closed": N}
+  POST /control/push/disconnect  {"code": 4200, "reason": "...", "down": false} -> {"closed": N}
+                                 ("down": true also refuses new connections, HTTP 503, until
+                                 POST /control/push/up: the push service is out)
+  POST /control/push/up
   GET  /control/push/connections                                     -> {"connections": [...]}
 """
 
@@ -59,6 +62,7 @@ class PushServer:
         self.connections: list[Connection] = []
         self.pushed: list[Pushed] = []
         self.accepted = 0  # connections accepted so far
+        self.down = False  # refusing connections (HTTP 503), as a push service in an outage
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
@@ -74,6 +78,7 @@ class PushServer:
         app.router.add_get("/app/{key}", self._socket)
         app.router.add_post("/control/push/trigger", self._trigger_route)
         app.router.add_post("/control/push/disconnect", self._disconnect_route)
+        app.router.add_post("/control/push/up", self._up_route)
         app.router.add_get("/control/push/connections", self._connections_route)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -131,6 +136,8 @@ class PushServer:
     # -- the protocol -------------------------------------------------------------------------
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
+        if self.down:
+            return web.Response(status=503, text="push service unavailable")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         if request.match_info["key"] != self.key:
@@ -232,8 +239,13 @@ class PushServer:
     async def _disconnect_route(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}
         code = int(body.get("code", 4200))
+        self.down = bool(body.get("down", False))
         closed = await self.disconnect(code, str(body.get("reason", "forced disconnect")))
         return web.json_response({"closed": closed})
+
+    async def _up_route(self, _: web.Request) -> web.Response:
+        self.down = False
+        return web.json_response({"ok": True})
 
     async def _connections_route(self, _: web.Request) -> web.Response:
         rows = [
