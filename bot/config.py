@@ -277,9 +277,10 @@ class SourceConfig(_Section):
             return self
         missing = [k for k in ("key", "channel", "event") if getattr(self, k) is None]
         if missing:
+            them = "them" if len(missing) > 1 else "it"
             raise ValueError(
                 f'kind = "pusher" needs {_and(missing)} '
-                "(`ajil probe URL` prints them from the site's script)"
+                f"(`ajil probe URL` finds {them} in the site's script)"
             )
         if (self.cluster is None) == (self.ws_url is None):
             raise ValueError(
