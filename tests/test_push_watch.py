@@ -134,3 +134,23 @@ async def test_a_disabled_source_takes_no_push(
     story = site.publish_urgent()
     assert await watch.pushed("madina", pushed(site.bar_entry(story)), datetime.now(UTC)) == []
     assert await deliveries(db) == []
+
+
+async def test_pushes_are_counted_by_result(
+    watcher: tuple[Watcher, Database], site: Newsroom
+) -> None:
+    from prometheus_client import generate_latest
+
+    from bot.ops.metrics import Metrics
+
+    watch, _ = watcher
+    watch.metrics = Metrics()
+    story = site.publish_urgent()
+    now = datetime.now(UTC)
+    await watch.pushed("madina", pushed(site.bar_entry(story)), now)
+    await watch.pushed("madina", pushed(site.bar_entry(story)), now)
+    await watch.pushed("madina", "{}", now)
+    text = generate_latest(watch.metrics.registry).decode()
+    assert 'ajil_pushes_total{result="new",source="madina"} 1.0' in text
+    assert 'ajil_pushes_total{result="seen",source="madina"} 1.0' in text
+    assert 'ajil_pushes_total{result="unread",source="madina"} 1.0' in text

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.news.push_client import PushClient, PushSettings
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
     from bot.alerts.watcher import Watcher
 
 log = logging.getLogger(__name__)
+
+
+def _connected(client: PushClient) -> Callable[[], float]:
+    return lambda: float(client.connected)
 
 
 class PushWatch:
@@ -42,9 +47,11 @@ class PushWatch:
                 source.channel,
                 source.event,
             )
-            self.clients[name] = PushClient(
-                settings, self._on_push(name), self._on_subscribed(name)
-            )
+            client = PushClient(settings, self._on_push(name), self._on_subscribed(name))
+            self.clients[name] = client
+            if watcher.metrics is not None:
+                gauge = watcher.metrics.push_connected.labels(name)
+                gauge.set_function(_connected(client))
 
     def start(self) -> None:
         """Open every channel (in the running event loop)."""

@@ -190,9 +190,11 @@ class Watcher:
             items = pushed_items(message_of(data, source.message_field), name, source.url)
         except ParseError as exc:
             log.warning("source %s: a pushed message was not read: %s", name, exc.reason)
+            self._count_push(name, "unread")
             return []
         if not items:
             log.info("source %s: a pushed message held no headline", name)
+            self._count_push(name, "empty")
             return []
         state = await source_store.get(self.db, name)
         if state is None or state.disabled:
@@ -215,12 +217,17 @@ class Watcher:
             return []
         if arrivals:
             self.wake_sender()
+        self._count_push(name, "new" if arrivals else "seen")
         for item in items:
             new = any(a.item.uid == item.uid for a in arrivals)
             log.info(
                 "source %s: pushed «%s» (%s)", name, item.title, "new" if new else "already seen"
             )
         return arrivals
+
+    def _count_push(self, name: str, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.pushes.labels(name, result).inc()
 
     async def _write_failed(self, state: SourceState, exc: Exception, now: datetime) -> None:
         """The poll's transaction rolled back (a full disk, a read-only file): nothing of it
