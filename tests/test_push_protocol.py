@@ -217,10 +217,12 @@ async def test_a_push_service_that_is_down_is_retried_with_growing_delays_then_r
     server.down = True
     slept: list[float] = []
     subscriptions: list[int] = []
+    problems: list[str | None] = []
 
     async def sleep(seconds: float) -> None:
         # No real waiting: the delays are recorded, and the service comes back after four.
         slept.append(seconds)
+        problems.append(client.problem())
         if len(slept) == 4:
             server.down = False
 
@@ -242,6 +244,10 @@ async def test_a_push_service_that_is_down_is_retried_with_growing_delays_then_r
         assert [round(s, 2) for s in slept] == [1.0, 2.0, 4.0, 8.0]
         assert subscriptions == [1] and client.failures == 4 and client.connected
         assert "HTTP 503" in (client.last_error or "")
+        # Said as the source's warning from the third failure in a row; not once it is back.
+        assert problems[:2] == [None, None]
+        assert problems[2] == "push channel down (HTTP 503 instead of a websocket); still polled"
+        assert client.problem() is None
         # Dropped with "come back at once" from a live connection: no wait at all.
         await server.disconnect(4200)
         await until(lambda: subscriptions == [1, 2])
@@ -250,6 +256,9 @@ async def test_a_push_service_that_is_down_is_retried_with_growing_delays_then_r
         await server.disconnect(4001, "App key does not exist")
         outcome = await asyncio.wait_for(task, 30)
         assert outcome.action == "stop" and "4001" in outcome.reason
+        assert client.problem() == (
+            "push channel refused (4001 App key does not exist); check key, cluster or ws_url"
+        )
     finally:
         task.cancel()
         await server.stop()

@@ -154,3 +154,28 @@ async def test_pushes_are_counted_by_result(
     assert 'ajil_pushes_total{result="new",source="madina"} 1.0' in text
     assert 'ajil_pushes_total{result="seen",source="madina"} 1.0' in text
     assert 'ajil_pushes_total{result="unread",source="madina"} 1.0' in text
+
+
+async def test_a_refused_push_channel_is_the_sources_warning_at_its_next_poll(
+    watcher: tuple[Watcher, Database],
+) -> None:
+    from bot.alerts.pushes import PushWatch
+
+    watch, db = watcher
+    watch.push_watch = PushWatch(watch)  # not started: its client's state is set by hand
+    await watch.poll("madina")
+    state = await source_store.get(db, "madina")
+    assert state is not None and state.warning is None  # the empty bar is no fault here
+    client = watch.push_watch.clients["madina"]
+    client.refused, client.last_error = True, "4001 App key does not exist"
+    await watch.poll("madina")
+    state = await source_store.get(db, "madina")
+    assert state is not None and state.warning == (
+        "push channel refused (4001 App key does not exist); check key, cluster or ws_url"
+    )
+    # Working again (the operator fixed the key and restarted): the warning goes at the next
+    # poll, though the page is unchanged.
+    client.refused, client.connected = False, True
+    await watch.poll("madina")
+    state = await source_store.get(db, "madina")
+    assert state is not None and state.warning is None

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +42,13 @@ DIGEST_SIZE = 15
 def local_minute(moment: datetime, zone: ZoneInfo) -> int:
     local = moment.astimezone(zone)
     return local.hour * 60 + local.minute
+
+
+def with_push_problem(warning: str | None, problem: str | None) -> str | None:
+    """A source's warning ("a; b") with its push channel's problem in place of the one it
+    held, or without any when there is none now."""
+    kept = [w for w in (warning or "").split("; ") if w and not w.startswith("push channel")]
+    return "; ".join([*kept, *filter(None, [problem])]) or None
 
 
 class Watcher:
@@ -150,6 +158,16 @@ class Watcher:
             self._measure(name, "failed", started)
             await self._failed(state, exc.reason, now)
             return []
+        # A push channel's trouble is said as the source's warning (`ajil fetch`, the state,
+        # an admin incident): with the page's, or, when the page is unchanged (304), beside
+        # the warning it left.
+        push_warning: str | None = None
+        if self.push_watch is not None and name in self.push_watch.clients:
+            problem = self.push_watch.clients[name].problem()
+            if not result.not_modified:
+                result = replace(result, warnings=[*result.warnings, *filter(None, [problem])])
+            else:
+                push_warning = with_push_problem(state.warning, problem)
         outcome = "not_modified" if result.not_modified else "warning" if result.warnings else "ok"
         self._measure(name, outcome, started)
         self._log_warnings(state, result)
@@ -163,6 +181,8 @@ class Watcher:
                 arrivals = await self.ingestor.ingest(state, result, now, dated)
                 for arrival in arrivals:
                     await self._enqueue(state, arrival, now)
+                if push_warning != state.warning and result.not_modified:
+                    await source_store.record_warning(self.db, state.id, push_warning, now)
         except (sqlite3.Error, StorageError, OSError) as exc:
             await self._write_failed(state, exc, now)
             return []

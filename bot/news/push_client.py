@@ -86,6 +86,7 @@ class PushClient:
         self.connections = 0  # subscriptions made so far
         self.failures = 0  # connections in a row that ended before subscribing
         self.connected = False
+        self.refused = False  # stopped for good by a 4000-4099 code
         self.last_error: str | None = None
         self.delays: list[float] = []  # every backoff waited, seconds (for ops and tests)
 
@@ -104,6 +105,7 @@ class PushClient:
                     self.failures = 0
                 if outcome.action == "stop":
                     self.last_error = outcome.reason
+                    self.refused = True
                     log.error(
                         "source %s: the push server refused the connection (%s); check key, "
                         "cluster or ws_url and channel; the site is still polled",
@@ -125,6 +127,15 @@ class PushClient:
                 )
                 self.delays.append(delay)
                 await self.sleep(delay)
+
+    def problem(self) -> str | None:
+        """What is wrong with the channel, for the source's warning: refused for good, or down
+        for three connections in a row; None while it works or is merely reconnecting."""
+        if self.refused:
+            return f"push channel refused ({self.last_error}); check key, cluster or ws_url"
+        if not self.connected and self.failures >= 3:
+            return f"push channel down ({self.last_error}); still polled"
+        return None
 
     def next_delay(self, outcome: Outcome) -> float:
         """Seconds before the next connection. A connection that was up and asked to come back
