@@ -246,7 +246,10 @@ async def test_a_push_service_that_is_down_is_retried_with_growing_delays_then_r
         assert "HTTP 503" in (client.last_error or "")
         # Said as the source's warning from the third failure in a row; not once it is back.
         assert problems[:2] == [None, None]
-        assert problems[2] == "push channel down (HTTP 503 instead of a websocket); still polled"
+        assert (
+            problems[2]
+            == "push channel down (HTTP 503 instead of a websocket), the site still polled"
+        )
         assert client.problem() is None
         # Dropped with "come back at once" from a live connection: no wait at all.
         await server.disconnect(4200)
@@ -257,7 +260,7 @@ async def test_a_push_service_that_is_down_is_retried_with_growing_delays_then_r
         outcome = await asyncio.wait_for(task, 30)
         assert outcome.action == "stop" and "4001" in outcome.reason
         assert client.problem() == (
-            "push channel refused (4001 App key does not exist); check key, cluster or ws_url"
+            "push channel refused (4001 App key does not exist): check key, cluster or ws_url"
         )
     finally:
         task.cancel()

@@ -171,7 +171,7 @@ async def test_a_refused_push_channel_is_the_sources_warning_at_its_next_poll(
     await watch.poll("madina")
     state = await source_store.get(db, "madina")
     assert state is not None and state.warning == (
-        "push channel refused (4001 App key does not exist); check key, cluster or ws_url"
+        "push channel refused (4001 App key does not exist): check key, cluster or ws_url"
     )
     # Working again (the operator fixed the key and restarted): the warning goes at the next
     # poll, though the page is unchanged.

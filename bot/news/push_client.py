@@ -132,9 +132,9 @@ class PushClient:
         """What is wrong with the channel, for the source's warning: refused for good, or down
         for three connections in a row; None while it works or is merely reconnecting."""
         if self.refused:
-            return f"push channel refused ({self.last_error}); check key, cluster or ws_url"
+            return f"push channel refused ({self.last_error}): check key, cluster or ws_url"
         if not self.connected and self.failures >= 3:
-            return f"push channel down ({self.last_error}); still polled"
+            return f"push channel down ({self.last_error}), the site still polled"
         return None
 
     def next_delay(self, outcome: Outcome) -> float:
