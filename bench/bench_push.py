@@ -75,13 +75,11 @@ async def measure(pushes: int, users: int, gap: float) -> list[float]:
     site = Newsroom(push=push)
     await site.start()
     folder = Path(tempfile.mkdtemp(prefix="ajil-bench-push-"))
-    keys = site.push_config()
     config = folder / "config.toml"
     config.write_text(
         f"[telegram]\ntoken = '{DEFAULT_TOKEN}'\napi_url = '{emulator.api_url}'\n"
         "[http]\nenabled = false\n[logging]\nlevel = 'WARNING'\n"
-        f"[[sources]]\nname = 'madina'\nurl = '{site.url}'\nkind = 'pusher'\ninterval = 3600\n"
-        + "".join(f"{key} = '{value}'\n" for key, value in keys.items()),
+        + site.push_source_toml(interval=3600),
         encoding="utf-8",
     )
     for user in range(1, users + 1):

@@ -59,12 +59,10 @@ async def test_pushed_stories_reach_every_subscriber_once_across_a_forced_discon
     await push.start()
     site = Newsroom(push=push)
     await site.start()
-    keys = site.push_config()
     path = tmp_path / "config.toml"
     path.write_text(
         f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n"
-        f"[[sources]]\nname = 'madina'\nurl = '{site.url}'\nkind = 'pusher'\ninterval = 3600\n"
-        + "".join(f"{key} = '{value}'\n" for key, value in keys.items()),
+        + site.push_source_toml(interval=3600),
         encoding="utf-8",
     )
     db_path = config_module.load(path, env={}).storage.database

@@ -143,6 +143,12 @@ class Newsroom:
         assert self.push is not None, "this site has no push server"
         return {"key": self.push.key, "ws_url": self.push.url, "channel": CHANNEL, "event": EVENT}
 
+    def push_source_toml(self, name: str = "madina", interval: int = 60) -> str:
+        """A `[[sources]]` table that reads this site and its push channel, for a config.toml."""
+        keys = {"name": name, "url": self.url, "kind": "pusher", **self.push_config()}
+        lines = "".join(f'{key} = "{value}"\n' for key, value in keys.items())
+        return f"[[sources]]\n{lines}interval = {interval}\n"
+
     def latest(self, count: int = 20) -> list[Story]:
         return sorted(self.stories, key=lambda s: (s.published, s.id), reverse=True)[:count]
 
