@@ -21,9 +21,8 @@ from bot import config as config_module
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import CHANNEL, EVENT, Newsroom
 from bot.sandbox.pusher import PushServer
-from storage import Database, subscribers
 from tests.conftest import TOKEN
-from tests.live import primed, start_ajil
+from tests.live import bot_with_subscribers, primed, start_ajil
 
 USERS = [3201, 3202, 3203]
 
@@ -59,18 +58,10 @@ async def test_pushed_stories_reach_every_subscriber_once_across_a_forced_discon
     await push.start()
     site = Newsroom(push=push)
     await site.start()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n"
-        + site.push_source_toml(interval=3600),
-        encoding="utf-8",
+    path = await bot_with_subscribers(
+        tmp_path, emulator, site.push_source_toml(interval=3600), USERS
     )
     db_path = config_module.load(path, env={}).storage.database
-    for user in USERS:
-        emulator.world.add_user(user, f"u{user}")
-    db = await Database.open(db_path)
-    await subscribers.add_many(db, [(u, "private", "ar") for u in USERS])
-    await db.close()
 
     def sent(title: str) -> int:
         return sum(title in str(c.params.get("text", "")) for c in emulator.sends())
