@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +180,17 @@ async def test_a_refused_push_channel_is_the_sources_warning_at_its_next_poll(
     await watch.poll("madina")
     state = await source_store.get(db, "madina")
     assert state is not None and state.warning is None
+
+
+async def test_ajil_fetch_reads_a_pusher_sources_site_and_says_where_its_urgent_stories_come(
+    site: Newsroom, write_config: Any
+) -> None:
+    from tests.test_cli_news import ajil
+
+    site.publish_urgent()
+    config = write_config(site.push_source_toml())
+    code, out, err = await ajil("fetch", "--config", str(config))
+    assert code == 0, err  # the empty bar is no warning: the push fills it
+    assert "urgent block: div.urgent labelled «عاجل»" in err
+    assert "madina: urgent stories are pushed on madina-channel (madina-push-event)" in err
+    assert site.latest(1)[0].title in out
