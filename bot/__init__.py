@@ -1,4 +1,12 @@
-"""Ajil's core: configuration, news processing, alerts, the sandbox, the CLI and app wiring."""
+"""Ajil's core, between the handlers above it and storage below it.
+
+Data and imports flow one way: `handlers` → `bot` → `storage`. Here: the use cases the handlers
+call (`actions`, each one transaction; `reading`), presentation (`compose`: every message sent),
+news processing (`news`, which knows nothing of Telegram or storage), alerts (`alerts`: watcher,
+outbox sender, pacing), configuration (`config`), texts (`i18n`), operations (`ops`), and at
+the top the wiring (`app`, `services`), the CLI (`cli`) and the offline sandbox (`sandbox`).
+Nothing in `bot` but `app` imports `handlers`.
+"""
 
 import os
 

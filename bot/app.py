@@ -91,7 +91,7 @@ def sender_settings(config: Config) -> SenderSettings:
         expire_after=timedelta(hours=config.news.freshness_hours),
         zone=config.schedule.zone,
         admins=tuple(config.telegram.admins),
-        source_titles={s.name: s.title or s.name for s in config.sources},
+        source_titles=config.source_titles,
     )
 
 

@@ -342,6 +342,16 @@ class Config(_Section):
     def token(self) -> str | None:
         return self.telegram.token.get_secret_value() if self.telegram.token else None
 
+    @property
+    def source_titles(self) -> dict[str, str]:
+        """Each configured source's name -> the title users see (its `title`, else its name)."""
+        return {s.name: s.title or s.name for s in self.sources}
+
+    def source_title(self, name: str) -> str:
+        """The title users see for the source `name`; the name itself for a source no longer
+        configured (its items stay stored after it leaves the file)."""
+        return self.source_titles.get(name, name)
+
 
 def resolve_path(cli_path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
     """--config wins over AJIL_CONFIG, which wins over ./config.toml."""

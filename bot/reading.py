@@ -1,20 +1,19 @@
-"""What /latest, /urgent and /summary show: lists of stored headlines and article summaries.
+"""What /latest, /urgent and /summary read: pages of stored headlines, and article summaries
+fetched, computed and kept on demand.
 
-Composed here, away from Telegram's update objects, as `Outgoing` messages that handlers send.
+Away from Telegram's update objects; the messages are composed by bot.compose.views, as
+`Outgoing` messages that handlers send.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
 
-from bot.alerts.message import Button, Outgoing, clock, escaped, lines, link, one_line, shown_at
-from bot.compose import callbacks
-from bot.compose.links import safe_url
+from bot.compose import views
+from bot.compose.outgoing import Outgoing
 from bot.config import Config
-from bot.i18n import Language, translator
+from bot.i18n import Language
 from bot.news.article import read_article_page
 from bot.news.bounds import parse_off_loop
 from bot.news.encoding import decode
@@ -24,7 +23,6 @@ from bot.news.netguard import FetchPolicy
 from bot.news.summary import summarize
 from bot.news.text import western_digits
 from storage import Database, items
-from storage.models import StoredItem
 
 DEFAULT_COUNT = 5
 MAX_COUNT = 20
@@ -56,33 +54,11 @@ async def listing(
     offset: int = 0,
     urgent_only: bool = False,
 ) -> Listing:
-    t = translator(language)
+    """A page of the stored headlines, newest first, from `offset` (at most `count`)."""
     found = await items.latest(db, limit=count + 1, offset=offset, urgent_only=urgent_only)
     shown, more = found[:count], len(found) > count
-    if not shown:
-        return Listing(Outgoing(lines(language, t("list-end" if offset else "list-empty"))), [])
-    titles = {s.name: s.title or s.name for s in config.sources}
-    zone = config.schedule.zone
-    rows = [f"<b>{html.escape(t('urgent-title' if urgent_only else 'latest-title'))}</b>"]
-    for number, item in enumerate(shown, start=1):
-        rows.append(_entry(number, item, titles.get(item.source_name, item.source_name), zone))
-    buttons = [
-        Button(t("button-summary-n", n=n), callback=callbacks.Summary(item.id).pack())
-        for n, item in enumerate(shown, start=1)
-    ]
-    keyboard = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    if more and offset + count <= callbacks.MAX_OFFSET:
-        page = callbacks.More(urgent_only, offset + count, count)
-        keyboard.append([Button(t("button-more"), callback=page.pack())])
-    text = lines(language, *rows)
-    return Listing(Outgoing(text, keyboard, silent=True), [i.id for i in shown])
-
-
-def _entry(number: int, item: StoredItem, source: str, zone: tzinfo) -> str:
-    title = link(one_line(item.title, 300), item.url)
-    mark = "🔴 " if item.urgent else ""
-    when = clock(shown_at(item), zone)
-    return f"{number}. {mark}{title}\n   {one_line(source, 100)} · {when}"
+    message = views.headlines(shown, more, offset, urgent_only, config, language)
+    return Listing(message, [i.id for i in shown])
 
 
 def _read_article(body: bytes, charset: str | None, url: str, config: Config) -> Article:
@@ -135,7 +111,7 @@ async def prepare_summary(
     title = item.title if item is not None else None
     sentences = await items.article_summary(db, item.id) if item is not None else None
     if sentences is not None and target:
-        return _summary_out(language, title, target, sentences)
+        return views.summary(language, title, target, sentences)
     if not target:
         raise SummaryRefused("summary-empty")
     return PendingSummary(target, title, item.id if item is not None else None)
@@ -168,7 +144,7 @@ async def fetch_summary(
         raise SummaryRefused("summary-empty")
     if pending.item_id is not None:
         await items.save_article_summary(db, pending.item_id, sentences)
-    return _summary_out(language, pending.title or article.title, pending.target, sentences)
+    return views.summary(language, pending.title or article.title, pending.target, sentences)
 
 
 async def summary_message(
@@ -185,16 +161,3 @@ async def summary_message(
     if isinstance(found, Outgoing):
         return found
     return await fetch_summary(db, config, fetcher, language, found)
-
-
-def _summary_out(
-    language: Language, title: str | None, target: str, sentences: Sequence[str]
-) -> Outgoing:
-    t = translator(language)
-    head = f"<b>{html.escape(t('summary-title'))}</b>"
-    if title:
-        head += " — " + link(one_line(title, 300), target)
-    body = [f"• {escaped(s)}" for s in sentences]
-    read = safe_url(target)
-    buttons = [[Button(t("button-read"), url=read)]] if read else []
-    return Outgoing(lines(language, head, *body), buttons, silent=True, preview=True)

@@ -1,4 +1,10 @@
-"""Telegram update handlers, kept thin, and the one place where they are all registered."""
+"""Telegram update handlers, kept thin, and the one place where they are all registered.
+
+The top of the house: a handler parses the update, calls one function of the core (a use case
+of `bot.actions`, a read of `bot.reading` or of storage), and replies with the `Outgoing` that
+`bot.compose` composes (sent by `handlers.replies`). Handlers write no SQL and compose no text;
+only `bot.app` imports this package.
+"""
 
 from __future__ import annotations
 

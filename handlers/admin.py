@@ -9,17 +9,15 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import views
+from bot import actions
+from bot.compose import views
 from bot.i18n import translator
 from handlers.guard import say
 from handlers.replies import language_for, reply
-from storage import notices, outbox, sources, subscribers
-from storage.models import Priority
+from storage import outbox, subscribers
 
 if TYPE_CHECKING:
     from bot.app import Services
-
-MAX_BROADCAST = 3500  # leaves room for the header within Telegram's 4096
 
 
 class AdminHandlers:
@@ -42,8 +40,7 @@ class AdminHandlers:
         total, active = await subscribers.count(db)
         outcomes = await outbox.outcomes_since(db, now - timedelta(hours=24))
         pending = await outbox.pending_summary(db)
-        names = {s.name for s in config.sources}
-        states = [s for s in await sources.all_sources(db) if s.name in names]
+        states = await actions.configured_sources(db, config)
         language = await language_for(update, db)
         await reply(update, views.stats(total, active, outcomes, pending, states, config, language))
 
@@ -59,18 +56,14 @@ class AdminHandlers:
         if not text:
             await say(update, self._services, "usage-broadcast")
             return
-        if len(text) > MAX_BROADCAST:
+        try:
+            count = await actions.queue_broadcast(self._services.db, text, self._services.sender)
+        except actions.BroadcastTooLong as exc:
             await say(
-                update, self._services, "broadcast-too-long", length=len(text), limit=MAX_BROADCAST
+                update, self._services, "broadcast-too-long", length=exc.length, limit=exc.limit
             )
             return
-        db = self._services.db
-        async with db.transaction():
-            notice = await notices.create(db, "broadcast", text)
-            count = await outbox.enqueue_notice(db, notice, None, Priority.URGENT)
-        if self._services.sender is not None:
-            self._services.sender.wake()
-        t = translator(await language_for(update, db))
+        t = translator(await language_for(update, self._services.db))
         await say(update, self._services, "broadcast-queued", chats=t.n("n-chats", count))
 
     async def source(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -78,10 +71,12 @@ class AdminHandlers:
         if not await self._admin(update):
             return
         args = context.args or []
-        names = {s.name.lower(): s.name for s in self._services.config.sources}
-        if len(args) != 2 or args[0].lower() not in ("on", "off") or args[1].lower() not in names:
+        if len(args) != 2 or args[0].lower() not in ("on", "off"):
             await say(update, self._services, "usage-source")
             return
-        name = names[args[1].lower()]
-        await sources.set_disabled(self._services.db, name, args[0].lower() == "off")
+        db, config = self._services.db, self._services.config
+        name = await actions.switch_source(db, config, args[1], args[0].lower() == "off")
+        if name is None:
+            await say(update, self._services, "usage-source")
+            return
         await say(update, self._services, "source-switched", name=name)

@@ -14,7 +14,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CommandHandler, ContextTypes
 
-from bot.alerts.message import Outgoing, escaped, lines
+from bot.compose.lines import escaped, lines
+from bot.compose.outgoing import Outgoing
 from bot.i18n import translator
 from handlers.replies import language_for, reply
 from storage import StorageError

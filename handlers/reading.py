@@ -17,9 +17,10 @@ from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import keyboards, reading
-from bot.alerts.message import Outgoing, escaped, lines
-from bot.compose import callbacks
+from bot import reading
+from bot.compose import callbacks, keyboards
+from bot.compose.lines import escaped, lines
+from bot.compose.outgoing import Outgoing
 from bot.i18n import Language, translator
 from bot.news.text import western_digits
 from handlers.replies import language_for, reply

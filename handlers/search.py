@@ -8,15 +8,13 @@ from uuid import uuid4
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import ContextTypes
 
-from bot import views
-from bot.alerts.message import link, one_line
-from bot.compose.limits import clean_line, shorten
-from bot.compose.links import safe_url
+from bot import actions
+from bot.compose import views
 from bot.i18n import pick_language, translator
 from bot.news.text import words
 from handlers.guard import say
 from handlers.replies import language_for, reply
-from storage import items, sources, subscribers
+from storage import items, subscribers
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -45,8 +43,7 @@ class SearchHandlers:
         """Each source with its state and last update."""
         db, config = self._services.db, self._services.config
         language = await language_for(update, db)
-        names = {s.name for s in config.sources}
-        states = [s for s in await sources.all_sources(db) if s.name in names]
+        states = await actions.configured_sources(db, config)
         chat = update.effective_chat
         off = await subscribers.disabled_sources(db, chat.id) if chat else set()
         await reply(
@@ -65,21 +62,17 @@ class SearchHandlers:
             if terms
             else await items.latest(db, INLINE_RESULTS)
         )
-        titles = {s.name: s.title or s.name for s in config.sources}
         language = pick_language(query.from_user.language_code)
         results = []
         for item in found:
-            source = titles.get(item.source_name, item.source_name)
-            when = views.clock_of(item, config.schedule.zone)
-            title = link(one_line(item.title, 300), item.url)
-            text = f"{'🔴 ' if item.urgent else ''}<b>{title}</b>\n{one_line(source, 100)} · {when}"
+            article = views.inline_article(item, config)
             results.append(
                 InlineQueryResultArticle(
                     id=str(item.id) if item.id else uuid4().hex,
-                    title=shorten(clean_line(item.title), 200) or "…",
-                    description=f"{source} · {when}",
-                    input_message_content=InputTextMessageContent(text, parse_mode="HTML"),
-                    url=safe_url(item.url),
+                    title=article.title,
+                    description=article.description,
+                    input_message_content=InputTextMessageContent(article.text, parse_mode="HTML"),
+                    url=article.url,
                 )
             )
         if not results:

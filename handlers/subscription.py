@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import views
-from bot.i18n import pick_language
+from bot import actions
+from bot.compose import views
 from handlers.guard import say
-from handlers.replies import language_for, reply
-from storage import sources, subscribers
-from storage.models import ChatType
+from handlers.replies import chat_of, language_for, reply
+from storage import subscribers
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -43,36 +42,17 @@ class SubscriptionHandlers:
     async def _subscribe(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, names: list[str]
     ) -> None:
-        chat, user = update.effective_chat, update.effective_user
+        chat = chat_of(update)
         if chat is None:
             return
-        db, config = self._services.db, self._services.config
-        known = {s.name.lower(): s for s in config.sources}
-        wanted = [n.lower() for n in names]
-        unknown = [n for n in wanted if n not in known]
-        if unknown:
-            listed = ", ".join(s.name for s in config.sources)
-            await say(
-                update, self._services, "unknown-source", name=unknown[0][:40], sources=listed
-            )
+        try:
+            done = await actions.subscribe(self._services.db, self._services.config, chat, names)
+        except actions.UnknownSource as exc:
+            listed = ", ".join(exc.known)
+            await say(update, self._services, "unknown-source", name=exc.name[:40], sources=listed)
             return
-        language = pick_language(user.language_code if user else None)
-        existing = await subscribers.get(db, chat.id)
-        await subscribers.subscribe(
-            db,
-            chat.id,
-            cast(ChatType, chat.type),
-            language=existing.language if existing else language,
-            title=chat.title,
-        )
-        if wanted:
-            for state in await sources.all_sources(db):
-                if state.name.lower() in known:
-                    await subscribers.set_source_enabled(
-                        db, chat.id, state.id, state.name.lower() in wanted
-                    )
-            titles = ", ".join(known[n].title or known[n].name for n in wanted)
-            await say(update, self._services, "subscribed-sources", sources=titles)
+        if done.sources:
+            await say(update, self._services, "subscribed-sources", sources=", ".join(done.sources))
         else:
             await say(update, self._services, "subscribed")
 
@@ -81,7 +61,7 @@ class SubscriptionHandlers:
         chat = update.effective_chat
         if chat is None:
             return
-        changed = await subscribers.deactivate(self._services.db, [chat.id], "unsubscribed")
+        changed = await actions.unsubscribe(self._services.db, chat.id)
         await say(update, self._services, "unsubscribed" if changed else "not-subscribed")
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

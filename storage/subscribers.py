@@ -6,10 +6,13 @@ import hashlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from storage.database import Database
 from storage.models import AlertLevel, ChatType, Language, Subscriber, from_epoch
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 _COLUMNS = (
     "chat_id, chat_type, language, active, alert_level, title, quiet_start, quiet_end, "
@@ -52,12 +55,9 @@ async def subscribe(
             " chat_type = excluded.chat_type, title = excluded.title, updated_at = excluded.updated_at",
             (chat_id, chat_type, language, title, now, now),
         )
-        cursor = await conn.execute(
-            f"SELECT {_COLUMNS} FROM subscribers WHERE chat_id = ?", (chat_id,)
-        )
-        row = await cursor.fetchone()
-    assert row is not None
-    return _subscriber(row)
+        found = await _written(conn, chat_id)
+    assert found is not None
+    return found
 
 
 async def ensure(
@@ -71,9 +71,17 @@ async def ensure(
             " updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (chat_id) DO NOTHING",
             (chat_id, chat_type, language, title, now, now),
         )
-    found = await get(db, chat_id)
+        found = await _written(conn, chat_id)
     assert found is not None
     return found
+
+
+async def _written(conn: aiosqlite.Connection, chat_id: int) -> Subscriber | None:
+    """The chat's record as the writer sees it: inside a caller's transaction the reader does
+    not see the rows written so far, the writer does."""
+    cursor = await conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE chat_id = ?", (chat_id,))
+    row = await cursor.fetchone()
+    return _subscriber(row) if row else None
 
 
 async def add_many(db: Database, chats: Iterable[tuple[int, ChatType, Language]]) -> int:
@@ -190,13 +198,13 @@ async def set_preferences(
     if topic_id is not False:
         changes.append("topic_id = ?")
         values.append(topic_id)
-    if changes:
-        async with db.transaction() as conn:
+    async with db.transaction() as conn:
+        if changes:
             await conn.execute(
                 f"UPDATE subscribers SET {', '.join(changes)}, updated_at = ? WHERE chat_id = ?",
                 [*values, int(time.time()), chat_id],
             )
-    return await get(db, chat_id)
+        return await _written(conn, chat_id)
 
 
 async def set_filters(

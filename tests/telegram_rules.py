@@ -13,8 +13,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot import keyboards
-from bot.alerts.message import Outgoing
+from bot.compose import keyboards
+from bot.compose.outgoing import Outgoing
 from bot.sandbox.methods import validate_message
 
 TELEGRAM_TAGS = {

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import views
-from bot.alerts.message import alert_message, lines
+from bot.compose import views
+from bot.compose.alerts import alert_message
 from bot.compose.bidi import RLM, isolate_runs, without_marks
 from bot.compose.limits import utf16_units, visible_text
+from bot.compose.lines import lines
 from bot.config import from_mapping
 from bot.i18n import catalog, translator
 from bot.reading import listing

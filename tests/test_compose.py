@@ -12,17 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import views
-from bot.alerts.message import (
+from bot.compose import views
+from bot.compose.alerts import (
     ALERT_HEADLINE,
     DigestEntry,
-    Outgoing,
     admin_broken_notice,
     alert_message,
     broadcast_message,
     digest_body,
     digest_message,
-    shown_at,
 )
 from bot.compose.limits import (
     ELLIPSIS,
@@ -33,6 +31,8 @@ from bot.compose.limits import (
     utf16_units,
     visible_text,
 )
+from bot.compose.lines import shown_at
+from bot.compose.outgoing import Outgoing
 from bot.config import Config, from_mapping
 from bot.i18n import LANGUAGES, Language
 from bot.reading import listing, summary_message

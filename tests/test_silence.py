@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.alerts.watcher import Watcher
+from bot.compose.views import sources_status
 from bot.config import Config
 from bot.news import homepage
 from bot.news.fetch import HttpFetcher
@@ -22,7 +23,6 @@ from bot.news.models import PageReading
 from bot.news.pagekind import classify
 from bot.news.sources import NO_HEADLINES, SourcePoller, SourceSettings
 from bot.ops.incidents import SOURCE_WARNING, Incidents
-from bot.views import sources_status
 from storage import Database
 from storage import sources as source_store
 from storage.sources import SourceSpec

@@ -29,16 +29,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from bot import keyboards
 from bot.alerts.botapi import ApiError, BotApiClient, TransportError, is_content_refusal
-from bot.alerts.message import (
-    Outgoing,
-    admin_broken_notice,
-    alert_message,
-    broadcast_message,
-    digest_message,
-)
 from bot.alerts.pacing import ChatPacer, Pacer
+from bot.compose import keyboards
+from bot.compose.alerts import admin_broken_notice, alert_message, broadcast_message, digest_message
+from bot.compose.outgoing import Outgoing
 from bot.i18n import translator
 from bot.ops.metrics import Metrics
 from storage import Database, outbox, subscribers

@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.alerts.message import DigestEntry, digest_body
 from bot.alerts.pushes import PushWatch
+from bot.compose.alerts import DigestEntry, digest_body
 from bot.config import Config, SourceConfig
 from bot.news.fetch import Fetcher, Validators
 from bot.news.ingest import Ingestor, NewArrival
@@ -330,14 +330,13 @@ class Watcher:
             since = max(since, subscriber.digest_sent_at)
         words = await subscribers.filters(self.db, subscriber.chat_id)
         off = await subscribers.disabled_sources(self.db, subscriber.chat_id)
-        titles = {s.name: s.title or s.name for s in self.config.sources}
         entries = []
         for item in await items.since(self.db, since, limit=200):
             if item.source_id in off or item.story_id is not None:
                 continue
             if words and not any(w in normalize(item.title) for w in words):
                 continue
-            entries.append(DigestEntry.of(item, titles.get(item.source_name, item.source_name)))
+            entries.append(DigestEntry.of(item, self.config.source_title(item.source_name)))
             if len(entries) >= DIGEST_SIZE:
                 break
         async with self.db.transaction():

@@ -1,1 +1,1 @@
-"""Running Ajil: health and metrics over HTTP, admin alerts on incidents, webhook secrets."""
+"""Running Ajil: health and metrics over HTTP (`health`, `metrics`), admin alerts on incidents."""

@@ -1,23 +1,18 @@
-"""What /settings, /sources, /search, /stats and /help show, composed as `Outgoing` messages."""
+"""What the commands show: /latest, /urgent, /summary, /search, /sources, /settings and its
+keyboards, /stats, /help and the welcome of /start, composed as `Outgoing` messages."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from bot.alerts.message import (
-    Button,
-    Outgoing,
-    clock,
-    escaped,
-    fit,
-    lines,
-    link,
-    one_line,
-    shown_at,
-)
 from bot.compose import callbacks
+from bot.compose.limits import clean_line, shorten
+from bot.compose.lines import clock, escaped, lines, link, one_line, shown_at
+from bot.compose.links import safe_url
+from bot.compose.outgoing import Button, Outgoing, fit
 from bot.config import Config
 from bot.i18n import Language, translator
 from bot.preferences import format_time
@@ -128,11 +123,10 @@ def source_toggles(
     config: Config, states: Sequence[SourceState], off: set[int], language: Language
 ) -> Outgoing:
     t = translator(language)
-    titles = {s.name: s.title or s.name for s in config.sources}
     rows = [
         [
             Button(
-                ("🔕 " if state.id in off else "✅ ") + titles.get(state.name, state.name),
+                ("🔕 " if state.id in off else "✅ ") + config.source_title(state.name),
                 callback=callbacks.SourceToggle(state.id).pack(),
             )
         ]
@@ -152,10 +146,9 @@ def sources_status(
 ) -> Outgoing:
     t = translator(language)
     now = now or datetime.now(UTC)
-    titles = {s.name: s.title or s.name for s in config.sources}
     rows = [f"<b>{html.escape(t('sources-title'))}</b>"]
     for state in states:
-        name = one_line(titles.get(state.name, state.name), 100)
+        name = one_line(config.source_title(state.name), 100)
         if state.disabled:
             rows.append(t("source-off", name=name))
         elif state.id in off:
@@ -200,13 +193,12 @@ def search_results(
     shown = one_line(query, 60)
     if not found:
         return Outgoing(lines(language, t("search-none", query=shown)), silent=True)
-    titles = {s.name: s.title or s.name for s in config.sources}
     zone = config.schedule.zone
     rows = [f"<b>{t('search-title', query=shown)}</b>"]
     for number, item in enumerate(found, start=1):
         title = link(one_line(item.title, 300), item.url)
         when = shown_at(item).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        source = one_line(titles.get(item.source_name, item.source_name), 100)
+        source = one_line(config.source_title(item.source_name), 100)
         rows.append(f"{number}. {title}\n   {source} · {when}")
     buttons = [
         Button(t("button-summary-n", n=n), callback=callbacks.Summary(i.id).pack())
@@ -246,5 +238,78 @@ def stats(
     return Outgoing(fit(lines(language, text) + "\n" + health.text), silent=True)
 
 
-def clock_of(item: StoredItem, zone: tzinfo) -> str:
-    return clock(shown_at(item), zone)
+@dataclass(frozen=True)
+class InlineArticle:
+    """A stored item as an inline-mode result (https://core.telegram.org/bots/api#inlinequeryresultarticle):
+    `title` and `description` in plain text (the list the user picks from), `text` in Telegram
+    HTML (what is posted), `url` valid http(s) or None."""
+
+    title: str
+    description: str
+    text: str
+    url: str | None
+
+
+def inline_article(item: StoredItem, config: Config) -> InlineArticle:
+    """The item's headline linked to its article, «🔴» when urgent, its source and local time."""
+    source = config.source_title(item.source_name)
+    when = clock(shown_at(item), config.schedule.zone)
+    title = link(one_line(item.title, 300), item.url)
+    text = f"{'🔴 ' if item.urgent else ''}<b>{title}</b>\n{one_line(source, 100)} · {when}"
+    return InlineArticle(
+        title=shorten(clean_line(item.title), 200) or "…",
+        description=f"{source} · {when}",
+        text=text,
+        url=safe_url(item.url),
+    )
+
+
+def headlines(
+    shown: Sequence[StoredItem],
+    more: bool,
+    offset: int,
+    urgent_only: bool,
+    config: Config,
+    language: Language,
+) -> Outgoing:
+    """/latest and /urgent: the page of stored headlines `shown` (starting at `offset`),
+    numbered, a summary button each, and a «more» button when `more` follow."""
+    t = translator(language)
+    if not shown:
+        return Outgoing(lines(language, t("list-end" if offset else "list-empty")))
+    count = len(shown)
+    zone = config.schedule.zone
+    rows = [f"<b>{html.escape(t('urgent-title' if urgent_only else 'latest-title'))}</b>"]
+    for number, item in enumerate(shown, start=1):
+        rows.append(_entry(number, item, config.source_title(item.source_name), zone))
+    buttons = [
+        Button(t("button-summary-n", n=n), callback=callbacks.Summary(item.id).pack())
+        for n, item in enumerate(shown, start=1)
+    ]
+    keyboard = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    if more and offset + count <= callbacks.MAX_OFFSET:
+        page = callbacks.More(urgent_only, offset + count, count)
+        keyboard.append([Button(t("button-more"), callback=page.pack())])
+    return Outgoing(lines(language, *rows), keyboard, silent=True)
+
+
+def _entry(number: int, item: StoredItem, source: str, zone: tzinfo) -> str:
+    title = link(one_line(item.title, 300), item.url)
+    mark = "🔴 " if item.urgent else ""
+    when = clock(shown_at(item), zone)
+    return f"{number}. {mark}{title}\n   {one_line(source, 100)} · {when}"
+
+
+def summary(
+    language: Language, title: str | None, target: str, sentences: Sequence[str]
+) -> Outgoing:
+    """An article's summary: its title linked to `target`, one bullet a sentence, and a read
+    button when `target` can be a valid http(s) URI."""
+    t = translator(language)
+    head = f"<b>{html.escape(t('summary-title'))}</b>"
+    if title:
+        head += " — " + link(one_line(title, 300), target)
+    body = [f"• {escaped(s)}" for s in sentences]
+    read = safe_url(target)
+    buttons = [[Button(t("button-read"), url=read)]] if read else []
+    return Outgoing(lines(language, head, *body), buttons, silent=True, preview=True)

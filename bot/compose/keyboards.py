@@ -1,4 +1,5 @@
-"""Outgoing messages as python-telegram-bot objects: inline keyboards and link previews."""
+"""An `Outgoing`'s buttons and preview as python-telegram-bot objects (for handlers) or as the
+Bot API's JSON (for the sender, which calls the API itself)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
-from bot.alerts.message import Outgoing
+from bot.compose.outgoing import Outgoing
 
 
 def markup(message: Outgoing) -> InlineKeyboardMarkup | None:
