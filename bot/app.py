@@ -209,6 +209,8 @@ async def _serve(
         await application.stop()
     finally:
         await handlers.stop_background(application)
+        if services.watcher is not None:
+            await services.watcher.close()
         sender_stop.set()
         if sender_task is not None:
             with contextlib.suppress(Exception):

@@ -209,10 +209,17 @@ def _fetch(config: Config, source: str | None, as_json: bool) -> int:
         else:
             print(_describe_item(found))
     kinds = {s.name: s.kind for s in config.sources}
+    channels = {s.name: f"{s.channel} ({s.event})" for s in config.sources if s.kind == "pusher"}
     for name, block in report.urgent_blocks.items():
         # Only pages have urgent blocks: a feed says urgent item by item.
         if block is not None or kinds.get(name) in ("auto", "html"):
             print(f"ajil: {name}: urgent block: {block or 'none found'}", file=sys.stderr)
+        if name in channels:
+            print(
+                f"ajil: {name}: urgent stories are pushed on {channels[name]}: "
+                "ajil run listens, ajil fetch reads the site only",
+                file=sys.stderr,
+            )
         # Items urgent on their own: a «عاجل» marker in the title, a category or a tag.
         own = sum(
             1

@@ -8,6 +8,7 @@ and no error line ever quotes it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ DEFAULT_CONFIG = Path("config.toml")
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 MIN_INTERVAL = 15
 
-SourceKind = Literal["auto", "rss", "wordpress", "html", "json"]
+SourceKind = Literal["auto", "rss", "wordpress", "html", "json", "pusher"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -54,6 +55,37 @@ def _http_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("expected an http:// or https:// URL")
     return value
+
+
+_PUSHER_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
+_PUSHER_CLUSTER = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+# Pusher's rule for channel names: up to 164 of these characters.
+_PUSHER_CHANNEL = re.compile(r"[A-Za-z0-9_\-=@,.;]{1,164}")
+_PUSHER_KEYS = ("key", "cluster", "ws_url", "channel", "event")
+
+
+def _ws_base(value: str) -> str:
+    """A websocket server's base (scheme, host, optional port), like pusher-js's wsHost and
+    wsPort: Ajil adds the /app/KEY path itself."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError(
+            "expected ws:// or wss:// and a host, such as wss://ws.example.com"
+        ) from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError("expected ws:// or wss:// and a host, such as wss://ws.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            "expected the server only (scheme, host, port), such as wss://ws.example.com:6001; "
+            "Ajil adds /app/KEY itself"
+        )
+    return value.rstrip("/")
+
+
+def _and(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _zone_name(value: str) -> str:
@@ -198,6 +230,73 @@ class SourceConfig(_Section):
     time_field: str | None = None
     urgent: bool | None = None
     site_url: str | None = None
+    # kind = "pusher": the site's live push channel (Pusher protocol 7), read as its script
+    # reads it; see _check_pusher.
+    key: str | None = Field(default=None, min_length=1, max_length=128)
+    cluster: str | None = None
+    ws_url: str | None = None
+    channel: str | None = None
+    event: str | None = Field(default=None, min_length=1, max_length=200)
+    message_field: str = Field(default="message", min_length=1, max_length=128)
+
+    @field_validator("key")
+    @classmethod
+    def _check_key(cls, value: str | None) -> str | None:
+        if value is not None and not _PUSHER_KEY.fullmatch(value):
+            raise ValueError("expected the app key from the site's script: new Pusher('KEY', ...)")
+        return value
+
+    @field_validator("cluster")
+    @classmethod
+    def _check_cluster(cls, value: str | None) -> str | None:
+        if value is not None and not _PUSHER_CLUSTER.fullmatch(value):
+            raise ValueError("expected a Pusher cluster name such as eu, us2 or ap1")
+        return value
+
+    @field_validator("ws_url")
+    @classmethod
+    def _check_ws_url(cls, value: str | None) -> str | None:
+        return None if value is None else _ws_base(value)
+
+    @field_validator("channel")
+    @classmethod
+    def _check_channel(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith(("private-", "presence-")):
+            raise ValueError(
+                "private and presence channels need the site's own sign-in; "
+                "Ajil reads public channels only"
+            )
+        if not _PUSHER_CHANNEL.fullmatch(value):
+            raise ValueError(
+                "expected a channel name as the site's script subscribes to it, "
+                "such as kifache-channel (letters, digits and _-=@,.; only)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_pusher(self) -> SourceConfig:
+        given = [k for k in _PUSHER_KEYS if getattr(self, k) is not None]
+        if "message_field" in self.model_fields_set:
+            given.append("message_field")
+        if self.kind != "pusher":
+            if given:
+                raise ValueError(f'{", ".join(given)}: only for kind = "pusher"')
+            return self
+        missing = [k for k in ("key", "channel", "event") if getattr(self, k) is None]
+        if missing:
+            them = "them" if len(missing) > 1 else "it"
+            raise ValueError(
+                f'kind = "pusher" needs {_and(missing)} '
+                f"(`ajil probe URL` finds {them} in the site's script)"
+            )
+        if (self.cluster is None) == (self.ws_url is None):
+            raise ValueError(
+                'kind = "pusher" needs exactly one of cluster (Pusher\'s own service, '
+                "such as eu) or ws_url (another server, such as wss://ws.example.com:6001)"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod

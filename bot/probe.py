@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from bot.news import feeds, homepage, pagekind, wordpress
 from bot.news.encoding import decode, decode_explained
 from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
+from bot.news.homepage import PUSH_NOTE_START
 from bot.news.models import Item, PageReading
 from bot.news.pushscript import PushBinding
 from bot.news.sources import SourceError, SourcePoller, SourceSettings
@@ -227,7 +228,7 @@ def _said_elsewhere(
 ) -> bool:
     """Warnings the report states in its own lines (the push channel, the shell, a listing
     that failed)."""
-    if push is not None and warning.startswith("the urgent bar is filled by a Pusher"):
+    if push is not None and warning.startswith(PUSH_NOTE_START):
         return True
     if listing is not None and listing.error and warning.startswith(_LISTING_WARNING[listing.kind]):
         return True

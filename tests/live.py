@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
 from bot.sandbox.world import SentMessage
+from storage import Database, subscribers
 from tests.conftest import TOKEN
 
 ADMIN = 4242
@@ -135,6 +136,26 @@ async def live_bot(folder: Path, extra: str = "") -> AsyncIterator[Live]:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+async def bot_with_subscribers(
+    folder: Path, emulator: Emulator, sources: str, users: list[int]
+) -> Path:
+    """A config.toml in `folder` for `ajil run` against `emulator` with the `[[sources]]`
+    tables `sources`; `users` exist in the emulator and are subscribed (urgent alerts, Arabic)
+    in the bot's database before it starts. Returns the config's path."""
+    path = folder / "config.toml"
+    path.write_text(
+        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n"
+        + sources,
+        encoding="utf-8",
+    )
+    for user in users:
+        emulator.world.add_user(user, f"u{user}")
+    db = await Database.open(config_module.load(path, env={}).storage.database)
+    await subscribers.add_many(db, [(u, "private", "ar") for u in users])
+    await db.close()
+    return path
 
 
 async def start_ajil(config: Path) -> asyncio.subprocess.Process:

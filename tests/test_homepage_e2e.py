@@ -11,9 +11,8 @@ from pathlib import Path
 
 from bot import config as config_module
 from bot.sandbox.emulator import Emulator
-from storage import Database, subscribers
 from tests.conftest import TOKEN
-from tests.live import primed, start_ajil
+from tests.live import bot_with_subscribers, primed, start_ajil
 from tests.sites import RotatingHomepage
 
 USERS = [3101, 3102, 3103]
@@ -34,18 +33,13 @@ async def test_a_rotating_latest_bar_never_alerts_and_the_urgent_block_alerts_on
     await emulator.start()
     site = RotatingHomepage()
     await site.start()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n"
+    path = await bot_with_subscribers(
+        tmp_path,
+        emulator,
         f"[[sources]]\nname = 'site'\nurl = '{site.url}'\nkind = 'html'\ninterval = 15\n",
-        encoding="utf-8",
+        USERS,
     )
     db_path = config_module.load(path, env={}).storage.database
-    for user in USERS:
-        emulator.world.add_user(user, f"u{user}")
-    db = await Database.open(db_path)
-    await subscribers.add_many(db, [(u, "private", "ar") for u in USERS])
-    await db.close()
 
     texts = lambda: [str(c.params.get("text", "")) for c in emulator.sends()]  # noqa: E731
     bot = await start_ajil(path)

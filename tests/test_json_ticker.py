@@ -400,4 +400,5 @@ def test_the_example_presets_validate_once_uncommented(write_config: Callable[..
         "alarabiya": ("json", False),
         "aljazeera": ("json", False),
         "skynewsarabia_home": ("html", True),
+        "kifache": ("pusher", False),
     }

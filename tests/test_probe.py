@@ -209,6 +209,7 @@ async def test_kifache_reports_the_push_channel_and_prints_a_pusher_source(
     }
     # No feed nor REST API at this origin: the homepage gives the headlines.
     assert homepage == {"name": "site", "kind": "html", "url": url}
+    loads_with_config(push)
     loads_with_config(homepage)
     text = "\n".join(report.lines(ZONE))
     assert "push channel: Pusher key f00dfeed0123, channel kifache-channel" in text
@@ -234,6 +235,7 @@ async def test_the_saved_kifache_page_without_its_script_needs_render(
     assert report.push is None and report.urgent.empty
     assert report.render is not None and "no push channel" in report.render
     assert tables(report) == [{"name": "site", "kind": "html", "url": url, "render": True}]
+    loads_with_config(tables(report)[0])
     assert report.usable  # its headlines are in the HTML
 
 

@@ -1,9 +1,11 @@
 """The demo's web chat in headless Chromium: a person starts the bot, asks for the latest
-headlines and sees them right to left, then a breaking alert arrives with its buttons."""
+headlines and sees them right to left, then a breaking alert arrives with its buttons, pushed
+by the sample site on its live channel (not found by a poll)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.demo import Demo
+from bot.sandbox.newsroom import CHANNEL
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -26,9 +29,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_web_chat_in_a_real_browser() -> None:
+async def test_web_chat_in_a_real_browser(caplog: pytest.LogCaptureFixture) -> None:
     from playwright.async_api import async_playwright
 
+    caplog.set_level(logging.INFO, logger="bot.alerts.watcher")
     demo = Demo()
     stop = asyncio.Event()
     port = free_port()
@@ -80,11 +84,21 @@ async def test_web_chat_in_a_real_browser() -> None:
             assert box["x"] + box["width"] > mine["x"] + mine["width"]
             assert await latest.evaluate("e => getComputedStyle(e).unicodeBidi") == "plaintext"
 
-            # A breaking story: the alert arrives live, with its buttons.
+            # A breaking story, published just after a poll: the alert arrives live, pushed on
+            # the site's channel, with its buttons.
+            await demo.push.wait_for_subscribers(CHANNEL, 1)
+            feeds = demo.site.requests.count(("GET", "/feed/"))
+            for _ in range(600):  # the next poll, 15 s away at most
+                if demo.site.requests.count(("GET", "/feed/")) > feeds:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # that poll's feed is served: the next is 15 s away
             story = demo.site.publish_urgent()
+            assert demo.push.pushed[-1].subscribers == 1
             alert = page.locator(".row.bot", has_text="🔴 عاجل")
             await alert.wait_for(timeout=45_000)
             assert story.title in await alert.inner_text()
+            assert f"pushed «{story.title}» (new)" in caplog.text
             assert await alert.locator(".kbtn").count() == 2
             await alert.locator("button.kbtn").click()  # the summary button
             summary = page.locator(".row.bot .bubble", has_text="الملخص")

@@ -1,4 +1,5 @@
-"""Scheduled polling: one repeating job per source, and the minute job for digests.
+"""Scheduled polling: one repeating job per source, the minute job for digests, and the live
+push channels of `pusher` sources (bot.alerts.pushes), which run where the polling runs.
 
 Jobs run on python-telegram-bot's JobQueue (APScheduler underneath). It keeps nothing across
 restarts, so it holds no durable work: a poll stores its items and enqueues their deliveries in
@@ -7,20 +8,26 @@ one transaction, and the sender drains the outbox from the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import sqlite3
 import time
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.alerts.pushes import PushWatch
 from bot.compose.alerts import DigestEntry, digest_body
 from bot.config import Config, SourceConfig
 from bot.news.fetch import Fetcher, Validators
 from bot.news.ingest import Ingestor, NewArrival
+from bot.news.models import ParseError
 from bot.news.oneshot import settings_for
+from bot.news.pushed import message_of, pushed_items
 from bot.news.render import PageRenderer
 from bot.news.sources import PollResult, SourceError, SourcePoller
 from bot.news.text import normalize
@@ -36,6 +43,13 @@ DIGEST_SIZE = 15
 def local_minute(moment: datetime, zone: ZoneInfo) -> int:
     local = moment.astimezone(zone)
     return local.hour * 60 + local.minute
+
+
+def with_push_problem(warning: str | None, problem: str | None) -> str | None:
+    """A source's warning ("a; b") with its push channel's problem in place of the one it
+    held, or without any when there is none now."""
+    kept = [w for w in (warning or "").split("; ") if w and not w.startswith("push channel")]
+    return "; ".join([*kept, *filter(None, [problem])]) or None
 
 
 class Watcher:
@@ -69,11 +83,20 @@ class Watcher:
             for s in config.sources
         }
         self.polls = 0
+        self.pushes = 0  # pushed messages read
+        # One poll of a source at a time: the scheduled one and a catch-up after a push
+        # channel reconnects must not overlap.
+        self._polling: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.push_watch: PushWatch | None = None  # once schedule() started it
 
     # -- scheduling ------------------------------------------------------------------------
 
     def schedule(self, job_queue: Any) -> None:
-        """Create the jobs once each (a second call adds nothing)."""
+        """Create the jobs once each (a second call adds nothing), and open the push channels
+        of `pusher` sources (once)."""
+        if self.push_watch is None and any(s.kind == "pusher" for s in self.sources.values()):
+            self.push_watch = PushWatch(self)
+            self.push_watch.start()
         for name, source in self.sources.items():
             job_name = f"poll:{name}"
             if job_queue.get_jobs_by_name(job_name):
@@ -114,8 +137,17 @@ class Watcher:
 
     # -- polling ---------------------------------------------------------------------------
 
+    async def close(self) -> None:
+        """Close the push channels (polling jobs end with the JobQueue)."""
+        if self.push_watch is not None:
+            await self.push_watch.stop()
+
     async def poll(self, name: str) -> list[NewArrival]:
         """One poll of one source; returns what was new (already in the outbox)."""
+        async with self._polling[name]:
+            return await self._poll(name)
+
+    async def _poll(self, name: str) -> list[NewArrival]:
         state = await source_store.get(self.db, name)
         if state is None or state.disabled:
             return []
@@ -130,6 +162,16 @@ class Watcher:
             self._measure(name, "failed", started)
             await self._failed(state, exc.reason, now)
             return []
+        # A push channel's trouble is said as the source's warning (`ajil fetch`, the state,
+        # an admin incident): with the page's, or, when the page is unchanged (304), beside
+        # the warning it left.
+        push_warning: str | None = None
+        if self.push_watch is not None and name in self.push_watch.clients:
+            problem = self.push_watch.clients[name].problem()
+            if not result.not_modified:
+                result = replace(result, warnings=[*result.warnings, *filter(None, [problem])])
+            else:
+                push_warning = with_push_problem(state.warning, problem)
         outcome = "not_modified" if result.not_modified else "warning" if result.warnings else "ok"
         self._measure(name, outcome, started)
         self._log_warnings(state, result)
@@ -143,6 +185,8 @@ class Watcher:
                 arrivals = await self.ingestor.ingest(state, result, now, dated)
                 for arrival in arrivals:
                     await self._enqueue(state, arrival, now)
+                if push_warning != state.warning and result.not_modified:
+                    await source_store.record_warning(self.db, state.id, push_warning, now)
         except (sqlite3.Error, StorageError, OSError) as exc:
             await self._write_failed(state, exc, now)
             return []
@@ -158,6 +202,56 @@ class Watcher:
             )
             self.wake_sender()
         return arrivals
+
+    async def pushed(self, name: str, data: Any, received: datetime) -> list[NewArrival]:
+        """One message pushed on a `pusher` source's channel (`data` as the event carries it),
+        received at `received`: its items go through the same dedup, freshness and outbox as
+        a poll's, at once. Returns what was new (already in the outbox); never raises for a
+        message it cannot read or store (it logs why)."""
+        source = self.sources[name]
+        self.pushes += 1
+        try:
+            items = pushed_items(message_of(data, source.message_field), name, source.url)
+        except ParseError as exc:
+            log.warning("source %s: a pushed message was not read: %s", name, exc.reason)
+            self._count_push(name, "unread")
+            return []
+        if not items:
+            log.info("source %s: a pushed message held no headline", name)
+            self._count_push(name, "empty")
+            return []
+        state = await source_store.get(self.db, name)
+        if state is None or state.disabled:
+            return []
+        # The push is the item's time: no page to fetch to date it before its alert.
+        dated = {item.uid: received for item in items}
+        try:
+            async with self.db.transaction():
+                arrivals = await self.ingestor.store(state, items, received, dated)
+                for arrival in arrivals:
+                    await self._enqueue(state, arrival, received)
+        except (sqlite3.Error, StorageError, OSError) as exc:
+            self.ingestor.forget()
+            log.error(
+                "source %s: cannot store a pushed message (%s); polling the site picks it up "
+                "if the site lists it",
+                name,
+                exc,
+            )
+            return []
+        if arrivals:
+            self.wake_sender()
+        self._count_push(name, "new" if arrivals else "seen")
+        for item in items:
+            new = any(a.item.uid == item.uid for a in arrivals)
+            log.info(
+                "source %s: pushed «%s» (%s)", name, item.title, "new" if new else "already seen"
+            )
+        return arrivals
+
+    def _count_push(self, name: str, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.pushes.labels(name, result).inc()
 
     async def _write_failed(self, state: SourceState, exc: Exception, now: datetime) -> None:
         """The poll's transaction rolled back (a full disk, a read-only file): nothing of it

@@ -72,10 +72,14 @@ def parse_homepage(
     return PageReading(items, block, tuple(notes + urgent_notes), push, tuple(urgent.passed_over))
 
 
+# How the warning of a pushed urgent bar begins: a pusher source for that page drops it.
+PUSH_NOTE_START = "the urgent bar is filled by a Pusher push channel"
+
+
 def push_note(push: PushBinding, page_url: str) -> str:
     """The warning of an urgent bar that a push channel fills: what to add, and how."""
     return (
-        f"the urgent bar is filled by a Pusher push channel ({push.describe()}): "
+        f"{PUSH_NOTE_START} ({push.describe()}): "
         f'add a kind = "pusher" source; `ajil probe {page_url}` prints it'
     )
 

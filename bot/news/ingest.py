@@ -179,15 +179,40 @@ class Ingestor:
 
         `dated` holds the times `date_urgent` read for undated items (by uid).
         """
+        arrivals = await self.store(
+            source, result.items, now, dated, result.listed, primed=source.primed
+        )
+        await source_store.record_success(
+            self.db,
+            source.id,
+            now,
+            result.validators.etag if result.validators else source.etag,
+            result.validators.last_modified if result.validators else source.last_modified,
+        )
+        if not result.not_modified:
+            # A 304 says nothing new about the page: the warning of the last read stands.
+            await source_store.record_warning(self.db, source.id, result.warning, now)
+        return arrivals
+
+    async def store(
+        self,
+        source: SourceState,
+        found: Sequence[Item],
+        now: datetime,
+        dated: Mapping[str, datetime] | None = None,
+        listed: Sequence[str] = (),
+        primed: bool = True,
+    ) -> list[NewArrival]:
+        """Store items of `source` and return what to announce, leaving the source's poll
+        state alone: what `ingest` does for a poll, and what a pushed message needs (a push is
+        new by nature, so `primed` is True even before the source's first poll).
+        """
         await self._warm_up(now)
         dated = dated or {}
-        items = [_clamped(i, now) for i in _unique(result.items)]
+        items = [_clamped(i, now) for i in _unique(found)]
         known = await item_store.known_uids(self.db, [i.uid for i in items])
         announce = {
-            i.uid
-            for i in select_new(
-                items, known, source.primed, now, self.max_age, dated, result.listed
-            )
+            i.uid for i in select_new(items, known, primed, now, self.max_age, dated, listed)
         }
 
         arrivals: list[NewArrival] = []
@@ -226,7 +251,7 @@ class Ingestor:
 
         # A stored headline that a ticker now lists has just become urgent.
         ticker_known = [i for i in items if i.from_ticker and i.uid in known]
-        if ticker_known and source.primed:
+        if ticker_known and primed:
             changed = set(await item_store.mark_urgent(self.db, [i.uid for i in ticker_known]))
             for item in ticker_known:
                 if not fresh(item, now, self.max_age, dated):
@@ -240,17 +265,6 @@ class Ingestor:
                 ):
                     continue
                 arrivals.append(NewArrival(stored.id, item, None, True))
-
-        await source_store.record_success(
-            self.db,
-            source.id,
-            now,
-            result.validators.etag if result.validators else source.etag,
-            result.validators.last_modified if result.validators else source.last_modified,
-        )
-        if not result.not_modified:
-            # A 304 says nothing new about the page: the warning of the last read stands.
-            await source_store.record_warning(self.db, source.id, result.warning, now)
         return arrivals
 
 

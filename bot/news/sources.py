@@ -24,6 +24,7 @@ from bot.news.dates import latest_possible
 from bot.news.encoding import decode
 from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
 from bot.news.freshness import date_from_url
+from bot.news.homepage import PUSH_NOTE_START
 from bot.news.identity import canonical_url, names_one_page
 from bot.news.models import Item, PageReading, ParseError
 from bot.news.render import PageRenderer, RenderError
@@ -43,7 +44,7 @@ STILL_EMPTY_NOTE = (
 class SourceSettings:
     name: str
     url: str
-    kind: str  # auto | rss | wordpress | html | json
+    kind: str  # auto | rss | wordpress | html | json | pusher (polled as auto)
     timezone: tzinfo
     ticker_selector: str | None = None
     headline_selector: str | None = None
@@ -131,6 +132,15 @@ class SourcePoller:
             # A parser bug or a page hostile enough to break one must not stop the other sources.
             log.exception("unexpected error while polling %s", self.settings.name)
             raise SourceError("unexpected error while reading the source (see the log)") from None
+        if kind == "pusher":
+            # Polled as `auto`; its urgent bar is empty in the page because the push channel
+            # fills it, which is no fault of the page.
+            kept = [
+                w
+                for w in result.warnings
+                if w != EMPTY_BLOCK_NOTE and not w.startswith(PUSH_NOTE_START)
+            ]
+            result = replace(result, warnings=kept)
         # An empty JSON ticker is the usual state of a breaking-news endpoint, not a fault.
         if not result.items and not result.not_modified and not result.warnings and kind != "json":
             result = replace(result, warnings=[NO_HEADLINES])

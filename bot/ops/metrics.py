@@ -50,6 +50,18 @@ class Metrics:
             buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30),
             registry=self.registry,
         )
+        self.push_connected = Gauge(
+            "ajil_push_connected",
+            "Whether a pusher source's live channel is subscribed (1) or not (0)",
+            ["source"],
+            registry=self.registry,
+        )
+        self.pushes = Counter(
+            "ajil_pushes_total",
+            "Messages pushed on a pusher source's channel, by result",
+            ["source", "result"],
+            registry=self.registry,
+        )
         self.last_success = Gauge(
             "ajil_source_last_success_timestamp_seconds",
             "When the source was last read successfully (Unix time)",

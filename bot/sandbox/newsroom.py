@@ -5,6 +5,12 @@ RSS 2.0 (with ETag and Last-Modified); /wp-json/wp/v2/posts answers like WordPre
 pages have a dateline «الإثنين 31 مايو 2021 على الساعة 20:30», a photo, "read also" boxes, share
 buttons, comments and a footer for the extractor to leave out. `publish_urgent` (or POST
 /control/publish) puts a new urgent story on the ticker. The stories are invented for Ajil.
+
+With a push server (`Newsroom(push=PushServer())`) the site works as kifache did: every page
+carries an empty urgent bar, `div.urgent > span.urgent-title «عاجل» + div.dataAlter`, and a
+script that subscribes to the channel CHANNEL with the server's key and appends each pushed
+`data.message` (an HTML fragment) to the bar; `publish_urgent` pushes the story there at once.
+The feed and the REST API still list it (with its «عاجل» category), as kifache's did.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.sandbox.pusher import PushServer
+
 SITE_NAME = "أخبار المدينة"
 CASABLANCA = ZoneInfo("Africa/Casablanca")
 WEEKDAYS = ["الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"]
@@ -29,6 +37,8 @@ MONTHS = [
     "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
 ]  # fmt: skip
 TICKER_SIZE = 5
+CHANNEL = "madina-channel"
+EVENT = "madina-push-event"
 
 
 def arabic_dateline(moment: datetime, zone: ZoneInfo = CASABLANCA) -> str:
@@ -65,8 +75,14 @@ def _load() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 class Newsroom:
     """The site's stories and its HTTP server."""
 
-    def __init__(self, now: datetime | None = None, zone: ZoneInfo = CASABLANCA) -> None:
+    def __init__(
+        self,
+        now: datetime | None = None,
+        zone: ZoneInfo = CASABLANCA,
+        push: PushServer | None = None,
+    ) -> None:
         self.zone = zone
+        self.push = push
         ordinary, self._urgent_pool = _load()
         now = now or datetime.now(UTC)
         self.stories: list[Story] = []
@@ -110,7 +126,28 @@ class Newsroom:
             # is a distinct story (its time differs) rather than a repeat.
             data["title"] = f"تحديث {now.astimezone(self.zone):%H:%M}: {data['title']}"
         self._published_urgent += 1
-        return self._add(data, now, urgent=True, link=link)
+        story = self._add(data, now, urgent=True, link=link)
+        if self.push is not None:
+            self.push.trigger(CHANNEL, EVENT, {"message": self.bar_entry(story)})
+        return story
+
+    def bar_entry(self, story: Story) -> str:
+        """The HTML fragment the site pushes for an urgent story, as its script appends it."""
+        return (
+            f'<p class="urgent-item"><a href="{html.escape(story.path)}" target="_blank">'
+            f"{html.escape(story.title)}</a></p>"
+        )
+
+    def push_config(self) -> dict[str, str]:
+        """The source keys (key, ws_url, channel, event) that read this site's push channel."""
+        assert self.push is not None, "this site has no push server"
+        return {"key": self.push.key, "ws_url": self.push.url, "channel": CHANNEL, "event": EVENT}
+
+    def push_source_toml(self, name: str = "madina", interval: int = 60) -> str:
+        """A `[[sources]]` table that reads this site and its push channel, for a config.toml."""
+        keys = {"name": name, "url": self.url, "kind": "pusher", **self.push_config()}
+        lines = "".join(f'{key} = "{value}"\n' for key, value in keys.items())
+        return f"[[sources]]\n{lines}interval = {interval}\n"
 
     def latest(self, count: int = 20) -> list[Story]:
         return sorted(self.stories, key=lambda s: (s.published, s.id), reverse=True)[:count]
@@ -182,6 +219,8 @@ class Newsroom:
             if ticker
             else ""
         )
+        if self.push is not None:
+            bar = self._pushed_bar()
         return f"""<!doctype html>
 <html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <link rel="alternate" type="application/rss+xml" title="{SITE_NAME}" href="/feed/">
@@ -194,6 +233,24 @@ class Newsroom:
 <footer class="site-footer"><p>جميع الحقوق محفوظة © {SITE_NAME} 2026</p>
 <a href="/">من نحن</a> <a href="/">اتصل بنا</a></footer>
 </body></html>"""
+
+    def _pushed_bar(self) -> str:
+        """kifache's bar: empty in the page, filled by its script from the push channel."""
+        assert self.push is not None
+        return f"""<div class="urgent"><span class="urgent-title">عاجل</span>
+<div class="dataAlter"></div><span class="urgent-close">×</span></div>
+<script>
+if (window.Pusher) {{
+  var pusher = new Pusher('{self.push.key}', {{
+    wsHost: '127.0.0.1', wsPort: {self.push.port}, forceTLS: false, enabledTransports: ['ws']
+  }});
+  var channel = pusher.subscribe('{CHANNEL}');
+  channel.bind('{EVENT}', function (data) {{
+    $('.dataAlter').append(data.message);
+    $('.urgent').show();
+  }});
+}}
+</script>"""
 
     async def _homepage(self, _: web.Request) -> web.Response:
         cards = "".join(
