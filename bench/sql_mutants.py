@@ -106,8 +106,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "claim: not yet due",
         OUTBOX,
-        "WHERE state = 'pending' AND not_before <= ?\"\n            \" ORDER BY priority, id LIMIT ?) RETURNING",
-        "WHERE state = 'pending' AND not_before < ?\"\n            \" ORDER BY priority, id LIMIT ?) RETURNING",
+        "WHERE state = 'pending' AND not_before <= :now\"",
+        "WHERE state = 'pending' AND not_before < :now\"",
     ),
     (
         "claim: any state",
@@ -118,20 +118,20 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "claim: urgent not first",
         OUTBOX,
-        "ORDER BY priority, id LIMIT ?) RETURNING id",
-        "ORDER BY id LIMIT ?) RETURNING id",
+        "ORDER BY priority, id LIMIT :limit)",
+        "ORDER BY id LIMIT :limit)",
     ),
     (
         "claim: newest first",
         OUTBOX,
-        "ORDER BY priority, id LIMIT ?) RETURNING id",
-        "ORDER BY priority, id DESC LIMIT ?) RETURNING id",
+        "ORDER BY priority, id LIMIT :limit)",
+        "ORDER BY priority, id DESC LIMIT :limit)",
     ),
     (
         "claim: left pending",
         OUTBOX,
-        "SET state = 'sending' WHERE id IN (",
-        "SET state = 'pending' WHERE id IN (",
+        "SET state = 'sending', claimed_by",
+        "SET state = 'pending', claimed_by",
     ),
     # record_outcomes
     ("outcome: message id lost", OUTBOX, "message_id = coalesce(?, message_id)", "message_id = ?"),
@@ -142,12 +142,36 @@ MUTANTS: list[tuple[str, str, str, str]] = [
         "SET state = ?, attempts = ?, last_error = ?,",
         "SET state = ?, attempts = ?, last_error = last_error || ?,",
     ),
-    # requeue_sending, break_item, pending_count, outcomes_since, enqueue_notice
+    # requeue_claims, break_item, pending_count, outcomes_since, enqueue_notice
     (
         "requeue: sent too",
         OUTBOX,
-        "WHERE state = 'sending'\"",
-        "WHERE state IN ('sending', 'sent')\"",
+        "SET state = 'pending' WHERE state = 'sending'\"",
+        "SET state = 'pending' WHERE state IN ('sending', 'sent')\"",
+    ),
+    (
+        "requeue: a live worker's too",
+        OUTBOX,
+        " AND (claimed_by IS NULL OR claim_expires_at IS NULL OR claim_expires_at <= ?",
+        " AND (1 OR claimed_by IS NULL OR claim_expires_at IS NULL OR claim_expires_at <= ?",
+    ),
+    (
+        "requeue: expired claims kept",
+        OUTBOX,
+        'claim_expires_at <= ?"',
+        'claim_expires_at < 0"',
+    ),
+    (
+        "claim: not fenced",
+        OUTBOX,
+        " AND EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = :worker\"",
+        " AND 1 OR EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = :worker\"",
+    ),
+    (
+        "outcome: not fenced",
+        OUTBOX,
+        'fence = "" if worker is None else " AND claimed_by = ?"',
+        'fence = "" if worker is None else " AND (1 OR claimed_by = ?)"',
     ),
     (
         "break: in flight kept",

@@ -99,6 +99,13 @@ class Watcher:
                 job_kwargs={"misfire_grace_time": 50, "coalesce": True, "max_instances": 1},
             )
 
+    def unschedule(self, job_queue: Any) -> None:
+        """Remove the jobs `schedule` made: no poll or digest starts after this (one already
+        running ends)."""
+        for name in [*(f"poll:{source}" for source in self.sources), "digests"]:
+            for job in job_queue.get_jobs_by_name(name):
+                job.schedule_removal()
+
     def _job(self, name: str) -> Callable[[Any], Any]:
         async def job(_: Any) -> None:
             await self.poll(name)
