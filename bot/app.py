@@ -186,6 +186,7 @@ async def _serve(
         duties = LeaderDuties(job_queue, services.watcher, services.sender, incidents, receive)
         leadership = Leadership(db, duties, worker=services.sender.worker)
         services.sender.fence_with(leadership.valid)
+        health.state.leading = lambda: leadership.leading
         if config.telegram.webhook.url:
             await _start_webhook(application, config, db)
         await application.start()

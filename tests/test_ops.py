@@ -138,7 +138,10 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
                     break
                 except httpx.ConnectError:
                     await asyncio.sleep(0.1)
-            assert health.status_code == 200 and health.text == "ok\npending 0, oldest 0 s\n"
+            assert (
+                health.status_code == 200
+                and health.text == "ok\npending 0, oldest 0 s\nrole leader\n"
+            )
             world = emulator.world
             world.add_user(5, "سلمى")
             await world.user_message(5, "/subscribe")
@@ -164,6 +167,7 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
     ):
         assert name in metrics, name
     assert "# TYPE ajil_deliveries_total counter" in metrics
+    assert "\najil_leader 1.0\n" in metrics
 
 
 async def test_healthz_reports_what_is_wrong(tmp_path: Path) -> None:

@@ -266,6 +266,12 @@ class Sender:
             params["message_thread_id"] = claim.topic_id
         if self.settings.paid:
             params["allow_paid_broadcast"] = True
+        if self._fence is not None and not self._fence():
+            # Checked again at the last moment: this task may have been made just before the
+            # process was paused, and run only after the lease passed to another worker.
+            self.pacer.sent()  # the slot was not used
+            self._ready.appendleft(claim)
+            return
         wired = False
 
         def on_wire() -> None:

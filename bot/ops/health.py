@@ -3,7 +3,8 @@
 /healthz answers 200 "ok" when the database takes a write, the scheduler runs, the Bot API
 answered at start and no delivery has waited longer than STALE_PENDING_S (an outage, or a
 sender that stopped); otherwise 503 with the reasons, one per line. Either way a last line
-gives the pending deliveries and the oldest one's age.
+gives the pending deliveries and the oldest one's age, and one more whether this worker is
+the fleet's leader ("role leader") or not ("role follower").
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ STALE_PENDING_S = 600
 class HealthState:
     api_answered: bool = False
     scheduler_running: Callable[[], bool] = field(default=lambda: False)
+    # Whether this worker leads the fleet (bot.fleet); None where there is no fleet.
+    leading: Callable[[], bool] | None = None
 
 
 class HealthServer:
@@ -84,11 +87,15 @@ class HealthServer:
         problems = await self.problems()
         found = await self._pending()
         pending = f"pending {found[0]}, oldest {found[1]:.0f} s\n" if found else ""
+        if self.state.leading is not None:
+            pending += "role leader\n" if self.state.leading() else "role follower\n"
         if problems:
             return web.Response(status=503, text="\n".join(problems) + "\n" + pending)
         return web.Response(text="ok\n" + pending)
 
     async def _metrics(self, _: web.Request) -> web.Response:
+        if self.state.leading is not None:
+            self.metrics.leader.set(1 if self.state.leading() else 0)
         try:
             self.metrics.outbox_depth.set(await outbox.pending_count(self.db, datetime.now(UTC)))
             found = await self._pending()
