@@ -1,11 +1,13 @@
 """Several workers on one database: one leader at a time, a dead leader replaced within its
 lease, a stale leader fenced off, claims put back only when their sender is gone, and what a
 later update needs kept in the database. Two workers are two `Database` objects on one file;
-clocks are injected, nothing waits for real time."""
+leases run on injected clocks, nothing waits for a lease in real time. (Three real workers
+and a SIGKILL: tests/test_failover.py.)"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,13 +16,15 @@ import pytest
 
 from bot.alerts.botapi import BotApiClient
 from bot.alerts.sender import Sender
-from bot.app import sender_settings
-from bot.config import from_mapping
+from bot.app import run, sender_settings
+from bot.config import Config, from_mapping, load
 from bot.fleet import Leadership, gone_here, worker_id
 from bot.sandbox.emulator import Emulator
+from bot.sandbox.newsroom import Newsroom
 from storage import Database, leases, meta, notices, outbox, sessions, subscribers
 from storage.models import DeliveryOutcome, DeliveryState, Priority
 from tests.conftest import TOKEN
+from tests.live import Live, primed, write_config
 
 T0 = 1_800_000_000  # epoch seconds
 NOW = datetime.fromtimestamp(T0, UTC)
@@ -52,6 +56,18 @@ class Duties:
 
     def check(self) -> None:
         pass
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config) -> AsyncIterator[None]:
+    """`ajil run` in this process until the block ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(config, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
 
 
 @pytest.fixture
@@ -103,7 +119,6 @@ async def test_a_released_lease_is_taken_at_once(two: tuple[Database, Database])
     a, b = two
     assert await leases.acquire(a, leases.LEADER, "A", T0, 8) is not None
     assert await leases.release(a, leases.LEADER, "A")
-    assert not await leases.release(a, leases.LEADER, "A") or True  # idempotent, no error
     taken = await leases.acquire(b, leases.LEADER, "B", T0 + 1, 8)
     assert taken is not None and taken.previous == "A"
     assert not await leases.release(a, leases.LEADER, "A")  # not A's any more
@@ -338,3 +353,32 @@ async def test_workers_starting_together_keep_one_webhook_secret(
     a, b = two
     kept = await asyncio.gather(meta.put_new(a, "k", "first"), meta.put_new(b, "k", "second"))
     assert kept[0] == kept[1] and await meta.get(a, "k") == kept[0]
+
+
+async def test_summary_n_refers_to_the_list_shown_before_a_restart(tmp_path: Path) -> None:
+    """/latest answered by one run, /summary 1 by the next: the list is not in memory."""
+    emulator = Emulator(TOKEN)
+    await emulator.start()
+    newsroom = Newsroom()
+    await newsroom.start()
+    path = write_config(tmp_path, emulator, newsroom, sections="[http]\nport = 0\n")
+    config = load(path, env={})
+    live = Live(emulator, newsroom, config)
+    user = live.user()
+    try:
+        async with running(config):
+            for _ in range(300):
+                if primed(config.storage.database):
+                    break
+                await asyncio.sleep(0.1)
+            listing = await live.say(user, "/latest")
+        async with running(config):
+            answer = await live.settled(await live.say(user, "/summary 1", timeout=30), 30)
+    finally:
+        await newsroom.stop()
+        await emulator.stop()
+    # The summary of the first headline listed by the run before.
+    heading = answer.text.splitlines()[0]
+    assert "📝" in heading, answer.text
+    title = heading.split("—", 1)[1].strip()
+    assert title in listing.text.splitlines()[1]  # the line of headline 1
