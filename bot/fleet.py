@@ -146,7 +146,14 @@ class Leadership:
             self.terms += 1
             gone = [name for name in (lease.previous, self.worker) if name]
             log.info("leadership: %s leads (after %s)", self.worker, lease.previous or "nobody")
-            await self.duties.start(gone)
+            try:
+                await self.duties.start(gone)
+            except Exception as exc:  # half-started duties are no leader: hand over, try again
+                log.error("leadership: %s cannot start leading (%s); hands over", self.worker, exc)
+                await self._lose("its duties could not start")
+                with suppress(Exception):
+                    await leases.release(self.db, leases.LEADER, self.worker)
+                return self.try_every
         return self.renew_every
 
     async def _take_from_the_dead(self, now: int) -> leases.Lease | None:

@@ -187,6 +187,24 @@ async def test_a_leader_that_cannot_renew_stops_before_its_lease_can_pass(
     assert await leases.acquire(two[1], leases.LEADER, "B", int(clock.at), 8) is None
 
 
+async def test_duties_that_cannot_start_hand_the_lead_over(
+    two: tuple[Database, Database],
+) -> None:
+    class Broken(Duties):
+        async def start(self, gone: Sequence[str]) -> None:
+            await super().start(gone)
+            raise OSError("disk full")
+
+    clock = Clock()
+    broken = Broken()
+    a = Leadership(two[0], broken, worker="A", clock=clock)
+    await a.step()
+    assert not a.leading and not a.valid() and broken.stopped == 1
+    b = Leadership(two[1], Duties(), worker="B", clock=clock)
+    await b.step()  # same second: A gave the lease up
+    assert b.leading
+
+
 async def test_a_clean_stop_hands_over_at_once(two: tuple[Database, Database]) -> None:
     clock = Clock()
     a_duties = Duties()
