@@ -27,6 +27,7 @@ class Balancer:
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
         self.forwarded: Counter[int] = Counter()  # requests each worker (by port) answered
+        self.answered_by: list[int] = []  # the port of the worker that answered each request
         self.skipped = 0  # connection refused: passed to the next worker
 
     @property
@@ -62,6 +63,7 @@ class Balancer:
                 ) as answer:
                     text = await answer.read()
                     self.forwarded[port] += 1
+                    self.answered_by.append(port)
                     return web.Response(status=answer.status, body=text)
             except aiohttp.ClientConnectorError:
                 self.skipped += 1
