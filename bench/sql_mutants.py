@@ -9,7 +9,8 @@ the chosen tests there. A mutant survives when every test still passes.
     .venv/bin/python bench/sql_mutants.py [--rev=COMMIT] [TEST_FILE ...]
 
 --rev takes the tree (code and tests) of a commit instead of the working files: how the figures
-"before" in docs/TESTING.md were made. Default tests: tests/test_outbox_promises.py tests/test_storage.py tests/test_alerts.py.
+"before" in docs/TESTING.md were made. Default tests: tests/test_outbox_promises.py
+tests/test_storage.py tests/test_alerts.py tests/test_fleet.py.
 Prints one line per mutant and the score; exits 1 when a mutant survives. Slow (one pytest run
 per mutant): a run by hand, never in CI.
 """
@@ -24,7 +25,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTBOX = "storage/outbox.py"
-DEFAULT_TESTS = ["tests/test_outbox_promises.py", "tests/test_storage.py", "tests/test_alerts.py"]
+LEASES = "storage/leases.py"
+SESSIONS = "storage/sessions.py"
+DEFAULT_TESTS = [
+    "tests/test_outbox_promises.py",
+    "tests/test_storage.py",
+    "tests/test_alerts.py",
+    "tests/test_fleet.py",
+]
 
 # (name, file, text, replacement): each text occurs exactly once in its file.
 MUTANTS: list[tuple[str, str, str, str]] = [
@@ -106,8 +114,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "claim: not yet due",
         OUTBOX,
-        "WHERE state = 'pending' AND not_before <= ?\"\n            \" ORDER BY priority, id LIMIT ?) RETURNING",
-        "WHERE state = 'pending' AND not_before < ?\"\n            \" ORDER BY priority, id LIMIT ?) RETURNING",
+        "WHERE state = 'pending' AND not_before <= :now\"",
+        "WHERE state = 'pending' AND not_before < :now\"",
     ),
     (
         "claim: any state",
@@ -118,20 +126,20 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "claim: urgent not first",
         OUTBOX,
-        "ORDER BY priority, id LIMIT ?) RETURNING id",
-        "ORDER BY id LIMIT ?) RETURNING id",
+        "ORDER BY priority, id LIMIT :limit)",
+        "ORDER BY id LIMIT :limit)",
     ),
     (
         "claim: newest first",
         OUTBOX,
-        "ORDER BY priority, id LIMIT ?) RETURNING id",
-        "ORDER BY priority, id DESC LIMIT ?) RETURNING id",
+        "ORDER BY priority, id LIMIT :limit)",
+        "ORDER BY priority, id DESC LIMIT :limit)",
     ),
     (
         "claim: left pending",
         OUTBOX,
-        "SET state = 'sending' WHERE id IN (",
-        "SET state = 'pending' WHERE id IN (",
+        "SET state = 'sending', claimed_by",
+        "SET state = 'pending', claimed_by",
     ),
     # record_outcomes
     ("outcome: message id lost", OUTBOX, "message_id = coalesce(?, message_id)", "message_id = ?"),
@@ -142,12 +150,36 @@ MUTANTS: list[tuple[str, str, str, str]] = [
         "SET state = ?, attempts = ?, last_error = ?,",
         "SET state = ?, attempts = ?, last_error = last_error || ?,",
     ),
-    # requeue_sending, break_item, pending_count, outcomes_since, enqueue_notice
+    # requeue_claims, break_item, pending_count, outcomes_since, enqueue_notice
     (
         "requeue: sent too",
         OUTBOX,
-        "WHERE state = 'sending'\"",
-        "WHERE state IN ('sending', 'sent')\"",
+        "SET state = 'pending' WHERE state = 'sending'\"",
+        "SET state = 'pending' WHERE state IN ('sending', 'sent')\"",
+    ),
+    (
+        "requeue: a live worker's too",
+        OUTBOX,
+        " AND (claimed_by IS NULL OR claim_expires_at IS NULL OR claim_expires_at <= ?",
+        " AND (1 OR claimed_by IS NULL OR claim_expires_at IS NULL OR claim_expires_at <= ?",
+    ),
+    (
+        "requeue: expired claims kept",
+        OUTBOX,
+        'claim_expires_at <= ?"',
+        'claim_expires_at < 0"',
+    ),
+    (
+        "claim: not fenced",
+        OUTBOX,
+        " AND EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = :worker\"",
+        " AND 1 OR EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = :worker\"",
+    ),
+    (
+        "outcome: not fenced",
+        OUTBOX,
+        'fence = "" if worker is None else " AND claimed_by = ?"',
+        'fence = "" if worker is None else " AND (1 OR claimed_by = ?)"',
     ),
     (
         "break: in flight kept",
@@ -185,6 +217,48 @@ MUTANTS: list[tuple[str, str, str, str]] = [
         OUTBOX,
         ' SELECT ?, chat_id, ?, ?, ?, ? FROM subscribers WHERE active = 1"\n                " ON CONFLICT (chat_id, notice_id)',
         ' SELECT ?, chat_id, ?, ?, ?, ? FROM subscribers"\n                " ON CONFLICT (chat_id, notice_id)',
+    ),
+]
+
+MUTANTS += [
+    # the leader lease
+    (
+        "lease: taken before it ends",
+        LEASES,
+        "OR leases.expires_at <= :now",
+        "OR leases.expires_at <= :now + 1",
+    ),
+    ("lease: never taken over", LEASES, "OR leases.expires_at <= :now", "OR 0"),
+    (
+        "lease: previous holder lost",
+        LEASES,
+        "             ELSE leases.holder END,",
+        "             ELSE NULL END,",
+    ),
+    (
+        "lease: release anyone's",
+        LEASES,
+        "expires_at = 0 WHERE name = ? AND holder = ?",
+        "expires_at = 0 WHERE name = ? OR holder = ?",
+    ),
+    # the command pace
+    (
+        "pace: refused ones count",
+        SESSIONS,
+        "THEN command_pace.due_at ELSE {due} + :step",
+        "THEN {due} + :step ELSE {due} + :step",
+    ),
+    (
+        "pace: one more in the burst",
+        SESSIONS,
+        '"({due} - :now > :tolerance)"',
+        '"({due} - :now > :tolerance + :step)"',
+    ),
+    (
+        "pace: warned every time",
+        SESSIONS,
+        "OR command_pace.warned_at <= :warned_before",
+        "OR 1 = 1",
     ),
 ]
 

@@ -26,6 +26,7 @@ from bot.alerts.botapi import BotApiClient
 from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
 from bot.config import Config
+from bot.fleet import LeaderDuties, Leadership, worker_id
 from bot.news.fetch import HttpFetcher
 from bot.news.netguard import FetchPolicy
 from bot.news.oneshot import renderer_for
@@ -120,7 +121,7 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
             config.telegram.api_url, config.token, connections=settings.concurrency + 4
         )
         metrics = Metrics()
-        sender = Sender(db, sender_client, settings, metrics=metrics)
+        sender = Sender(db, sender_client, settings, metrics=metrics, worker=worker_id())
         watcher = Watcher(db, config, fetcher, sender.wake, metrics=metrics, renderer=renderer)
         services = Services(config, db, fetcher, sender, watcher, metrics)
         contact = BotApiContact()
@@ -142,8 +143,8 @@ async def _serve(
 ) -> None:
     loop = asyncio.get_running_loop()
     _route_signals(loop, stop.set)
-    sender_stop = asyncio.Event()
-    sender_task: asyncio.Task[None] | None = None
+    leader_stop = asyncio.Event()
+    leader_task: asyncio.Task[None] | None = None
     config, db = services.config, services.db
     health = HealthServer(db, services.metrics, HealthState(api=contact))
     try:
@@ -164,9 +165,9 @@ async def _serve(
         log.info("connected to the Bot API as @%s", me.username)
         await handlers.publish_commands(application)
         job_queue = application.job_queue
-        assert application.updater is not None and job_queue is not None
+        updater = application.updater
+        assert updater is not None and job_queue is not None
         health.state.scheduler_running = lambda: bool(job_queue.scheduler.running)
-        services.watcher.schedule(job_queue)
         incidents = Incidents(
             db,
             [s.name for s in config.sources],
@@ -181,40 +182,51 @@ async def _serve(
                 name="bot-api-probe",
                 job_kwargs={"coalesce": True, "max_instances": 1},
             )
-        if not job_queue.get_jobs_by_name("incidents"):
-            job_queue.run_repeating(
-                lambda _: incidents.check(),
-                interval=60,
-                first=60,
-                name="incidents",
-                job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": 50},
+        # Only the fleet's leader polls (and keeps the push channels), digests, checks
+        # incidents and sends (bot.fleet); with a webhook every worker answers the updates
+        # posted to it, without one only the leader may ask for updates (getUpdates takes one
+        # consumer per token).
+        receive = None
+        if not config.telegram.webhook.url:
+
+            async def stop_receiving() -> None:
+                if updater.running:
+                    await updater.stop()
+
+            receive = (
+                lambda: updater.start_polling(allowed_updates=Update.ALL_TYPES),
+                stop_receiving,
             )
+        duties = LeaderDuties(job_queue, services.watcher, services.sender, incidents, receive)
+        leadership = Leadership(db, duties, worker=services.sender.worker)
+        services.sender.fence_with(leadership.valid)
+        health.state.leading = lambda: leadership.leading
         if config.telegram.webhook.url:
             await _start_webhook(application, config, db)
-        else:
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await application.start()
         await sender_client.start()
         # What start-up loaded stays for the whole run: keep the collector from walking it
         # again and again (full collections paused the sender mid-broadcast).
         gc.collect()
         gc.freeze()
-        sender_task = asyncio.create_task(services.sender.run(sender_stop))
+        leader_task = asyncio.create_task(leadership.run(leader_stop), name="leadership")
         log.info(
-            "running with %d sources; stop with Ctrl-C or SIGTERM", len(services.config.sources)
+            "running with %d sources as worker %s; stop with Ctrl-C or SIGTERM",
+            len(services.config.sources),
+            leadership.worker,
         )
-        await _wait(stop, sender_task)
+        await _wait(stop, leader_task)
         log.info("stopping")
-        await application.updater.stop()
-        await application.stop()
+        leader_stop.set()
+        await leader_task  # the leader's duties stop and its lease is given up
+        await _stop_quietly(application)
     finally:
         await handlers.stop_background(application)
-        if services.watcher is not None:
-            await services.watcher.close()
-        sender_stop.set()
-        if sender_task is not None:
+        leader_stop.set()
+        if leader_task is not None:
             with contextlib.suppress(Exception):
-                await sender_task
+                await leader_task
+        await services.watcher.close()
         await health.stop()
         await sender_client.close()
         # After a failure mid-start or mid-run the Application may still be running; PTB's
@@ -308,8 +320,10 @@ async def webhook_secret(config: Config, db: Database) -> str:
         return kept
     secret = secrets.token_urlsafe(32)
     logs.add_secret(secret)  # before it is stored or sent: both may be logged at DEBUG
-    await meta.put(db, "webhook_secret", secret)
-    return secret
+    # Another worker of the fleet may have stored its own meanwhile: all use the first one.
+    kept = await meta.put_new(db, "webhook_secret", secret)
+    logs.add_secret(kept)
+    return kept
 
 
 async def _start_webhook(application: Application, config: Config, db: Database) -> None:  # type: ignore[type-arg]
@@ -335,14 +349,15 @@ async def _start_webhook(application: Application, config: Config, db: Database)
     )
 
 
-async def _wait(stop: asyncio.Event, sender: asyncio.Task[None]) -> None:
-    """Until asked to stop; a sender that dies is an error, not a silent stop of alerts."""
+async def _wait(stop: asyncio.Event, leadership: asyncio.Task[None]) -> None:
+    """Until asked to stop; a leader's duty that dies (the sender) is an error, not a silent
+    stop of alerts."""
     stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait([stopper, sender], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([stopper, leadership], return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
-    if sender.done() and not stop.is_set():
-        error = sender.exception()
-        raise RuntimeError(f"the alert sender stopped: {error!r}") from error
+    if leadership.done() and not stop.is_set():
+        error = leadership.exception()
+        raise RuntimeError(str(error) or "the leadership stopped") from error
 
 
 def _host(base_url: str) -> str:

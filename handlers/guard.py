@@ -7,7 +7,6 @@ import html
 import logging
 import sqlite3
 import time
-from collections import defaultdict, deque
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -18,7 +17,7 @@ from bot.compose.outgoing import Outgoing
 from bot.i18n import translator
 from bot.services import Services
 from handlers.replies import language_for, reply
-from storage import StorageError
+from storage import StorageError, sessions
 
 log = logging.getLogger(__name__)
 COMMANDS_PER_MINUTE = 20
@@ -47,55 +46,40 @@ def counted(update: Update) -> bool:
 class Guard:
     def __init__(self, services: Services) -> None:
         self._services = services
-        # The last 21 moments of each user's counted updates: over the limit when the oldest
-        # of them is less than a minute old (bounded memory, however fast a user floods).
-        self._recent: defaultdict[int, deque[float]] = defaultdict(
-            lambda: deque(maxlen=COMMANDS_PER_MINUTE + 1)
-        )
-        self._warned: dict[int, float] = {}
-        self._forgot_at = 0.0
 
     async def rate_limit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """About 20 commands, edits, button presses and inline queries a minute per user.
 
-        Beyond that the update stops here, before any handler: no database write and no reply
-        but one polite "wait" a minute in the chat. A button press is still answered (no text)
-        so that its button stops spinning; an inline query gets no answer at all (the
-        cheapest, and Telegram's client simply shows nothing)."""
+        Beyond that the update stops here, before any handler: no reply but one polite "wait"
+        a minute in the chat. A button press is still answered (no text) so that its button
+        stops spinning; an inline query gets no answer at all (the cheapest, and Telegram's
+        client simply shows nothing). The count is kept in the database (storage.sessions),
+        so it holds whichever worker of a fleet gets the update, and across restarts; when
+        the database cannot count, the update goes on (it is its own handler's to fail)."""
         user = update.effective_user
         if user is None or not counted(update):
             return
-        now = time.monotonic()
-        if len(self._recent) > 10_000 and now - self._forgot_at > 60:
-            self._forget(now)  # users seen over a minute ago take no memory
-        recent = self._recent[user.id]
-        while recent and recent[0] < now - 60:
-            recent.popleft()
-        recent.append(now)
-        if len(recent) <= COMMANDS_PER_MINUTE:
+        try:
+            pace = await sessions.pace_command(
+                self._services.db,
+                user.id,
+                int(time.time() * 1000),
+                COMMANDS_PER_MINUTE,
+                can_warn=update.inline_query is None and update.effective_chat is not None,
+            )
+        except (sqlite3.Error, StorageError, OSError) as exc:
+            log.warning("cannot count a command of user %d: %s", user.id, exc)
+            return
+        if pace.allowed:
             return
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()
             except TelegramError as exc:  # too old: nothing is spinning any more
                 log.debug("could not answer a button press over the limit: %s", exc)
-        if (
-            update.inline_query is None
-            and update.effective_chat is not None
-            and now - self._warned.get(user.id, -60.0) > 60
-        ):
-            self._warned[user.id] = now
+        if pace.warn:
             await say(update, self._services, "slow-down")
         raise ApplicationHandlerStop
-
-    def _forget(self, now: float) -> None:
-        self._forgot_at = now
-        for user_id in [
-            u for u, times in self._recent.items() if not times or times[-1] < now - 60
-        ]:
-            del self._recent[user_id]
-        for user_id in [u for u, at in self._warned.items() if at < now - 60]:
-            del self._warned[user_id]
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command the bot does not have (or that was meant for another bot in a group)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -25,9 +26,9 @@ from bot.i18n import Language, translator
 from bot.news.text import western_digits
 from bot.services import Services
 from handlers.replies import language_for, reply
+from storage import sessions
 
 log = logging.getLogger(__name__)
-LAST_LIST = "last_list"
 # As many summaries run at once as the fetcher has on-demand slots (bot.news.fetch ON_DEMAND);
 # a few dozen more may wait their turn, one per user, and beyond that users are asked to retry.
 RUNNING = 4
@@ -116,8 +117,7 @@ class ReadingHandlers:
         found = await reading.listing(
             self._services.db, self._services.config, language, count, urgent_only=urgent
         )
-        if context.chat_data is not None:
-            context.chat_data[LAST_LIST] = found.item_ids
+        await self._keep_list(update, found.item_ids)
         await reply(update, found.message)
 
     async def more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -134,9 +134,16 @@ class ReadingHandlers:
         found = await reading.listing(
             self._services.db, self._services.config, language, count, offset, urgent
         )
-        if context.chat_data is not None and found.item_ids:
-            context.chat_data[LAST_LIST] = found.item_ids
+        if found.item_ids:
+            await self._keep_list(update, found.item_ids)
         await reply(update, found.message)
+
+    async def _keep_list(self, update: Update, item_ids: list[int]) -> None:
+        """What `/summary N` will refer to in this chat, kept where any worker finds it."""
+        if update.effective_chat is not None:
+            await sessions.save_list(
+                self._services.db, update.effective_chat.id, item_ids, int(time.time())
+            )
 
     async def summary(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/summary N (item N of the last list) or /summary URL (an article of our sources)."""
@@ -147,7 +154,8 @@ class ReadingHandlers:
             return
         arg = western_digits(args[0])  # «/summary ٢» is /summary 2
         if arg.isascii() and arg.isdigit() and len(arg) <= 3:
-            listed = (context.chat_data or {}).get(LAST_LIST) or []
+            chat = update.effective_chat
+            listed = await sessions.last_list(self._services.db, chat.id) if chat else []
             if not listed:
                 await _usage(update, language, "summary-no-list")
                 return

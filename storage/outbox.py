@@ -20,16 +20,25 @@ from storage.models import (
 )
 
 
-async def record_outcomes(db: Database, outcomes: Sequence[DeliveryOutcome]) -> None:
-    """Write a batch of sender results in one transaction."""
+async def record_outcomes(
+    db: Database, outcomes: Sequence[DeliveryOutcome], worker: str | None = None
+) -> None:
+    """Write a batch of sender results in one transaction.
+
+    With `worker`, only rows that worker still has claimed are written: once another worker
+    has claimed a row again (it took the lead from this one), this one's late results must not
+    put the row back in the queue or overwrite what the new claimer records.
+    """
     if not outcomes:
         return
     now = int(time.time())
+    fence = "" if worker is None else " AND claimed_by = ?"
+    tail = () if worker is None else (worker,)
     async with db.transaction() as conn:
         await conn.executemany(
             "UPDATE deliveries SET state = ?, attempts = ?, last_error = ?,"
             " message_id = coalesce(?, message_id), not_before = coalesce(?, not_before),"
-            " updated_at = ? WHERE id = ?",
+            f" updated_at = ? WHERE id = ?{fence}",
             [
                 (
                     o.state.value,
@@ -39,6 +48,7 @@ async def record_outcomes(db: Database, outcomes: Sequence[DeliveryOutcome]) -> 
                     to_epoch(o.not_before) if o.not_before else None,
                     now,
                     o.delivery_id,
+                    *tail,
                 )
                 for o in outcomes
             ],
@@ -141,18 +151,55 @@ async def enqueue_notice(
         return conn.total_changes - before
 
 
-async def claim_due(db: Database, limit: int, now: datetime) -> list[Claim]:
+# How long a claim holds when its holder is not known to be gone: far longer than the sender
+# keeps a claim (half a second of sending, a 429's pause), so only an abandoned one expires.
+CLAIM_SECONDS = 120
+
+
+def _claim_ids_sql(leader_only: bool) -> str:
+    """The statement that marks due deliveries as claimed and returns their ids.
+
+    The seam for PostgreSQL: there the inner SELECT takes `FOR UPDATE SKIP LOCKED`, so that
+    claimers never wait on each other's rows (one sender claims today; sources spread over
+    workers, issue 16 point 4, may bring more). `leader_only` makes the claim itself fenced:
+    it takes nothing unless the claimer holds an unexpired leader lease at that moment.
+    """
+    fence = (
+        " AND EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = :worker"
+        " AND expires_at > :now)"
+        if leader_only
+        else ""
+    )
+    return (
+        "UPDATE deliveries SET state = 'sending', claimed_by = :worker, claim_expires_at = :until"
+        " WHERE id IN ("
+        " SELECT id FROM deliveries WHERE state = 'pending' AND not_before <= :now"
+        f" ORDER BY priority, id LIMIT :limit){fence} RETURNING id"
+    )
+
+
+async def claim_due(
+    db: Database,
+    limit: int,
+    now: datetime,
+    *,
+    worker: str = "",
+    leader_only: bool = False,
+    claim_seconds: int = CLAIM_SECONDS,
+) -> list[Claim]:
     """Take up to `limit` due deliveries for sending (state 'sending'), urgent first, oldest first.
 
-    A crash leaves them in 'sending'; `requeue_sending` at the next start sends them again,
-    which bounds duplicates by the claim size.
+    Each claimed row names `worker` and holds until `now + claim_seconds`. With `leader_only`
+    nothing is taken unless `worker` holds the leader lease (storage.leases) at `now`: a
+    leader that lost its lease (paused, cut off) claims nothing more. A crash leaves the rows in
+    'sending'; `requeue_claims` by the next sender (this process restarted, or the worker that
+    took the lead) sends them again, which bounds duplicates by the claim size.
     """
+    stamp = to_epoch(now)
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "UPDATE deliveries SET state = 'sending' WHERE id IN ("
-            " SELECT id FROM deliveries WHERE state = 'pending' AND not_before <= ?"
-            " ORDER BY priority, id LIMIT ?) RETURNING id",
-            (to_epoch(now), limit),
+            _claim_ids_sql(leader_only),
+            {"worker": worker, "until": stamp + claim_seconds, "now": stamp, "limit": limit},
         )
         ids = [row[0] for row in await cursor.fetchall()]
         if not ids:
@@ -186,11 +233,22 @@ async def claim_due(db: Database, limit: int, now: datetime) -> list[Claim]:
     ]
 
 
-async def requeue_sending(db: Database) -> int:
-    """Put back deliveries a crash left in 'sending'; returns how many."""
+async def requeue_claims(db: Database, now: datetime, gone: Sequence[str] = ()) -> int:
+    """Put back deliveries left in 'sending' by a sender that is gone; returns how many.
+
+    Gone are the claims of the workers named in `gone` (the leader this worker took over
+    from, this worker's own earlier term), and every claim whose lease has expired at `now` or
+    that names no worker (made before claims had leases). Claims a live worker still holds
+    are left alone.
+    """
+    names = [name for name in gone if name]
+    held_by = f" OR claimed_by IN ({','.join('?' * len(names))})" if names else ""
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "UPDATE deliveries SET state = 'pending' WHERE state = 'sending'"
+            " AND (claimed_by IS NULL OR claim_expires_at IS NULL OR claim_expires_at <= ?"
+            f"{held_by})",
+            (to_epoch(now), *names),
         )
         return max(cursor.rowcount, 0)
 

@@ -145,7 +145,7 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
                     pass
                 assert asyncio.get_running_loop().time() < deadline, "never healthy"
                 await asyncio.sleep(0.1)
-            assert health.text == "ok\npending 0, oldest 0 s\n"
+            assert health.text == "ok\npending 0, oldest 0 s\nrole leader\n"
             world = emulator.world
             world.add_user(5, "سلمى")
             await world.user_message(5, "/subscribe")
@@ -171,6 +171,7 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
     ):
         assert name in metrics, name
     assert "# TYPE ajil_deliveries_total counter" in metrics
+    assert "\najil_leader 1.0\n" in metrics
 
 
 def test_the_bot_api_contact_says_since_when_it_has_not_answered() -> None:

@@ -332,12 +332,12 @@ async def test_requeue_puts_back_only_what_was_being_sent(db: Database) -> None:
     await subscribers.add_many(db, [(n, "private", "ar") for n in (1, 2, 3)])
     item = await _item(db, source, 1)
     await _alert(db, item, source)
-    claims = await outbox.claim_due(db, 2, NOW)
+    claims = await outbox.claim_due(db, 2, NOW, worker="gone")
     await outbox.record_outcomes(
         db, [DeliveryOutcome(claims[0].delivery_id, DeliveryState.SENT, 1)]
     )
-    assert await outbox.requeue_sending(db) == 1
-    assert await outbox.requeue_sending(db) == 0
+    assert await outbox.requeue_claims(db, NOW, ["gone"]) == 1
+    assert await outbox.requeue_claims(db, NOW, ["gone"]) == 0
     rows = await db.reader.execute_fetchall("SELECT state, count(*) FROM deliveries GROUP BY state")
     assert dict(rows) == {"sent": 1, "pending": 2}
 

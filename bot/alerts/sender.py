@@ -22,9 +22,10 @@ import contextlib
 import heapq
 import itertools
 import logging
+import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -99,8 +100,15 @@ class Sender:
         settings: SenderSettings,
         clock: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
+        worker: str = "",
+        fence: Callable[[], bool] | None = None,
     ) -> None:
         self.metrics = metrics
+        # The worker this sender claims deliveries for; with a `fence` (the fleet's leader
+        # lease, bot.fleet) it claims only while that worker holds the lease, and sends only
+        # while the fence says the lease is still valid.
+        self.worker = worker or f"sender/{secrets.token_hex(4)}"
+        self._fence = fence
         self.db = db
         self.client = client
         self.settings = settings
@@ -123,6 +131,10 @@ class Sender:
         self._failing_since: datetime | None = None  # the current outage's start
         self.sent = 0
 
+    def fence_with(self, fence: Callable[[], bool]) -> None:
+        """From now on claim and send only while `fence()` is true (the worker leads)."""
+        self._fence = fence
+
     def wake(self) -> None:
         """New deliveries are due: look now rather than at the next tick."""
         self._wake.set()
@@ -131,11 +143,14 @@ class Sender:
     def _held(self) -> int:
         return len(self._ready) + len(self._later) + len(self._tasks) + len(self._outcomes)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        requeued = await outbox.requeue_sending(self.db)
+    async def run(self, stop: asyncio.Event, gone: Sequence[str] = ()) -> None:
+        """Send until `stop` is set. First put back the deliveries that senders now gone left
+        claimed: those of the workers named in `gone` and every expired claim."""
+        requeued = await outbox.requeue_claims(self.db, datetime.now(UTC), gone)
         if requeued:
             log.info(
-                "sender: %d deliveries left in flight by the last run are queued again", requeued
+                "sender: %d deliveries left in flight by a sender now gone are queued again",
+                requeued,
             )
 
         async def stop_wakes_us() -> None:
@@ -157,7 +172,14 @@ class Sender:
             await self._flush(force=bool(self._outcomes))
             room = self.settings.window - self._held
             if room > 0:
-                for claim in await outbox.claim_due(self.db, room, datetime.now(UTC)):
+                claims = await outbox.claim_due(
+                    self.db,
+                    room,
+                    datetime.now(UTC),
+                    worker=self.worker,
+                    leader_only=self._fence is not None,
+                )
+                for claim in claims:
                     self._queue(claim)
         else:
             await self._flush(force=False)
@@ -189,6 +211,16 @@ class Sender:
             return
         await self.pacer.acquire()
         await self._slots.acquire()
+        if self._fence is not None and not self._fence():
+            # The lease may be passing to another worker (this one was paused or cut off):
+            # not one more send until it is renewed, or until the leadership stops us.
+            self._slots.release()
+            self.pacer.sent()  # the slot was not used
+            self._ready.appendleft(claim)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.25)
+            return
         self.chats.sent(claim.chat_id)
         task = asyncio.create_task(self._send(claim))
         self._tasks.add(task)
@@ -234,6 +266,12 @@ class Sender:
             params["message_thread_id"] = claim.topic_id
         if self.settings.paid:
             params["allow_paid_broadcast"] = True
+        if self._fence is not None and not self._fence():
+            # Checked again at the last moment: this task may have been made just before the
+            # process was paused, and run only after the lease passed to another worker.
+            self.pacer.sent()  # the slot was not used
+            self._ready.appendleft(claim)
+            return
         wired = False
 
         def on_wire() -> None:
@@ -424,7 +462,7 @@ class Sender:
         gone, self._gone = self._gone, []
         # One transaction: the outcomes and the chats they switched off.
         async with self.db.transaction():
-            await outbox.record_outcomes(self.db, outcomes)
+            await outbox.record_outcomes(self.db, outcomes, self.worker)
             for chat_id, why in gone:
                 await subscribers.deactivate(self.db, [chat_id], why)
         if self.metrics is not None:

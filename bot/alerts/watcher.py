@@ -126,6 +126,13 @@ class Watcher:
                 job_kwargs={"misfire_grace_time": 50, "coalesce": True, "max_instances": 1},
             )
 
+    def unschedule(self, job_queue: Any) -> None:
+        """Remove the jobs `schedule` made: no poll or digest starts after this (one already
+        running ends)."""
+        for name in [*(f"poll:{source}" for source in self.sources), "digests"]:
+            for job in job_queue.get_jobs_by_name(name):
+                job.schedule_removal()
+
     def _job(self, name: str) -> Callable[[Any], Any]:
         async def job(_: Any) -> None:
             await self.poll(name)
@@ -138,9 +145,11 @@ class Watcher:
     # -- polling ---------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Close the push channels (polling jobs end with the JobQueue)."""
+        """Close the push channels (polling jobs end with the JobQueue, or `unschedule`); a
+        later `schedule` opens them again (a worker that leads again)."""
         if self.push_watch is not None:
-            await self.push_watch.stop()
+            watch, self.push_watch = self.push_watch, None
+            await watch.stop()
 
     async def poll(self, name: str) -> list[NewArrival]:
         """One poll of one source; returns what was new (already in the outbox)."""

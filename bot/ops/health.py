@@ -4,7 +4,8 @@
 answers (it answered since start, and its last request did not fail: bot/ops/contact.py) and
 no delivery has waited longer than STALE_PENDING_S (an outage, or a sender that stopped);
 otherwise 503 with the reasons, one per line. Either way a last line gives the pending
-deliveries and the oldest one's age.
+deliveries and the oldest one's age, and one more whether this worker
+is the fleet's leader ("role leader") or not ("role follower").
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ STALE_PENDING_S = 600
 class HealthState:
     api: BotApiContact = field(default_factory=BotApiContact)
     scheduler_running: Callable[[], bool] = field(default=lambda: False)
+    # Whether this worker leads the fleet (bot.fleet); None where there is no fleet.
+    leading: Callable[[], bool] | None = None
 
 
 class HealthServer:
@@ -87,11 +90,15 @@ class HealthServer:
         problems = await self.problems()
         found = await self._pending()
         pending = f"pending {found[0]}, oldest {found[1]:.0f} s\n" if found else ""
+        if self.state.leading is not None:
+            pending += "role leader\n" if self.state.leading() else "role follower\n"
         if problems:
             return web.Response(status=503, text="\n".join(problems) + "\n" + pending)
         return web.Response(text="ok\n" + pending)
 
     async def _metrics(self, _: web.Request) -> web.Response:
+        if self.state.leading is not None:
+            self.metrics.leader.set(1 if self.state.leading() else 0)
         try:
             self.metrics.outbox_depth.set(await outbox.pending_count(self.db, datetime.now(UTC)))
             found = await self._pending()

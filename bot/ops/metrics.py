@@ -18,6 +18,11 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.leader = Gauge(
+            "ajil_leader",
+            "1 while this worker leads the fleet (polls, digests, sends), else 0",
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "ajil_outbox_depth", "Deliveries due and not yet sent", registry=self.registry
         )

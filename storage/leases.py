@@ -1,0 +1,86 @@
+"""Leases: a named role (the fleet's leader) held by one worker at a time, for a while.
+
+A lease is one row, taken or renewed by one conditional upsert: the same statement works on
+SQLite and PostgreSQL and needs no lock of our own. A holder renews well before `expires_at`;
+another worker may take the row only once it has expired. Times are epoch seconds from the
+callers' clocks, so the workers' clocks must agree to within the margin the caller keeps
+(a second or two: NTP does much better).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.database import Database
+
+LEADER = "leader"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A lease as held after a successful `acquire`."""
+
+    name: str
+    holder: str
+    expires_at: int  # epoch seconds
+    since: int  # epoch seconds: when this holder took it (renewals keep it)
+    previous: str | None  # who held it before this holder took it
+
+
+async def acquire(db: Database, name: str, holder: str, now: int, ttl: int) -> Lease | None:
+    """Take or renew the lease `name` for `holder` until `now + ttl` (epoch seconds).
+
+    Succeeds when nobody holds it, when `holder` already does, or when the current holder's
+    lease has expired (`expires_at <= now`); returns the lease then, None otherwise. One
+    statement: two workers racing for an expired lease cannot both win.
+    """
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO leases (name, holder, previous, expires_at, since)"
+            " VALUES (:name, :holder, NULL, :expires, :now)"
+            " ON CONFLICT (name) DO UPDATE SET"
+            "  previous = CASE WHEN leases.holder = excluded.holder THEN leases.previous"
+            "             ELSE leases.holder END,"
+            "  since = CASE WHEN leases.holder = excluded.holder THEN leases.since"
+            "          ELSE excluded.since END,"
+            "  holder = excluded.holder,"
+            "  expires_at = excluded.expires_at"
+            " WHERE leases.holder = excluded.holder OR leases.expires_at <= :now"
+            " RETURNING holder, expires_at, since, previous",
+            {"name": name, "holder": holder, "expires": now + ttl, "now": now},
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    return Lease(name, str(row[0]), int(row[1]), int(row[2]), row[3])
+
+
+async def release(db: Database, name: str, holder: str) -> bool:
+    """Give the lease up at once (a clean stop), if `holder` still has it; whether it had."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?", (name, holder)
+        )
+        return cursor.rowcount > 0
+
+
+async def take_from(db: Database, name: str, holder: str, gone: str, now: int, ttl: int) -> bool:
+    """Take the lease from `gone`, a holder known to be dead (its process no longer exists on
+    this machine), without waiting for its lease to expire; False when `gone` no longer holds
+    it (it was renewed by someone else, or released and taken meanwhile)."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE leases SET previous = holder, holder = ?, expires_at = ?, since = ?"
+            " WHERE name = ? AND holder = ?",
+            (holder, now + ttl, now, name, gone),
+        )
+        return cursor.rowcount > 0
+
+
+async def holder(db: Database, name: str, now: int) -> str | None:
+    """Who holds the lease `name` at `now` (epoch seconds); None when nobody does."""
+    cursor = await db.reader.execute(
+        "SELECT holder FROM leases WHERE name = ? AND expires_at > ?", (name, now)
+    )
+    row = await cursor.fetchone()
+    return str(row[0]) if row else None
