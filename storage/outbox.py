@@ -63,8 +63,7 @@ async def enqueue(db: Database, deliveries: Sequence[NewDelivery]) -> int:
     """Enqueue chosen deliveries in one transaction (one executemany); returns how many were new."""
     now = int(time.time())
     async with db.transaction() as conn:
-        before = conn.total_changes
-        await conn.executemany(
+        return await conn.executemany(
             "INSERT INTO deliveries (item_id, chat_id, priority, not_before, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, item_id) DO NOTHING",
             [
@@ -79,7 +78,6 @@ async def enqueue(db: Database, deliveries: Sequence[NewDelivery]) -> int:
                 for d in deliveries
             ],
         )
-        return conn.total_changes - before
 
 
 async def due(db: Database, limit: int, now: datetime) -> list[Delivery]:
@@ -169,8 +167,10 @@ async def enqueue_alert(
     }
     sql = f"""
         INSERT INTO deliveries (item_id, chat_id, priority, not_before, created_at, updated_at)
-        SELECT :item, q.chat_id, :priority,
-               CASE WHEN q.quiet THEN :now - :second + ((q.quiet_end - :minute + 1440) % 1440) * 60
+        SELECT CAST(:item AS INTEGER), q.chat_id, CAST(:priority AS INTEGER),
+               CASE WHEN q.quiet
+                    THEN CAST(:now AS INTEGER) - CAST(:second AS INTEGER)
+                         + ((q.quiet_end - :minute + 1440) % 1440) * 60
                     ELSE :now END,
                :now, :now
         FROM (
@@ -183,7 +183,7 @@ async def enqueue_alert(
               AND (NOT EXISTS (SELECT 1 FROM subscriber_filters f WHERE f.chat_id = s.chat_id)
                    OR EXISTS (SELECT 1 FROM subscriber_filters f
                               WHERE f.chat_id = s.chat_id AND instr(:text, f.word) > 0))
-              AND (:story IS NULL OR NOT EXISTS (
+              AND (CAST(:story AS INTEGER) IS NULL OR NOT EXISTS (
                   SELECT 1 FROM deliveries d JOIN items i ON i.id = d.item_id
                   WHERE d.chat_id = s.chat_id AND d.created_at >= :since
                     AND (i.id = :story OR i.story_id = :story)))
@@ -210,14 +210,12 @@ async def enqueue_notice(
                 (notice_id, priority, now, now, now),
             )
             return max(cursor.rowcount, 0)
-        before = conn.total_changes
-        await conn.executemany(
+        return await conn.executemany(
             "INSERT INTO deliveries (notice_id, chat_id, priority, not_before, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (chat_id, notice_id) WHERE notice_id IS NOT NULL DO NOTHING",
             [(notice_id, chat_id, priority, now, now, now) for chat_id in chat_ids],
         )
-        return conn.total_changes - before
 
 
 async def claim_due(db: Database, limit: int, now: datetime) -> list[Claim]:

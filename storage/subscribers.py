@@ -80,13 +80,11 @@ async def add_many(db: Database, chats: Iterable[tuple[int, ChatType, Language]]
     """Insert many subscribers at once (imports, benchmarks); existing chats are left alone."""
     now = int(time.time())
     async with db.transaction() as conn:
-        before = conn.total_changes
-        await conn.executemany(
+        return await conn.executemany(
             "INSERT INTO subscribers (chat_id, chat_type, language, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING",
             ((chat_id, kind, lang, now, now) for chat_id, kind, lang in chats),
         )
-        return conn.total_changes - before
 
 
 async def get(db: Database, chat_id: int) -> Subscriber | None:
@@ -101,13 +99,11 @@ async def deactivate(db: Database, chat_ids: Sequence[int], why: str) -> int:
     """Stop alerting these chats (unsubscribed, blocked the bot, deleted account...)."""
     now = int(time.time())
     async with db.transaction() as conn:
-        before = conn.total_changes
-        await conn.executemany(
+        return await conn.executemany(
             "UPDATE subscribers SET active = 0, deactivated_why = ?, updated_at = ?"
             " WHERE chat_id = ? AND active = 1",
             ((why, now, chat_id) for chat_id in chat_ids),
         )
-        return conn.total_changes - before
 
 
 async def count(db: Database) -> tuple[int, int]:
@@ -212,7 +208,7 @@ async def set_filters(
     async with db.transaction() as conn:
         await conn.executemany(
             "INSERT INTO subscriber_filters (chat_id, word, shown) VALUES (?, ?, ?)"
-            " ON CONFLICT DO UPDATE SET shown = excluded.shown",
+            " ON CONFLICT (chat_id, word) DO UPDATE SET shown = excluded.shown",
             [(chat_id, word, shown.get(word)) for word in add],
         )
         await conn.executemany(
