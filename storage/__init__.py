@@ -5,6 +5,6 @@ Nothing here knows about Telegram or about how news is parsed: callers pass plai
 get the dataclasses of `storage.models` back.
 """
 
-from storage.database import Database, StorageError
+from storage.database import Database, StorageError, StorageUnavailable
 
-__all__ = ["Database", "StorageError"]
+__all__ = ["Database", "StorageError", "StorageUnavailable"]

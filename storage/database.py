@@ -35,6 +35,11 @@ class StorageError(Exception):
     """The database cannot be used; the message names it and says what to do."""
 
 
+class StorageUnavailable(StorageError):
+    """The database server cannot be reached now (down, restarting, network): worth trying
+    again later, unlike a wrong file, URL or schema."""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int

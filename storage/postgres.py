@@ -27,6 +27,7 @@ from storage.database import (
     Parameters,
     Rows,
     StorageError,
+    StorageUnavailable,
 )
 from storage.dialect import POSTGRESQL, DialectError, bind, migration_script, returns_rows
 from storage.dialect import to_postgres as _translate
@@ -142,7 +143,7 @@ class PostgresDatabase(Database):
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError) as exc:
-            raise StorageError(_explain(where, exc)) from None
+            raise _error(where, exc) from None
         try:
             async with pool.acquire() as conn:
                 await _migrate(conn, where, migrations)
@@ -239,7 +240,18 @@ async def _migrate(conn: asyncpg.Connection, where: str, migrations: list[Migrat
             log.info("%s: migrated to schema version %d", where, migration.version)
 
 
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
 def _error(where: str, exc: BaseException) -> StorageError:
+    if isinstance(exc, _UNREACHABLE):
+        return StorageUnavailable(_explain(where, exc))
     return StorageError(_explain(where, exc))
 
 

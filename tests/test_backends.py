@@ -13,12 +13,13 @@ import pytest
 from bot import cli
 from bot import config as config_module
 from bot.config import ConfigError
-from storage import Database, StorageError, items, sources
+from storage import Database, StorageError, StorageUnavailable, items, sources
 from storage.database import Migration, bundled_migrations
 from storage.dialect import DialectError, bind, migration_script, to_postgres
 from storage.models import NewItem
 from storage.sources import SourceSpec
 from tests import postgres
+from tests.conftest import TOKEN
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -162,7 +163,7 @@ async def test_postgresql_workers_starting_together_migrate_once() -> None:
 
 
 async def test_an_unreachable_server_is_named_without_its_password() -> None:
-    with pytest.raises(StorageError) as caught:
+    with pytest.raises(StorageUnavailable) as caught:
         await Database.open("postgresql://ajil:s3cret-pw@127.0.0.1:1/ajil")
     message = str(caught.value)
     assert "s3cret-pw" not in message
@@ -243,3 +244,19 @@ async def test_statements_postgresql_cannot_type_fail_loudly_not_silently() -> N
         finally:
             await db.close()
     assert asyncpg.__version__  # the driver the backend is built on
+
+
+def test_ajil_run_with_the_server_down_exits_1_for_a_restart(
+    write_config,  # type: ignore[no-untyped-def]
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # systemd restarts on 1 and not on 2 (deploy/ajil.service): a database server that is
+    # down or restarting is worth another try, a wrong configuration is not.
+    path = write_config(
+        f"[telegram]\ntoken = '{TOKEN}'\napi_url = 'http://127.0.0.1:9/bot'\n"
+        "[storage]\ndatabase = 'postgresql://ajil:hunter2@127.0.0.1:1/ajil'\n"
+    )
+    assert cli.main(["run", "--config", str(path)]) == cli.EXIT_FAILURE
+    err = capfd.readouterr().err
+    assert "postgresql://ajil:***@127.0.0.1:1/ajil: cannot reach the PostgreSQL server" in err
+    assert "hunter2" not in err
