@@ -14,6 +14,10 @@ Migrations go through `migration_script`, which also keeps only the blocks writt
 dialect (`-- dialect: sqlite` / `-- dialect: postgresql` ... `-- dialect: all`) and turns
 `INTEGER PRIMARY KEY` into an identity column and drops `WITHOUT ROWID`.
 
+The other way, `to_sqlite` drops row-lock clauses (`FOR UPDATE`, `FOR UPDATE SKIP LOCKED`,
+`FOR SHARE`...) that SQLite does not parse: there the one writer holds the whole database, so
+a claim written for PostgreSQL's concurrent writers is already exclusive.
+
 Anything else SQLite-only (julianday, rowid, PRAGMA, FTS5 MATCH) has no portable meaning and
 must not appear in the shared statements: storage/ keeps such statements per dialect, named.
 """
@@ -47,6 +51,21 @@ _BLOCK = re.compile(r"^--\s*dialect:\s*(\w+)\s*$", re.MULTILINE)
 
 class DialectError(ValueError):
     """A statement cannot be translated (mixed placeholder styles, a missing parameter)."""
+
+
+_ROW_LOCK = re.compile(
+    r"\s+FOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)(?:\s+OF\s+\w+(?:\s*,\s*\w+)*)?"
+    r"(?:\s+(?:SKIP\s+LOCKED|NOWAIT))?\b",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=512)
+def to_sqlite(sql: str) -> str:
+    """The statement for SQLite: PostgreSQL's row-lock clauses removed (see the module doc)."""
+    if "FOR " not in sql.upper():
+        return sql
+    return _ROW_LOCK.sub("", sql)
 
 
 @lru_cache(maxsize=512)

@@ -24,7 +24,7 @@ from storage.database import (
     Rows,
     StorageError,
 )
-from storage.dialect import SQLITE, migration_script
+from storage.dialect import SQLITE, migration_script, to_sqlite
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
@@ -42,7 +42,7 @@ class SqliteConnection:
         self.connection = connection
 
     async def execute(self, sql: str, parameters: Parameters = ()) -> Rows:
-        cursor = await self.connection.execute(sql, parameters)
+        cursor = await self.connection.execute(to_sqlite(sql), parameters)
         try:
             rows = list(await cursor.fetchall())
             # Read after the last row: for a RETURNING statement SQLite counts as it steps.
@@ -51,7 +51,7 @@ class SqliteConnection:
             await cursor.close()
 
     async def executemany(self, sql: str, rows: Iterable[Parameters]) -> int:
-        cursor = await self.connection.executemany(sql, rows)
+        cursor = await self.connection.executemany(to_sqlite(sql), rows)
         try:
             # The statements' own changes, summed; rows a trigger writes are not counted.
             return max(cursor.rowcount, 0)
@@ -69,7 +69,7 @@ class SqliteReader:
         return Rows(await self.execute_fetchall(sql, parameters))
 
     async def execute_fetchall(self, sql: str, parameters: Parameters = ()) -> list[Any]:
-        return list(await self.connection.execute_fetchall(sql, parameters))
+        return list(await self.connection.execute_fetchall(to_sqlite(sql), parameters))
 
     async def close(self) -> None:
         await self.connection.close()

@@ -15,7 +15,7 @@ from bot import config as config_module
 from bot.config import ConfigError
 from storage import Database, StorageError, StorageUnavailable, items, sources
 from storage.database import Migration, bundled_migrations
-from storage.dialect import DialectError, bind, migration_script, to_postgres
+from storage.dialect import DialectError, bind, migration_script, to_postgres, to_sqlite
 from storage.models import NewItem
 from storage.sources import SourceSpec
 from tests import postgres
@@ -55,6 +55,24 @@ def test_sqlite_only_spellings_are_rewritten() -> None:
     )
     # A column that merely contains the word is not a function call.
     assert to_postgres("SELECT instr FROM t")[0] == "SELECT instr FROM t"
+
+
+async def test_a_claim_written_for_concurrent_writers_runs_on_both(db: Database) -> None:
+    # FOR UPDATE SKIP LOCKED is what PostgreSQL's writers need; SQLite's one writer holds the
+    # whole file, and the clause is dropped there.
+    assert to_sqlite("SELECT id FROM d WHERE x = 'FOR' LIMIT ? FOR UPDATE SKIP LOCKED") == (
+        "SELECT id FROM d WHERE x = 'FOR' LIMIT ?"
+    )
+    assert to_sqlite("SELECT a FROM t FOR NO KEY UPDATE OF t NOWAIT") == "SELECT a FROM t"
+    await sources.sync(db, [SourceSpec("a", "https://a.ma/", "rss")])
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE sources SET disabled = 1 WHERE id IN"
+            " (SELECT id FROM sources WHERE disabled = 0 ORDER BY id LIMIT ?"
+            " FOR UPDATE SKIP LOCKED) RETURNING name",
+            (5,),
+        )
+        assert await cursor.fetchall() == [("a",)] and cursor.rowcount == 1
 
 
 def test_migration_blocks_keep_each_dialect_its_own() -> None:
