@@ -14,6 +14,7 @@ exception storage's callers handle for either backend.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -42,6 +43,19 @@ _VERSIONS = (
     " version BIGINT PRIMARY KEY, name TEXT NOT NULL,"
     " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
 )
+
+
+# A batch of at least this many rows of a plain INSERT ... VALUES goes as one statement.
+UNNEST_FROM = 64
+_INSERT_VALUES = re.compile(
+    r"\s*INSERT\s+INTO\s+(?P<table>[\w.]+)\s*\((?P<columns>[^)]*)\)\s*"
+    r"VALUES\s*\((?P<marks>[\s$\d,]+)\)(?P<rest>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+_DO_NOTHING = re.compile(r"\s*ON\s+CONFLICT\b[^;]*?\bDO\s+NOTHING\s*;?\s*", re.IGNORECASE)
+# Statements already looked at (the parameter types come from the server, once).
+_COLUMNAR: dict[str, str] = {}
+_NOT_COLUMNAR: set[str] = set()
 
 
 def redact(url: str) -> str:
@@ -94,13 +108,50 @@ class PostgresConnection:
         args = [_args(names, row) for row in rows]
         if not args:
             return 0
-        # asyncpg's executemany counts nothing; fetchmany pipelines the same way and returns
-        # one row per changed row when the statement RETURNs it.
-        counted = text if returns_rows(text) else f"{text.rstrip().rstrip(';')} RETURNING 1"
         try:
+            if len(args) >= UNNEST_FROM and (columnar := await self._columnar(text)) is not None:
+                # One statement for the whole batch: the server inserts set-wise (100,000
+                # subscribers: ~2 s, where a row-by-row pipeline took 10-20 s here).
+                columns = (list(column) for column in zip(*args, strict=True))
+                status = await self.connection.execute(columnar, *columns)
+                return max(_changed(status), 0)
+            # asyncpg's executemany counts nothing; fetchmany pipelines the same way and
+            # returns one row per changed row when the statement RETURNs it.
+            counted = text if returns_rows(text) else f"{text.rstrip().rstrip(';')} RETURNING 1"
             return len(await self.connection.fetchmany(counted, args))
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise _error(self._where, exc) from exc
+
+    async def _columnar(self, text: str) -> str | None:
+        """`INSERT INTO t (a, b) VALUES ($1, $2) [ON CONFLICT ... DO NOTHING]` as
+        `INSERT INTO t (a, b) SELECT * FROM unnest($1::type[], $2::type[]) ...`, taking one
+        array per column; None for any other statement, or one with an array parameter
+        (unnest would flatten it). DO UPDATE is left row by row: a key twice in one batch
+        would be an error there."""
+        if text in _NOT_COLUMNAR:
+            return None
+        if text in _COLUMNAR:
+            return _COLUMNAR[text]
+        found = _INSERT_VALUES.match(text)
+        marks = found["marks"].replace(" ", "").split(",") if found else []
+        if (
+            not found
+            or marks != [f"${n}" for n in range(1, len(marks) + 1)]
+            or not (found["rest"].strip() == "" or _DO_NOTHING.fullmatch(found["rest"]))
+        ):
+            _NOT_COLUMNAR.add(text)
+            return None
+        statement = await self.connection.prepare(text)
+        types = statement.get_parameters()
+        if any(t.kind == "array" or t.schema != "pg_catalog" for t in types):
+            _NOT_COLUMNAR.add(text)
+            return None
+        arrays = ", ".join(f"${n}::{t.name}[]" for n, t in enumerate(types, start=1))
+        _COLUMNAR[text] = (
+            f"INSERT INTO {found['table']} ({found['columns']}) "
+            f"SELECT * FROM unnest({arrays}){found['rest']}"
+        )
+        return _COLUMNAR[text]
 
 
 class PostgresReader:

@@ -13,10 +13,19 @@ import pytest
 from bot import cli
 from bot import config as config_module
 from bot.config import ConfigError
-from storage import Database, StorageError, StorageUnavailable, items, sources
+from storage import (
+    Database,
+    StorageError,
+    StorageUnavailable,
+    items,
+    notices,
+    outbox,
+    sources,
+    subscribers,
+)
 from storage.database import Migration, bundled_migrations
 from storage.dialect import DialectError, bind, migration_script, to_postgres, to_sqlite
-from storage.models import NewItem
+from storage.models import NewItem, Priority
 from storage.sources import SourceSpec
 from tests import postgres
 from tests.conftest import TOKEN
@@ -120,6 +129,21 @@ async def test_search_matches_whole_words_on_both_backends(db: Database) -> None
     assert await found("19") == ["covid-19 وفيات"]
     assert await found("covid", "وفيات") == ["covid-19 وفيات"]
     assert await found("covid", "المغرب") == []
+
+
+async def test_bulk_inserts_count_only_new_rows_on_both(db: Database) -> None:
+    # 64 rows or more go as one statement on PostgreSQL (storage.postgres.UNNEST_FROM).
+    assert await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 31)]) == 30
+    again = [(n, "private", "ar") for n in range(1, 101)] + [(100, "group", "fr")]
+    assert await subscribers.add_many(db, again) == 70  # 1-30 known, 100 twice in the batch
+    assert await subscribers.count(db) == (100, 100)
+    found = await subscribers.get(db, 100)
+    assert found is not None and found.chat_type == "private"  # the first of the two
+    notice = await notices.create(db, "broadcast", "تجربة")
+    chats = list(range(1, 101))
+    assert await outbox.enqueue_notice(db, notice, chats, Priority.NORMAL) == 100
+    assert await outbox.enqueue_notice(db, notice, chats, Priority.NORMAL) == 0
+    assert await subscribers.deactivate(db, chats[:80], "blocked") == 80
 
 
 async def test_a_nul_character_is_stored_without_error_on_both(db: Database) -> None:
