@@ -34,13 +34,13 @@ async def run(seconds: float, count: int) -> str:
             await p.until(lambda: all(len(p.texts(u)) >= 1 for u in users), timeout=seconds + 600)
             done = time.monotonic() - started
             await p.until(
-                lambda: _states(p.db.path).keys() <= {"sent"}, timeout=30
+                lambda: _states(Path(p.db.target)).keys() <= {"sent"}, timeout=30
             )  # the last outcomes written
             duplicates = sum(1 for u in users if len(p.texts(u)) > 1)
             refused = sum(1 for c in p.emulator.calls if c.error == 502)
             return (
                 f"outage {seconds:.0f} s, {count} subscribers: the last got the alert {done:.0f} s"
-                f" after it began; deliveries {_states(p.db.path)}; duplicates {duplicates};"
+                f" after it began; deliveries {_states(Path(p.db.target))}; duplicates {duplicates};"
                 f" calls answered 502: {refused}"
             )
 

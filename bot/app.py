@@ -37,7 +37,7 @@ from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
 from bot.services import Services
 from bot.updates import ChatOrderedProcessor
-from storage import Database, StorageError, meta
+from storage import Database, StorageError, StorageUnavailable, meta
 from storage import sources as source_store
 from storage import subscribers as subscriber_store
 from storage.sources import SourceSpec
@@ -109,6 +109,9 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
         raise StartupError(str(exc), exit_code=2) from None
     try:
         db = await Database.open(config.storage.database)
+    except StorageUnavailable as exc:
+        # A database server that is down or restarting: exit 1, so that systemd tries again.
+        raise StartupError(str(exc), exit_code=1) from None
     except StorageError as exc:
         raise StartupError(str(exc), exit_code=2) from None
     fetcher = HttpFetcher(policy=policy)

@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="copy the live database to PATH (safe while the bot runs)",
         description="Take a consistent copy of the database with SQLite's online backup, "
-        "while the bot keeps running.",
+        "while the bot keeps running (on PostgreSQL, use pg_dump: this says how).",
     )
     backup.add_argument("path", metavar="PATH", help="the new file to write")
     demo = commands.add_parser(
@@ -151,7 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     hook_secret = config.telegram.webhook.secret_token
     logs.setup(
         "DEBUG" if verbose else config.logging.level,
-        [config.token or "", hook_secret.get_secret_value() if hook_secret else ""],
+        [
+            config.token or "",
+            hook_secret.get_secret_value() if hook_secret else "",
+            config.storage.password,
+        ],
     )
     if args.command == "check":
         return _check(config)
@@ -329,6 +333,16 @@ def _backup(config: Config, target: str) -> int:
     from storage import StorageError
     from storage.backup import backup
 
+    if not isinstance(config.storage.database, Path):
+        # PostgreSQL has its own consistent online copy; a second one here would be worse.
+        print(
+            "ajil: the database is PostgreSQL: back it up with pg_dump, which copies a "
+            "consistent snapshot while the bot runs, e.g.\n"
+            f"  pg_dump --format=custom --file={target} '{_without_password(config)}'\n"
+            "(the password from ~/.pgpass or PGPASSWORD), and restore with pg_restore.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         pages = backup(Path(config.storage.database), Path(target))
     except StorageError as exc:
@@ -336,6 +350,12 @@ def _backup(config: Config, target: str) -> int:
         return EXIT_USAGE
     print(f"backup written: {target} ({pages} pages, integrity ok)")
     return EXIT_OK
+
+
+def _without_password(config: Config) -> str:
+    from storage.postgres import redact
+
+    return redact(str(config.storage.database)).replace(":***@", "@")
 
 
 def _demo(port: int) -> int:

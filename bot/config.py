@@ -29,6 +29,7 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 TOKEN_ENV = "AJIL_TELEGRAM_TOKEN"
 CONFIG_ENV = "AJIL_CONFIG"
+DATABASE_ENV = "AJIL_DATABASE_URL"
 DEFAULT_CONFIG = Path("config.toml")
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 MIN_INTERVAL = 15
@@ -147,8 +148,44 @@ class TelegramConfig(_Section):
         return value
 
 
+def _database(value: object) -> object:
+    """A SQLite file path (kept as a Path), or a PostgreSQL URL (kept as text)."""
+    if not isinstance(value, str) or "://" not in value:
+        return Path(value) if isinstance(value, str) else value
+    parts = urlsplit(value)
+    # The value is never echoed: the URL may carry a password.
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(
+            "expected a file path (SQLite) or a postgresql:// URL; "
+            f"{parts.scheme}:// databases are not supported"
+        )
+    try:
+        parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+    except ValueError:
+        raise ValueError("the PostgreSQL URL has an invalid port") from None
+    if not parts.path.strip("/"):
+        raise ValueError(
+            "the PostgreSQL URL names no database: postgresql://user@host:5432/DATABASE"
+        )
+    return value
+
+
 class StorageConfig(_Section):
-    database: Path = Path("ajil.db")
+    # A SQLite file (the default; relative to the configuration file's folder) or a PostgreSQL
+    # URL, postgresql://user[:password]@host[:port]/database, which $AJIL_DATABASE_URL overrides.
+    database: Path | str = Path("ajil.db")
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _check_database(cls, value: object) -> object:
+        return _database(value)
+
+    @property
+    def password(self) -> str:
+        """The PostgreSQL URL's password ("" if none): a secret that logs must not show."""
+        if isinstance(self.database, Path):
+            return ""
+        return urlsplit(self.database).password or ""
 
 
 class ScheduleConfig(_Section):
@@ -445,8 +482,20 @@ def from_mapping(data: Mapping[str, Any], path: Path, env: Mapping[str, str]) ->
                 [f"{TOKEN_ENV}: expected a token from @BotFather, like 123456789:AA... (not shown)"]
             ) from None
         config = config.model_copy(update={"telegram": telegram})
+    env_database = env.get(DATABASE_ENV, "").strip()
+    if env_database:
+        if "://" not in env_database:
+            raise ConfigError(
+                [f"{DATABASE_ENV}: expected a postgresql:// URL (a SQLite file goes in [storage])"]
+            )
+        try:
+            storage = StorageConfig.model_validate({"database": env_database})
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ConfigError([f"{DATABASE_ENV}: {reason}"]) from None
+        config = config.model_copy(update={"storage": storage})
     database = config.storage.database
-    if not database.is_absolute():
+    if isinstance(database, Path) and not database.is_absolute():
         database = path.parent / database
         config = config.model_copy(
             update={"storage": config.storage.model_copy(update={"database": database})}

@@ -1,4 +1,5 @@
-"""All of Ajil's SQL, behind typed async functions over an aiosqlite `Database`.
+"""All of Ajil's SQL, behind typed async functions over a `Database`: SQLite (a file, the
+default) or PostgreSQL (a postgresql:// URL), the same statements on both.
 
 The bottom of the house: `handlers` and `bot` import it, it imports nothing of Telegram, the core
 or the handlers. Callers pass plain values and get the dataclasses of `storage.models` back.
@@ -6,6 +7,9 @@ or the handlers. Callers pass plain values and get the dataclasses of `storage.m
 several of these calls one atomic change.
 """
 
-from storage.database import Database, StorageError
+# Each backend registers itself with Database.open when imported.
+from storage import postgres as postgres
+from storage import sqlite as sqlite
+from storage.database import Database, StorageError, StorageUnavailable
 
-__all__ = ["Database", "StorageError"]
+__all__ = ["Database", "StorageError", "StorageUnavailable"]

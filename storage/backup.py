@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from storage.database import BUSY_TIMEOUT_MS, StorageError
+from storage.database import StorageError
+from storage.sqlite import BUSY_TIMEOUT_MS
 
 
 def backup(source: Path, target: Path) -> int:

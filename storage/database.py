@@ -1,36 +1,43 @@
-"""The SQLite database: opening it safely, migrating it, and the one writer connection.
+"""The database behind storage/: which backend a `[storage] database` value names, the small
+interface both backends give storage's functions, and transactions.
 
-One long-lived writer connection serialises every write (transactions are taken under a lock,
-so two tasks never interleave statements of different transactions); a second, read-only
-connection serves queries without waiting behind writes, which WAL allows.
+A file path opens SQLite (storage.sqlite: one writer connection, one reader, WAL); a
+`postgresql://` URL opens PostgreSQL (storage.postgres: an asyncpg pool). Either way a storage
+function sees a `Database` with `transaction()`, which yields a `Connection` (execute,
+executemany), and `reader` for queries outside a transaction. Statements are written once, in
+the SQL both share (storage.dialect translates them for PostgreSQL).
+
+Within one process writes are serialised on both backends (transactions are taken under one
+lock, so two tasks never interleave statements of different transactions), and a
+`transaction()` inside another of the same task joins it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import aiosqlite
+from storage.dialect import POSTGRESQL, SQLITE
 
-log = logging.getLogger(__name__)
-BUSY_TIMEOUT_MS = 5000
-# How long a write waits for another process's write lock (a backup tool, a second bot on the
-# same file, an operator's sqlite3 shell) before it gives up with StorageError: each attempt
-# waits BUSY_TIMEOUT_MS inside SQLite, then the next is tried.
-LOCK_PATIENCE_S = 120.0
+DATABASE_URL_ENV = "AJIL_DATABASE_URL"
+_URL_SCHEMES = ("postgresql://", "postgres://")
+
+Parameters = Iterable[Any] | Mapping[str, Any]
 
 
 class StorageError(Exception):
-    """The database cannot be used; the message names the file and says what to do."""
+    """The database cannot be used; the message names it and says what to do."""
+
+
+class StorageUnavailable(StorageError):
+    """The database server cannot be reached now (down, restarting, network): worth trying
+    again later, unlike a wrong file, URL or schema."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,10 @@ class Migration:
 
 
 def bundled_migrations() -> list[Migration]:
-    """The numbered migrations shipped in storage/migrations, in order (NNNN_name.sql)."""
+    """The numbered migrations shipped in storage/migrations, in order (NNNN_name.sql).
+
+    One set serves both backends (storage.dialect.migration_script). Raises RuntimeError when
+    the numbers do not run 1, 2, 3..."""
     found = []
     for entry in resources.files("storage.migrations").iterdir():
         if not entry.name.endswith(".sql"):
@@ -55,12 +65,19 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
-class Rows:
-    """A query's rows, all read: what `Reader.execute` returns in place of a live cursor."""
+def is_url(target: str | Path) -> bool:
+    """Whether a `[storage] database` value is a PostgreSQL URL (else it is a SQLite file)."""
+    return isinstance(target, str) and target.startswith(_URL_SCHEMES)
 
-    def __init__(self, rows: list[sqlite3.Row | tuple[Any, ...]]) -> None:
+
+class Rows:
+    """A statement's rows, all read, and how many rows it changed (-1 for a query): what
+    `execute` returns in place of a live cursor. Rows are tuples on both backends."""
+
+    def __init__(self, rows: list[Any], rowcount: int = -1) -> None:
         self._rows = rows
         self._next = 0
+        self.rowcount = rowcount
 
     async def fetchone(self) -> Any:
         if self._next >= len(self._rows):
@@ -73,196 +90,103 @@ class Rows:
         return rest
 
 
-class Reader:
-    """The read-only connection, one whole query per call.
+class Connection(Protocol):
+    """What `transaction()` yields: the statements of one transaction."""
 
-    SQLite keeps a read transaction (and so an old snapshot, in WAL) open while any statement
-    of the connection is unfinished. With aiosqlite a live cursor is such a statement between
-    `execute` and its last fetch, and other tasks' queries, queued on the same connection,
-    ran inside its snapshot: a row committed a moment before was not seen (a /settings right
-    after its own write failed). Each call here executes and reads every row in one step.
-    """
+    async def execute(self, sql: str, parameters: Parameters = ()) -> Rows:
+        """Run one statement (`?` or `:name` placeholders); its rows and changed-row count."""
+        ...
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        self.connection = connection
+    async def executemany(self, sql: str, rows: Iterable[Parameters]) -> int:
+        """Run one statement once per parameter set; how many rows it changed in all."""
+        ...
 
-    async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> Rows:
-        return Rows(list(await self.connection.execute_fetchall(sql, parameters)))
 
-    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
-        return list(await self.connection.execute_fetchall(sql, parameters))
+class Reader(Protocol):
+    """Queries outside any transaction, each reading every row in one step."""
 
-    async def close(self) -> None:
-        await self.connection.close()
+    async def execute(self, sql: str, parameters: Parameters = ()) -> Rows: ...
+
+    async def execute_fetchall(self, sql: str, parameters: Parameters = ()) -> list[Any]: ...
 
 
 class Database:
-    """An open Ajil database: `writer` for changes (inside `transaction()`), `reader` for queries."""
+    """An open Ajil database: `transaction()` for changes, `reader` for queries.
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
-        self.path = path
-        self.writer = writer
-        self.reader = Reader(reader)
+    `open` picks the backend; the subclasses (storage.sqlite.SqliteDatabase,
+    storage.postgres.PostgresDatabase) provide `_begin`, `_commit`, `_rollback` and `reader`.
+    """
+
+    dialect: str = SQLITE
+    reader: Reader
+
+    def __init__(self, target: Path | str, where: str) -> None:
+        # What `open` was given (a URL may carry a password: never show it) and what messages
+        # name: the file, or the URL without its password.
+        self.target = target
+        self.where = where
         self._write_lock = asyncio.Lock()
         # The transaction the current task is in, so that nested `transaction()` blocks join
         # it: a caller can make several storage calls one atomic change.
-        self._active: contextvars.ContextVar[bool] = contextvars.ContextVar(
-            f"ajil-tx-{id(self)}", default=False
+        self._active: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+            f"ajil-tx-{id(self)}", default=None
         )
 
     @classmethod
-    async def open(cls, path: Path | str, migrations: list[Migration] | None = None) -> Database:
-        """Open (creating if needed) and migrate the database at `path`, or raise StorageError."""
-        path = Path(path)
-        if not path.parent.exists():
-            raise StorageError(f"{path}: the folder {path.parent} does not exist")
-        try:
-            writer = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StorageError(f"{path}: cannot open the database ({exc})") from None
-        reader: aiosqlite.Connection | None = None
-        try:
-            await _configure(writer)
-            await _migrate(writer, path, bundled_migrations() if migrations is None else migrations)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await reader.execute("PRAGMA query_only = ON")
-        except sqlite3.Error as exc:
-            await writer.close()
-            if reader is not None:
-                await reader.close()
-            raise StorageError(_explain(path, exc)) from None
-        except StorageError:
-            await writer.close()
-            raise
-        return cls(path, writer, reader)
+    async def open(cls, target: Path | str, migrations: list[Migration] | None = None) -> Database:
+        """Open (creating if needed) and migrate the database a `[storage] database` value
+        names: a SQLite file path, or a postgresql:// URL. Raises StorageError."""
+        chosen = bundled_migrations() if migrations is None else migrations
+        connect = _BACKENDS[POSTGRESQL if is_url(target) else SQLITE]
+        return await connect(target, chosen)
 
     async def close(self) -> None:
-        async with self._write_lock:
-            await self.reader.close()
-            await self.writer.close()
+        raise NotImplementedError
+
+    async def schema_version(self) -> int:
+        raise NotImplementedError
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT on the writer; ROLLBACK if the block raises.
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """BEGIN ... COMMIT; ROLLBACK if the block raises.
 
         Inside another `transaction()` of the same task, it joins the outer one: everything
-        commits or rolls back together.
+        commits or rolls back together. Raises StorageError when the database cannot take
+        the write (SQLite: another process holds the lock past storage.sqlite.LOCK_PATIENCE_S).
         """
-        if self._active.get():
-            yield self.writer
+        joined = self._active.get()
+        if joined is not None:
+            yield joined
             return
         async with self._write_lock:
-            await self._begin()
-            token = self._active.set(True)
+            conn = await self._begin()
+            token = self._active.set(conn)
             try:
-                yield self.writer
+                yield conn
             except BaseException:
-                await self.writer.execute("ROLLBACK")
+                await self._rollback(conn)
                 raise
             finally:
                 self._active.reset(token)
-            await self.writer.execute("COMMIT")
+            await self._commit(conn)
 
-    async def _begin(self) -> None:
-        """BEGIN IMMEDIATE, waiting for another process's write lock (LOCK_PATIENCE_S at most).
+    async def _begin(self) -> Connection:
+        raise NotImplementedError
 
-        Raises StorageError when the lock is still held after that."""
-        started = time.monotonic()
-        warned = False
-        while True:
-            try:
-                await self.writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if not _is_locked(exc):
-                    raise
-                waited = time.monotonic() - started
-                if waited >= LOCK_PATIENCE_S:
-                    raise StorageError(
-                        f"{self.path}: the database is locked by another process "
-                        f"(waited {waited:.0f} s)"
-                    ) from None
-                if not warned:
-                    log.warning(
-                        "%s: the database is locked by another process; writes wait", self.path
-                    )
-                    warned = True
-                continue
-            if warned:
-                waited = time.monotonic() - started
-                log.info("%s: the database lock was released after %.1f s", self.path, waited)
-            return
+    async def _commit(self, conn: Connection) -> None:
+        raise NotImplementedError
 
-    async def schema_version(self) -> int:
-        return await _user_version(self.reader.connection)
+    async def _rollback(self, conn: Connection) -> None:
+        raise NotImplementedError
 
 
-def _is_locked(exc: sqlite3.OperationalError) -> bool:
-    """SQLITE_BUSY or SQLITE_LOCKED ("database is locked", "database table is locked")."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(exc) or "busy" in str(exc)
+# The backends by dialect, each registered by its own module (storage.sqlite,
+# storage.postgres; storage/__init__.py imports both): they import this module for the base
+# class, and this one never imports them back.
+Connector = Callable[[Path | str, list[Migration]], Awaitable[Database]]
+_BACKENDS: dict[str, Connector] = {}
 
 
-async def _configure(conn: aiosqlite.Connection) -> None:
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    # The first real read of the file: a file that is not SQLite fails here.
-    cursor = await conn.execute("PRAGMA journal_mode = WAL")
-    row = await cursor.fetchone()
-    if row is None or str(row[0]).lower() != "wal":
-        raise sqlite3.OperationalError("the database cannot use WAL journaling here")
-    # NORMAL is durable across application crashes in WAL mode; only a power cut may lose the
-    # last transactions, which the outbox tolerates (a resend, never a loss of older rows).
-    await conn.execute("PRAGMA synchronous = NORMAL")
-    await conn.execute("PRAGMA foreign_keys = ON")
-
-
-async def _user_version(conn: aiosqlite.Connection) -> int:
-    cursor = await conn.execute("PRAGMA user_version")
-    row = await cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
-async def _migrate(conn: aiosqlite.Connection, path: Path, migrations: list[Migration]) -> None:
-    current = await _user_version(conn)
-    latest = migrations[-1].version if migrations else 0
-    if current > latest:
-        raise StorageError(
-            f"{path}: the database has schema version {current}, newer than this Ajil knows "
-            f"({latest}); it was written by a newer release. Upgrade Ajil, or restore a backup."
-        )
-    for migration in migrations:
-        if migration.version <= current:
-            continue
-        # executescript would commit on its own; an explicit transaction keeps each
-        # migration all-or-nothing together with its version number.
-        try:
-            await conn.executescript(
-                "BEGIN IMMEDIATE;\n"
-                f"{migration.sql}\n"
-                f"PRAGMA user_version = {migration.version};\n"
-                "COMMIT;"
-            )
-        except sqlite3.Error:
-            if conn.in_transaction:
-                await conn.execute("ROLLBACK")
-            raise
-
-
-def _explain(path: Path, exc: sqlite3.Error) -> str:
-    text = str(exc)
-    lowered = text.lower()
-    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
-        return (
-            f"{path}: the file is not a usable SQLite database ({text}). "
-            "Restore a backup, or move the file away to start afresh."
-        )
-    if "readonly" in lowered or "unable to open" in lowered or "permission" in lowered:
-        return (
-            f"{path}: the database cannot be written ({text}). "
-            "Check the permissions of the file and of its folder."
-        )
-    if "disk" in lowered and "full" in lowered:
-        return f"{path}: the disk is full ({text}). Free some space and start again."
-    return f"{path}: database error ({text})"
+def register_backend(dialect: str, connect: Connector) -> None:
+    """Make `Database.open` use `connect` for targets of `dialect` (SQLITE or POSTGRESQL)."""
+    _BACKENDS[dialect] = connect

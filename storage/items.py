@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from storage.database import Database
+from storage.dialect import POSTGRESQL, SQLITE
 from storage.models import NewItem, StoredItem, from_epoch, to_epoch
 
 ITEM_COLUMNS = _COLUMNS = (
     "i.id, i.uid, i.source_id, s.name, i.url, i.title, i.published_at, i.sort_at, i.urgent,"
     " i.summary, i.image_url, i.story_id"
 )
+
+
+# A word, as bot.news.text.words cuts a search into words: letters and digits, no punctuation.
+_WORD = re.compile(r"[^\W_]+")
+_INSERT = (
+    "INSERT INTO items (uid, source_id, url, title, normalized_title, normalized_text,"
+    " published_at, sort_at, urgent, summary, image_url, story_id, fetched_at{search})"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{mark}) ON CONFLICT DO NOTHING"
+)
+# On PostgreSQL the search index is a column that storage fills (SQLite's FTS5 triggers do it
+# there): the same statement with one more value.
+_INSERTS = {
+    SQLITE: _INSERT.format(search="", mark=""),
+    POSTGRESQL: _INSERT.format(search=", search_words", mark=", ?"),
+}
+
+
+def search_words(text: str) -> list[str]:
+    """The distinct words of `text`, in order, as the PostgreSQL search index keeps them.
+
+    SQLite's FTS5 index (tokenize 'unicode61 remove_diacritics 2') cuts text into runs of
+    letters and digits, lowercases them and drops their diacritics; this does the same in
+    Python for PostgreSQL, on what is stored and on what is searched, so that both backends
+    find the same items."""
+    folded = unicodedata.normalize("NFD", text.lower())
+    bare = "".join(c for c in folded if not unicodedata.combining(c))
+    return list(dict.fromkeys(_WORD.findall(bare)))
 
 
 def item_from_row(row: Sequence[Any]) -> StoredItem:
@@ -40,7 +70,7 @@ def _item(row: Sequence[Any]) -> StoredItem:
     )
 
 
-def _row(item: NewItem) -> tuple[Any, ...]:
+def _row(item: NewItem, dialect: str) -> tuple[Any, ...]:
     fetched = to_epoch(item.fetched_at)
     published = to_epoch(item.published_at) if item.published_at else None
     # A clock running ahead on the site must not pin an item to the top of /latest.
@@ -59,6 +89,10 @@ def _row(item: NewItem) -> tuple[Any, ...]:
         item.image_url,
         item.story_id,
         fetched,
+    ) + (
+        (search_words(f"{item.normalized_title} {item.normalized_text}"),)
+        if dialect == POSTGRESQL
+        else ()
     )
 
 
@@ -71,28 +105,19 @@ async def insert_new(db: Database, items: Sequence[NewItem]) -> list[int | None]
     async with db.transaction() as conn:
         for item in items:
             cursor = await conn.execute(
-                "INSERT INTO items (uid, source_id, url, title, normalized_title, normalized_text,"
-                " published_at, sort_at, urgent, summary, image_url, story_id, fetched_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                _row(item),
+                _INSERTS[db.dialect] + " RETURNING id", _row(item, db.dialect)
             )
-            new = cursor.rowcount == 1 and cursor.lastrowid is not None
-            inserted.append(cursor.lastrowid if new else None)
+            row = await cursor.fetchone()
+            inserted.append(int(row[0]) if row else None)
     return inserted
 
 
 async def insert_many(db: Database, items: Sequence[NewItem]) -> int:
     """Bulk insert (imports, benchmarks), ignoring duplicates; returns how many were new."""
     async with db.transaction() as conn:
-        before = conn.total_changes
-        await conn.executemany(
-            "INSERT INTO items (uid, source_id, url, title, normalized_title, normalized_text,"
-            " published_at, sort_at, urgent, summary, image_url, story_id, fetched_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [_row(item) for item in items],
+        return await conn.executemany(
+            _INSERTS[db.dialect], [_row(item, db.dialect) for item in items]
         )
-        # total_changes also counts the FTS rows the trigger writes: two per item.
-        return (conn.total_changes - before) // 2
 
 
 async def latest(
@@ -123,6 +148,17 @@ async def search(db: Database, words: Sequence[str], limit: int) -> list[StoredI
     terms = [w for w in words if w]
     if not terms:
         return []
+    if db.dialect == POSTGRESQL:
+        # Every word among the item's words: the GIN index on search_words answers @>.
+        wanted = search_words(" ".join(terms))
+        if not wanted:
+            return []
+        cursor = await db.reader.execute(
+            f"SELECT {_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id"
+            " WHERE i.search_words @> ? ORDER BY i.sort_at DESC LIMIT ?",
+            (wanted, limit),
+        )
+        return [_item(row) for row in await cursor.fetchall()]
     # Each word is quoted as an FTS5 string, so user input can never be read as query syntax.
     match = " ".join('"' + w.replace('"', '""') + '"' for w in terms)
     cursor = await db.reader.execute(

@@ -13,8 +13,8 @@ NoticeKind = Literal["broadcast", "digest"]
 async def create(db: Database, kind: NoticeKind, body: str) -> int:
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "INSERT INTO notices (kind, body, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO notices (kind, body, created_at) VALUES (?, ?, ?) RETURNING id",
             (kind, body, int(time.time())),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        (row,) = await cursor.fetchall()
+        return int(row[0])

@@ -100,8 +100,10 @@ async def enqueue_alert(
     }
     sql = f"""
         INSERT INTO deliveries (item_id, chat_id, priority, not_before, created_at, updated_at)
-        SELECT :item, q.chat_id, :priority,
-               CASE WHEN q.quiet THEN :now - :second + ((q.quiet_end - :minute + 1440) % 1440) * 60
+        SELECT CAST(:item AS INTEGER), q.chat_id, CAST(:priority AS INTEGER),
+               CASE WHEN q.quiet
+                    THEN CAST(:now AS INTEGER) - CAST(:second AS INTEGER)
+                         + ((q.quiet_end - :minute + 1440) % 1440) * 60
                     ELSE :now END,
                :now, :now
         FROM (
@@ -114,7 +116,7 @@ async def enqueue_alert(
               AND (NOT EXISTS (SELECT 1 FROM subscriber_filters f WHERE f.chat_id = s.chat_id)
                    OR EXISTS (SELECT 1 FROM subscriber_filters f
                               WHERE f.chat_id = s.chat_id AND instr(:text, f.word) > 0))
-              AND (:story IS NULL OR NOT EXISTS (
+              AND (CAST(:story AS INTEGER) IS NULL OR NOT EXISTS (
                   SELECT 1 FROM deliveries d JOIN items i ON i.id = d.item_id
                   WHERE d.chat_id = s.chat_id AND d.created_at >= :since
                     AND (i.id = :story OR i.story_id = :story)))
@@ -141,14 +143,12 @@ async def enqueue_notice(
                 (notice_id, priority, now, now, now),
             )
             return max(cursor.rowcount, 0)
-        before = conn.total_changes
-        await conn.executemany(
+        return await conn.executemany(
             "INSERT INTO deliveries (notice_id, chat_id, priority, not_before, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (chat_id, notice_id) WHERE notice_id IS NOT NULL DO NOTHING",
             [(notice_id, chat_id, priority, now, now, now) for chat_id in chat_ids],
         )
-        return conn.total_changes - before
 
 
 # How long a claim holds when its holder is not known to be gone: far longer than the sender
@@ -159,8 +159,8 @@ CLAIM_SECONDS = 120
 def _claim_ids_sql(leader_only: bool) -> str:
     """The statement that marks due deliveries as claimed and returns their ids.
 
-    The seam for PostgreSQL: there the inner SELECT takes `FOR UPDATE SKIP LOCKED`, so that
-    claimers never wait on each other's rows (one sender claims today; sources spread over
+    On PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED` (storage.dialect drops it on
+    SQLite, whose one writer needs none), so that claimers never wait on each other's rows (one sender claims today; sources spread over
     workers, issue 16 point 4, may bring more). `leader_only` makes the claim itself fenced:
     it takes nothing unless the claimer holds an unexpired leader lease at that moment.
     """
@@ -174,7 +174,7 @@ def _claim_ids_sql(leader_only: bool) -> str:
         "UPDATE deliveries SET state = 'sending', claimed_by = :worker, claim_expires_at = :until"
         " WHERE id IN ("
         " SELECT id FROM deliveries WHERE state = 'pending' AND not_before <= :now"
-        f" ORDER BY priority, id LIMIT :limit){fence} RETURNING id"
+        f" ORDER BY priority, id LIMIT :limit FOR UPDATE SKIP LOCKED){fence} RETURNING id"
     )
 
 

@@ -59,11 +59,13 @@ async def sync(db: Database, specs: Sequence[SourceSpec]) -> list[SourceState]:
             await conn.execute(
                 "INSERT INTO sources (name, url, kind) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET"
-                "  etag = CASE WHEN url = excluded.url THEN etag END,"
-                "  last_modified = CASE WHEN url = excluded.url THEN last_modified END,"
-                "  primed = CASE WHEN url = excluded.url THEN primed ELSE 0 END,"
-                "  warning = CASE WHEN url = excluded.url THEN warning END,"
-                "  warning_since = CASE WHEN url = excluded.url THEN warning_since END,"
+                "  etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,"
+                "  last_modified = CASE WHEN sources.url = excluded.url"
+                "   THEN sources.last_modified END,"
+                "  primed = CASE WHEN sources.url = excluded.url THEN sources.primed ELSE 0 END,"
+                "  warning = CASE WHEN sources.url = excluded.url THEN sources.warning END,"
+                "  warning_since = CASE WHEN sources.url = excluded.url"
+                "   THEN sources.warning_since END,"
                 "  url = excluded.url, kind = excluded.kind",
                 (spec.name, spec.url, spec.kind),
             )
@@ -104,7 +106,7 @@ async def record_warning(db: Database, source_id: int, warning: str | None, at: 
     async with db.transaction() as conn:
         await conn.execute(
             "UPDATE sources SET warning = ?,"
-            " warning_since = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(warning_since, ?) END"
+            " warning_since = CASE WHEN CAST(? AS TEXT) IS NULL THEN NULL ELSE coalesce(warning_since, ?) END"
             " WHERE id = ?",
             (warning[:500] if warning else None, warning, to_epoch(at), source_id),
         )

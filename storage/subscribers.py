@@ -6,13 +6,10 @@ import hashlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
-from storage.database import Database
+from storage.database import Connection, Database
 from storage.models import AlertLevel, ChatType, Language, Subscriber, from_epoch
-
-if TYPE_CHECKING:
-    import aiosqlite
 
 _COLUMNS = (
     "chat_id, chat_type, language, active, alert_level, title, quiet_start, quiet_end, "
@@ -76,7 +73,7 @@ async def ensure(
     return found
 
 
-async def _written(conn: aiosqlite.Connection, chat_id: int) -> Subscriber | None:
+async def _written(conn: Connection, chat_id: int) -> Subscriber | None:
     """The chat's record as the writer sees it: inside a caller's transaction the reader does
     not see the rows written so far, the writer does."""
     cursor = await conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE chat_id = ?", (chat_id,))
@@ -88,13 +85,11 @@ async def add_many(db: Database, chats: Iterable[tuple[int, ChatType, Language]]
     """Insert many subscribers at once (imports, benchmarks); existing chats are left alone."""
     now = int(time.time())
     async with db.transaction() as conn:
-        before = conn.total_changes
-        await conn.executemany(
+        return await conn.executemany(
             "INSERT INTO subscribers (chat_id, chat_type, language, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING",
             ((chat_id, kind, lang, now, now) for chat_id, kind, lang in chats),
         )
-        return conn.total_changes - before
 
 
 async def get(db: Database, chat_id: int) -> Subscriber | None:
@@ -109,13 +104,11 @@ async def deactivate(db: Database, chat_ids: Sequence[int], why: str) -> int:
     """Stop alerting these chats (unsubscribed, blocked the bot, deleted account...)."""
     now = int(time.time())
     async with db.transaction() as conn:
-        before = conn.total_changes
-        await conn.executemany(
+        return await conn.executemany(
             "UPDATE subscribers SET active = 0, deactivated_why = ?, updated_at = ?"
             " WHERE chat_id = ? AND active = 1",
             ((why, now, chat_id) for chat_id in chat_ids),
         )
-        return conn.total_changes - before
 
 
 async def count(db: Database) -> tuple[int, int]:
@@ -220,7 +213,7 @@ async def set_filters(
     async with db.transaction() as conn:
         await conn.executemany(
             "INSERT INTO subscriber_filters (chat_id, word, shown) VALUES (?, ?, ?)"
-            " ON CONFLICT DO UPDATE SET shown = excluded.shown",
+            " ON CONFLICT (chat_id, word) DO UPDATE SET shown = excluded.shown",
             [(chat_id, word, shown.get(word)) for word in add],
         )
         await conn.executemany(

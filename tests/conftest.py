@@ -11,7 +11,7 @@ from bot.news.fetch import HttpFetcher
 from bot.news.netguard import FetchPolicy
 from bot.sandbox.emulator import Emulator
 from storage import Database
-from tests import wild
+from tests import postgres, wild
 
 TOKEN = "123456789:AAHfake-token-for-tests_0123456789abcdef"
 # ../shared/corpus beside the repository; from a worktree nested deeper, the nearest one above.
@@ -25,11 +25,32 @@ CORPUS = next(
 )
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "ajil.db")
-    yield database
-    await database.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """An empty, migrated database on each backend: a SQLite file, and a fresh PostgreSQL
+    schema (tests/postgres.py: skipped where no server answers, a failure in CI)."""
+    if request.param == "sqlite":
+        database = await Database.open(tmp_path / "ajil.db")
+        yield database
+        await database.close()
+        return
+    async with postgres.fresh_schema() as url:
+        database = await Database.open(url)
+        yield database
+        await database.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_target(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Path | str]:
+    """Where a bot under test keeps its data, on each backend: a SQLite file (not created),
+    or the URL of a fresh PostgreSQL schema. For tests that start `ajil run` themselves."""
+    if request.param == "sqlite":
+        yield tmp_path / "ajil.db"
+        return
+    async with postgres.fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,8 +7,12 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 from bot import config as config_module
 from bot.app import run
@@ -17,6 +21,7 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
 from bot.sandbox.world import SentMessage
 from storage import Database, subscribers
+from storage.dialect import to_postgres
 from tests.conftest import TOKEN
 
 ADMIN = 4242
@@ -73,8 +78,32 @@ class Live:
         return message
 
     def query(self, sql: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
-        with sqlite3.connect(self.config.storage.database) as conn:
+        return query(self.config.storage.database, sql, *args)
+
+
+def query(database: Path | str, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """Rows of one query (`?` placeholders) on the database a bot under test uses, a SQLite
+    file or a PostgreSQL URL, from outside the bot, as an operator's shell would read it.
+    Raises sqlite3.Error, or asyncpg's errors."""
+    if isinstance(database, Path):
+        with sqlite3.connect(database) as conn:
             return conn.execute(sql, args).fetchall()
+
+    async def fetch() -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(database, timeout=10)
+        try:
+            return [tuple(r) for r in await conn.fetch(to_postgres(sql)[0], *args)]
+        finally:
+            await conn.close()
+
+    # Called from inside the tests' event loop: the query gets a loop of its own.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, fetch()).result()
+
+
+def storage_section(database: Path | str) -> str:
+    """The [storage] table that points a bot at this database."""
+    return f"[storage]\ndatabase = '{database}'\n"
 
 
 def write_config(
@@ -139,14 +168,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def bot_with_subscribers(
-    folder: Path, emulator: Emulator, sources: str, users: list[int]
+    folder: Path,
+    emulator: Emulator,
+    sources: str,
+    users: list[int],
+    database: Path | str | None = None,
 ) -> Path:
     """A config.toml in `folder` for `ajil run` against `emulator` with the `[[sources]]`
     tables `sources`; `users` exist in the emulator and are subscribed (urgent alerts, Arabic)
-    in the bot's database before it starts. Returns the config's path."""
+    in the bot's database before it starts. `database`: a SQLite file or PostgreSQL URL (default:
+    ajil.db beside the config). Returns the config's path."""
     path = folder / "config.toml"
     path.write_text(
         f"[telegram]\ntoken = '{TOKEN}'\napi_url = '{emulator.api_url}'\n[http]\nport = 0\n"
+        + (storage_section(database) if database is not None else "")
         + sources,
         encoding="utf-8",
     )
@@ -177,11 +212,10 @@ async def start_ajil(config: Path) -> asyncio.subprocess.Process:
     )
 
 
-def primed(database: Path) -> bool:
+def primed(database: Path | str) -> bool:
     """Whether the bot's first poll of its source has been recorded."""
     try:
-        with sqlite3.connect(database) as conn:
-            row = conn.execute("SELECT primed FROM sources").fetchone()
-        return bool(row and row[0])
-    except sqlite3.Error:
-        return False
+        rows = query(database, "SELECT primed FROM sources")
+    except (sqlite3.Error, asyncpg.PostgresError):
+        return False  # not created yet
+    return bool(rows and rows[0][0])

@@ -1,9 +1,9 @@
 """The use cases behind the commands (bot.actions): what each one writes, and that each is one
 transaction: a write failing part-way leaves nothing of the change behind.
 
-The failure is a real one inside SQLite: a trigger that aborts the use case's later write (as a
-full disk or an I/O error would), so the earlier writes have already been executed on the
-writer when it fails.
+The failure is a real one inside the database, on each backend: a trigger that aborts the use
+case's later write (as a full disk or an I/O error would), so the earlier writes have already
+been executed when it fails.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import pytest
 
 from bot import actions
 from bot.config import Config, from_mapping
-from storage import Database, sources, subscribers
+from storage import Database, StorageError, sources, subscribers
+from storage.dialect import POSTGRESQL
 from storage.sources import SourceSpec
 
 CHAT = actions.ChatRef(70, "private", None, "fr")
@@ -39,9 +40,25 @@ async def synced(db: Database, config: Config = CONFIG) -> dict[str, int]:
     return {s.name: s.id for s in states}
 
 
+# What a failed write raises: sqlite3's error on SQLite, StorageError on PostgreSQL (whose
+# driver errors storage wraps); callers catch both.
+FAILED = (sqlite3.DatabaseError, StorageError)
+
+
 async def fail_on(db: Database, table: str, event: str = "INSERT", when: str = "1") -> None:
     """Make the next `event` on `table` matching `when` abort, as a failing disk would."""
     async with db.transaction() as conn:
+        if db.dialect == POSTGRESQL:
+            await conn.execute(
+                "CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS"
+                " 'BEGIN RAISE EXCEPTION ''disk I/O error (simulated)''; END'"
+            )
+            condition = "true" if when == "1" else when
+            await conn.execute(
+                f"CREATE TRIGGER broken BEFORE {event} ON {table} FOR EACH ROW"
+                f" WHEN ({condition}) EXECUTE FUNCTION broken()"
+            )
+            return
         await conn.execute(
             f"CREATE TEMP TRIGGER broken BEFORE {event} ON {table} WHEN {when}"
             " BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END"
@@ -86,7 +103,7 @@ async def test_subscribe_to_named_sources_is_one_transaction(db: Database) -> No
     ids = await synced(db)
     # The chat's row and the first source's choice are written; the second choice fails.
     await fail_on(db, "subscriber_sources", when=f"NEW.source_id = {ids['kifache']}")
-    with pytest.raises(sqlite3.DatabaseError, match="simulated"):
+    with pytest.raises(FAILED, match="simulated"):
         await actions.subscribe(db, CONFIG, CHAT, ["le360"])
     assert await subscribers.get(db, CHAT.id) is None
     assert await count(db, "SELECT count(*) FROM subscriber_sources") == 0
@@ -107,7 +124,7 @@ async def test_queue_broadcast_is_one_transaction(db: Database) -> None:
     await subscribers.add_many(db, [(1, "private", "ar"), (2, "private", "ar")])
     # The notice is written, then queueing its deliveries fails: no notice is left for nobody.
     await fail_on(db, "deliveries")
-    with pytest.raises(sqlite3.DatabaseError, match="simulated"):
+    with pytest.raises(FAILED, match="simulated"):
         await actions.queue_broadcast(db, "صيانة الليلة")
     assert await count(db, "SELECT count(*) FROM notices") == 0
 
@@ -128,7 +145,7 @@ async def test_keywords_added_and_removed(db: Database) -> None:
 async def test_add_keyword_is_one_transaction(db: Database) -> None:
     # The chat's record is created, then storing the keyword fails: no record is left.
     await fail_on(db, "subscriber_filters")
-    with pytest.raises(sqlite3.DatabaseError, match="simulated"):
+    with pytest.raises(FAILED, match="simulated"):
         await actions.add_keyword(db, CHAT, "زلزال", "زلزال")
     assert await subscribers.get(db, CHAT.id) is None
 
@@ -170,7 +187,7 @@ async def test_change_settings(db: Database) -> None:
 async def test_change_settings_is_one_transaction(db: Database) -> None:
     # The chat is recorded and subscribed, then writing its alert level fails: nothing is left.
     await fail_on(db, "subscribers", event="UPDATE OF alert_level")
-    with pytest.raises(sqlite3.DatabaseError, match="simulated"):
+    with pytest.raises(FAILED, match="simulated"):
         await actions.change_settings(db, GROUP, alert_level="all")
     assert await subscribers.get(db, GROUP.id) is None
 
@@ -193,7 +210,7 @@ async def test_toggle_source(db: Database) -> None:
 async def test_toggle_source_is_one_transaction(db: Database) -> None:
     ids = await synced(db)
     await fail_on(db, "subscriber_sources")
-    with pytest.raises(sqlite3.DatabaseError, match="simulated"):
+    with pytest.raises(FAILED, match="simulated"):
         await actions.toggle_source(db, CONFIG, CHAT, ids["le360"])
     assert await subscribers.get(db, CHAT.id) is None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
 from storage import Database, subscribers
 from tests.conftest import TOKEN
-from tests.live import primed, start_ajil, write_config
+from tests.live import primed, query, start_ajil, storage_section, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS = list(range(1000, 1300))
@@ -28,7 +27,9 @@ async def until(condition, timeout: float) -> None:  # type: ignore[no-untyped-d
         await asyncio.sleep(0.1)
 
 
-async def test_kill_9_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
+async def test_kill_9_mid_broadcast_loses_nothing(
+    tmp_path: Path, database_target: Path | str
+) -> None:
     emulator = Emulator(TOKEN)
     await emulator.start()
     newsroom = Newsroom()
@@ -37,7 +38,8 @@ async def test_kill_9_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
         tmp_path,
         emulator,
         newsroom,
-        sections="[alerts]\nmessages_per_second = 25\n[http]\nport = 0\n",
+        sections="[alerts]\nmessages_per_second = 25\n[http]\nport = 0\n"
+        + storage_section(database_target),
         source="interval = 15\n",
     )
     config = config_module.load(path, env={})
@@ -78,6 +80,5 @@ async def test_kill_9_mid_broadcast_loses_nothing(tmp_path: Path) -> None:
     assert all(counts[u] >= 1 for u in USERS)
     print(f"kill -9 after {sent_before} sends: {duplicates} duplicates (window {window})")
     assert duplicates <= window, f"{duplicates} duplicates, window {window}"
-    with sqlite3.connect(db_path) as conn:
-        states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+    states = dict(query(db_path, "SELECT state, count(*) FROM deliveries GROUP BY state"))
     assert states == {"sent": len(USERS)}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from bot.sandbox.world import SentMessage
 from storage import Database, subscribers
 from storage.subscribers import keyword_id
 from tests.conftest import TOKEN
-from tests.live import Live, primed, start_ajil, write_config
+from tests.live import Live, primed, query, start_ajil, storage_section, write_config
 
 ADMIN = 4242
 USERS = [501, 502, 503]
@@ -45,17 +44,18 @@ def notices(emulator: Emulator) -> list[SentMessage]:
     return [m for m in emulator.world.bot_messages(ADMIN) if "تعذر إرسال تنبيه" in m.text]
 
 
-def states(database: Path, title_like: str) -> Counter[str]:
-    with sqlite3.connect(database) as conn:
-        rows = conn.execute(
-            "SELECT d.state FROM deliveries d JOIN items i ON i.id = d.item_id"
-            " WHERE i.title LIKE ?",
-            (title_like,),
-        ).fetchall()
+def states(database: Path | str, title_like: str) -> Counter[str]:
+    rows = query(
+        database,
+        "SELECT d.state FROM deliveries d JOIN items i ON i.id = d.item_id WHERE i.title LIKE ?",
+        title_like,
+    )
     return Counter(row[0] for row in rows)
 
 
-async def test_hostile_alerts_keywords_and_refused_buttons_end_to_end(tmp_path: Path) -> None:
+async def test_hostile_alerts_keywords_and_refused_buttons_end_to_end(
+    tmp_path: Path, database_target: Path | str
+) -> None:
     emulator = Emulator(TOKEN)
     await emulator.start()
     newsroom = Newsroom()
@@ -65,7 +65,7 @@ async def test_hostile_alerts_keywords_and_refused_buttons_end_to_end(tmp_path: 
         emulator,
         newsroom,
         telegram=f"admins = [{ADMIN}]\n",
-        sections="[http]\nport = 0\n",
+        sections="[http]\nport = 0\n" + storage_section(database_target),
         source="title = 'أخبار المدينة'\ninterval = 15\n",
     )
     config = config_module.load(path, env={})

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from bot import config as config_module
 from bot.sandbox.emulator import Emulator
 from tests.conftest import TOKEN
-from tests.live import bot_with_subscribers, primed, start_ajil
+from tests.live import bot_with_subscribers, primed, query, start_ajil
 from tests.sites import RotatingHomepage
 
 USERS = [3101, 3102, 3103]
@@ -27,7 +26,7 @@ async def until(condition: Callable[[], bool], timeout: float) -> None:
 
 
 async def test_a_rotating_latest_bar_never_alerts_and_the_urgent_block_alerts_once(
-    tmp_path: Path,
+    tmp_path: Path, database_target: Path | str
 ) -> None:
     emulator = Emulator(TOKEN)
     await emulator.start()
@@ -38,6 +37,7 @@ async def test_a_rotating_latest_bar_never_alerts_and_the_urgent_block_alerts_on
         emulator,
         f"[[sources]]\nname = 'site'\nurl = '{site.url}'\nkind = 'html'\ninterval = 15\n",
         USERS,
+        database_target,
     )
     db_path = config_module.load(path, env={}).storage.database
 
@@ -66,8 +66,7 @@ async def test_a_rotating_latest_bar_never_alerts_and_the_urgent_block_alerts_on
     assert sorted(recipients) == USERS  # once each
     assert len(site.shown) >= 9  # the bar showed new headlines at every poll...
     assert not any(title in text for title in site.shown for text in sent)  # ...none alerted
-    with sqlite3.connect(db_path) as conn:
-        stored = dict(conn.execute("SELECT title, urgent FROM items"))
+    stored = dict(query(db_path, "SELECT title, urgent FROM items"))
     assert stored[BREAKING] == 1
     rotated = [title for title in site.shown if title in stored]
     assert rotated and all(stored[title] == 0 for title in rotated)

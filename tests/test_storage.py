@@ -279,7 +279,7 @@ async def test_reader_and_writer_at_once_never_lock(db: Database) -> None:
         return reads
 
     # A second process-like connection writing at the same time, too.
-    other = await Database.open(db.path)
+    other = await Database.open(db.target)
     try:
 
         async def write_elsewhere() -> None:

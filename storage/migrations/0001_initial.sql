@@ -70,6 +70,11 @@ CREATE INDEX items_latest ON items (sort_at DESC);
 CREATE INDEX items_urgent ON items (urgent, sort_at DESC);
 CREATE INDEX items_source ON items (source_id, sort_at DESC);
 
+-- Full-text search over the normalized title and text. SQLite: an FTS5 index, kept by
+-- triggers. PostgreSQL: the item's normalized words (storage.items.search_words, written by
+-- storage.items) in an array with a GIN index; a search asks for every word (@>), which is
+-- what FTS5 does with the same quoted words.
+-- dialect: sqlite
 CREATE VIRTUAL TABLE items_fts USING fts5 (
     normalized_title, normalized_text,
     content = 'items', content_rowid = 'id',
@@ -89,6 +94,10 @@ CREATE TRIGGER items_fts_update AFTER UPDATE OF normalized_title, normalized_tex
     INSERT INTO items_fts (rowid, normalized_title, normalized_text)
     VALUES (new.id, new.normalized_title, new.normalized_text);
 END;
+-- dialect: postgresql
+ALTER TABLE items ADD COLUMN search_words TEXT[] NOT NULL DEFAULT '{}';
+CREATE INDEX items_search ON items USING gin (search_words);
+-- dialect: all
 
 -- Messages that are not one item: an admin's broadcast, a subscriber's digest.
 CREATE TABLE notices (
