@@ -294,6 +294,21 @@ def test_a_pushed_text_without_a_link_gets_the_sites_url_and_an_id_from_its_text
     assert dead.url == SITE and dead.uid.startswith("title:kifache:")
 
 
+def test_scripts_and_styles_in_a_pushed_fragment_are_not_its_text() -> None:
+    (text,) = pushed_items(
+        "<style>.x{color:red}</style>انهيار عمارة قديمة<script>alert(1)</script>", "k", SITE
+    )
+    assert text.title == "انهيار عمارة قديمة"
+    (link,) = pushed_items(
+        '<a href="/9"><noscript>نص مخفي</noscript>حريق في سوق الخضر بالمدينة القديمة'
+        "<template>قالب</template></a>",
+        "k",
+        SITE,
+    )
+    assert link.title == "حريق في سوق الخضر بالمدينة القديمة"
+    assert pushed_items("<script>alert('عاجل: خبر')</script>", "k", SITE) == []
+
+
 def test_a_pushed_label_or_nothing_is_no_item() -> None:
     assert pushed_items("<span>عاجل</span>", "k", SITE) == []
     assert pushed_items("  ", "k", SITE) == []
