@@ -416,6 +416,10 @@ async def test_the_command_exits_1_with_the_reason(sites: wild.Wild) -> None:
 async def test_the_command_refuses_what_is_not_a_web_address() -> None:
     code, _, err = await ajil("probe", "file:///etc/passwd")
     assert code == 2 and "expected an http:// or https:// URL" in err
+    # Malformed or hostless: a usage error too, not "cannot read the site" (exit 1).
+    for url in ("http://[::1", "https://", "http:///path"):
+        code, _, err = await ajil("probe", url)
+        assert (code, err) == (2, f"ajil: {url}: expected an http:// or https:// URL\n"), url
 
 
 def test_why_no_block_counts_as_urgent_is_said() -> None:
