@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.news.models import ParseError
-from bot.news.push_client import Outcome, PushClient, PushSettings
+from bot.news.push_client import MAX_FRAME_BYTES, Outcome, PushClient, PushSettings
 from bot.news.push_protocol import (
     ACTIVITY_TIMEOUT,
     HANDSHAKE_TIMEOUT,
@@ -262,6 +262,36 @@ async def test_a_push_service_that_is_down_is_retried_with_growing_delays_then_r
         assert client.problem() == (
             "push channel refused (4001 App key does not exist): check key, cluster or ws_url"
         )
+    finally:
+        task.cancel()
+        await server.stop()
+
+
+async def test_a_frame_over_the_size_cap_is_named_as_the_reason_the_channel_dropped() -> None:
+    server = PushServer()
+    await server.start()
+    slept: list[float] = []
+    subscriptions: list[int] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def on_subscribed(connection: int) -> None:
+        subscriptions.append(connection)
+
+    client = PushClient(
+        PushSettings("s", socket_url(server.key, ws_url=server.url), "c", "e"),
+        _noop,
+        on_subscribed,
+        sleep=sleep,
+    )
+    task = asyncio.create_task(client.run())
+    try:
+        await until(lambda: subscriptions == [1])
+        server.trigger("c", "e", {"message": "ا" * (MAX_FRAME_BYTES // 2 + 1)})
+        await until(lambda: len(subscriptions) == 2)
+        # Not "connection error (unknown)": what the server sent that ended the connection.
+        assert f"exceeds limit {MAX_FRAME_BYTES}" in (client.last_error or ""), client.last_error
     finally:
         task.cancel()
         await server.stop()
