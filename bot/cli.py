@@ -291,6 +291,17 @@ def _article(config: Config, target: str, as_json: bool, sentences: int) -> int:
     return EXIT_OK
 
 
+def _is_web_url(url: str) -> bool:
+    """An http(s) URL with a host that parses ("http://[::1" and "https://" do not)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 def _probe(config: Config, url: str, name: str | None, as_json: bool) -> int:
     from zoneinfo import ZoneInfo
 
@@ -299,7 +310,7 @@ def _probe(config: Config, url: str, name: str | None, as_json: bool) -> int:
     from bot.news.fetch import FetchError, HttpFetcher
     from bot.news.netguard import FetchPolicy
 
-    if not url.startswith(("http://", "https://")):
+    if not _is_web_url(url):
         print(f"ajil: {url}: expected an http:// or https:// URL", file=sys.stderr)
         return EXIT_USAGE
     if name is not None and (not name or any(c.isspace() for c in name)):

@@ -312,6 +312,18 @@ class SourceConfig(_Section):
             )
         return value
 
+    @field_validator("event")
+    @classmethod
+    def _check_event(cls, value: str | None) -> str | None:
+        # Pusher protocol 7 (pusher.com/docs/channels/library_auth_reference/pusher-websockets-
+        # protocol): these prefixes name the protocol's own events, which no binding receives.
+        if value is not None and value.startswith(("pusher:", "pusher_internal:")):
+            raise ValueError(
+                "pusher: and pusher_internal: events are the protocol's own; expected the "
+                "event the site's script binds, such as kifache-push-event"
+            )
+        return value
+
     @model_validator(mode="after")
     def _check_pusher(self) -> SourceConfig:
         given = [k for k in _PUSHER_KEYS if getattr(self, k) is not None]
@@ -340,7 +352,7 @@ class SourceConfig(_Section):
     def _check_timezone(cls, value: str | None) -> str | None:
         return None if value is None else _zone_name(value)
 
-    @field_validator("items", "title_field", "url_field", "time_field")
+    @field_validator("items", "title_field", "url_field", "time_field", "message_field")
     @classmethod
     def _check_path(cls, value: str | None) -> str | None:
         if value is None or value == "":

@@ -116,9 +116,12 @@ async def probe(url: str, fetcher: Fetcher, zone: tzinfo, name: str | None = Non
     page_words = _page_words(listing, kind, result.warnings)
     # A homepage source polls the page where redirects and refresh stubs end.
     main = _main_source(name, seen.url or url, working, urgent, render, headlines)
-    tables = ([_push_source(name, seen.url or url, reading.push)] if reading.push else []) + (
-        [main] if main else []
-    )
+    # A pusher source also polls the site as `auto` does (its feed or REST API, its homepage):
+    # it is the one source to paste. A second one polling the same site would read everything
+    # twice, warn at every poll that the bar needs a pusher source, and split the site's
+    # alerts and headlines between two names.
+    push_table = _push_source(name, seen.url or url, reading.push) if reading.push else None
+    tables = [push_table] if push_table else [main] if main else []
     conditional = await _conditional(recorder, main, working, seen.url or url)
     notes = []
     if reading.push and reading.push.message_field is None:
@@ -265,7 +268,7 @@ def _main_source(
 
 
 def _push_source(name: str, page_url: str, push: PushBinding) -> Table:
-    table: Table = {"name": f"{name}-push", "kind": "pusher", "url": page_url, "key": push.key}
+    table: Table = {"name": name, "kind": "pusher", "url": page_url, "key": push.key}
     if push.cluster:
         table["cluster"] = push.cluster
     else:

@@ -174,6 +174,21 @@ def test_a_text_only_bar_gives_urgent_items_with_the_site_url_and_ids_of_their_o
     assert reading.urgent_block == "div.breaking labelled «عاجل»"
 
 
+def test_scripts_and_styles_in_an_urgent_bar_are_not_its_entries_text() -> None:
+    # What a reader sees of the bar: an inline script's code or a style sheet is none of it.
+    reading = read(
+        '<div class="breaking"><span>عاجل</span><ul><li>زلزال بقوة خمس درجات يضرب الإقليم'
+        '<script>var bar = "alert";</script></li><li><style>.x{color:red}</style>'
+        "تعليق الرحلات البحرية نحو الجزيرة<template>قالب</template></li></ul></div>"
+        f"{stories()}"
+    )
+    assert titles(urgent(reading)) == [
+        "زلزال بقوة خمس درجات يضرب الإقليم",
+        "تعليق الرحلات البحرية نحو الجزيرة",
+    ]
+    assert titles(reading.items)[2:] == STORY_TITLES
+
+
 def test_javascript_links_in_an_urgent_bar_keep_their_entries() -> None:
     reading = read(
         '<div class="alerts"><b>عاجل</b><a href="javascript:void(0)">إغلاق الطريق الوطنية رقم '

@@ -199,6 +199,21 @@ def test_missing_fields_are_counted_and_named() -> None:
     ]
 
 
+def test_a_title_field_that_holds_no_text_is_warned_not_dropped_silently() -> None:
+    # title_field names an object (a headline per language), a list, a flag: none is a title,
+    # and without a word the ticker would read as empty, the usual state of one.
+    items, warnings = read(
+        {"breaking": [{"text": {"ar": FIRST}}, {"text": [SECOND]}, {"text": True}]},
+        items="breaking",
+        title_field="text",
+    )
+    assert items == []
+    assert warnings == [
+        '3 of 3 entries have a "text" (title_field) that is not text (the first: an object); '
+        "skipped"
+    ]
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [

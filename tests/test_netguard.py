@@ -154,6 +154,23 @@ async def test_redirects_are_held_to_the_policy(
     assert canary.requests == []
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "http://[::1/feed", "http://[not-an-address]/"])
+async def test_a_malformed_url_is_a_fetch_error_not_a_crash(fetcher: HttpFetcher, url: str) -> None:
+    # `ajil article http://[::1` ended in a ValueError traceback; `ajil probe` in "unexpected
+    # error while reading the source".
+    with pytest.raises(FetchError, match="not a valid URL"):
+        await fetcher.fetch(url)
+    with pytest.raises(FetchError, match="not a valid URL"):
+        await fetcher.fetch(url, on_demand=True)
+
+
+async def test_a_redirect_to_a_malformed_url_is_a_fetch_error(
+    source: Server, fetcher: HttpFetcher
+) -> None:
+    with pytest.raises(FetchError):
+        await fetcher.fetch(f"{source.url}/redirect?to=http://[::1")
+
+
 async def test_a_users_url_stays_on_the_sources_origins(
     source: Server, canary: Server, fetcher: HttpFetcher
 ) -> None:

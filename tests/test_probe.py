@@ -196,9 +196,9 @@ async def test_kifache_reports_the_push_channel_and_prints_a_pusher_source(
     assert (report.push.channel, report.push.event) == ("kifache-channel", "kifache-push-event")
     assert report.render is None  # the channel is how to read the bar, not a browser
     assert report.headline_count == 59 and len(report.headlines) == 5
-    push, homepage = tables(report)
+    (push,) = tables(report)  # a pusher source polls the site as auto does: one block
     assert push == {
-        "name": "site-push",
+        "name": "site",
         "kind": "pusher",
         "url": url,
         "key": "f00dfeed0123",
@@ -207,10 +207,7 @@ async def test_kifache_reports_the_push_channel_and_prints_a_pusher_source(
         "event": "kifache-push-event",
         "message_field": "message",
     }
-    # No feed nor REST API at this origin: the homepage gives the headlines.
-    assert homepage == {"name": "site", "kind": "html", "url": url}
     loads_with_config(push)
-    loads_with_config(homepage)
     text = "\n".join(report.lines(ZONE))
     assert "push channel: Pusher key f00dfeed0123, channel kifache-channel" in text
     assert "the urgent bar is filled by a Pusher" not in text  # said once, not twice
@@ -285,15 +282,16 @@ async def test_a_feed_only_site(site: hostile.Server) -> None:
     assert site.requests.count("/feedsite/feed/") == 2  # read once, asked again once
 
 
-async def test_a_pushed_bar_beside_a_feed_gives_a_push_source_and_the_feed(
+async def test_a_pushed_bar_beside_a_feed_gives_one_push_source_that_reads_the_feed(
     site: hostile.Server,
 ) -> None:
     url = f"{site.url}/feedpush/"
     report = await look(url, site.url)
-    push, listing = tables(report)
-    assert push["kind"] == "pusher" and push["url"] == url
-    # The homepage adds nothing the push channel does not: the feed alone is polled.
-    assert listing == {"name": "site", "kind": "rss", "url": f"{site.url}/feedsite/feed/"}
+    # The pusher source polls the site as auto does, the feed it announces included: no
+    # second source reads that feed again.
+    (push,) = tables(report)
+    assert push["kind"] == "pusher" and push["url"] == url and push["name"] == "site"
+    assert report.listing is not None and report.listing.url == f"{site.url}/feedsite/feed/"
     assert report.conditional is not None and report.conditional.answers_304
 
 
@@ -379,11 +377,32 @@ async def test_the_command_prints_the_report_and_the_block(site: hostile.Server)
     assert code == 0, err
     assert "urgent block: div.urgent labelled «عاجل», empty in the page" in out
     pasted = tomllib.loads(out.split("# paste into config.toml:\n", 1)[1])
-    assert [t["name"] for t in pasted["sources"]] == ["kifache-push", "kifache"]
+    assert [(t["name"], t["kind"]) for t in pasted["sources"]] == [("kifache", "pusher")]
     code, out, err = await ajil("probe", "--json", f"{site.url}/kifache/")
     data = json.loads(out)
     assert code == 0 and data["usable"] and data["push"]["channel"] == "kifache-channel"
     assert tomllib.loads(data["toml"])["sources"] == data["sources"]
+
+
+async def test_the_printed_blocks_pasted_as_they_are_read_the_site_without_a_warning(
+    site: hostile.Server, tmp_path: Path
+) -> None:
+    # The operator pastes what probe printed and checks it with ajil fetch: a second source
+    # polling the same homepage would warn at every poll "add a kind = pusher source", which
+    # is there, and split the site's alerts and headlines between two names.
+    needs_kifache()
+    code, out, err = await ajil("probe", f"{site.url}/kifache/")
+    assert code == 0, err
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[telegram]\ntoken = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"\n'
+        + out.split("# paste into config.toml:\n", 1)[1],
+        encoding="utf-8",
+    )
+    code, out, err = await ajil("--config", str(config), "fetch")
+    assert code == 0, err
+    assert "warning" not in err
+    assert {line.split("\t")[0] for line in out.splitlines()} == {"site"}
 
 
 async def test_the_command_exits_1_with_the_reason(sites: wild.Wild) -> None:
@@ -397,6 +416,10 @@ async def test_the_command_exits_1_with_the_reason(sites: wild.Wild) -> None:
 async def test_the_command_refuses_what_is_not_a_web_address() -> None:
     code, _, err = await ajil("probe", "file:///etc/passwd")
     assert code == 2 and "expected an http:// or https:// URL" in err
+    # Malformed or hostless: a usage error too, not "cannot read the site" (exit 1).
+    for url in ("http://[::1", "https://", "http:///path"):
+        code, _, err = await ajil("probe", url)
+        assert (code, err) == (2, f"ajil: {url}: expected an http:// or https:// URL\n"), url
 
 
 def test_why_no_block_counts_as_urgent_is_said() -> None:

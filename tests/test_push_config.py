@@ -70,6 +70,20 @@ def test_a_pusher_source_on_a_cluster_or_another_server() -> None:
         ({"cluster": "EU west"}, "config.toml: sources[0].cluster: expected a Pusher cluster"),
         ({"key": "a key"}, "config.toml: sources[0].key: expected the app key"),
         ({"kind": "rss"}, "config.toml: sources[0]: key, cluster, channel, event: only for kind"),
+        # The protocol's own events never reach a binding: a source bound to one hears nothing.
+        (
+            {"event": "pusher:subscribe"},
+            "config.toml: sources[0].event: pusher: and pusher_internal: events are the "
+            "protocol's own",
+        ),
+        (
+            {"event": "pusher_internal:subscription_succeeded"},
+            "config.toml: sources[0].event: pusher: and pusher_internal: events",
+        ),
+        (
+            {"message_field": "payload..html"},
+            "config.toml: sources[0].message_field: expected a dotted path of keys",
+        ),
     ],
 )
 def test_each_mistake_is_named(change: dict[str, Any], line: str) -> None:

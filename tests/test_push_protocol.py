@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.news.models import ParseError
-from bot.news.push_client import Outcome, PushClient, PushSettings
+from bot.news.push_client import MAX_FRAME_BYTES, Outcome, PushClient, PushSettings
 from bot.news.push_protocol import (
     ACTIVITY_TIMEOUT,
     HANDSHAKE_TIMEOUT,
@@ -267,6 +267,36 @@ async def test_a_push_service_that_is_down_is_retried_with_growing_delays_then_r
         await server.stop()
 
 
+async def test_a_frame_over_the_size_cap_is_named_as_the_reason_the_channel_dropped() -> None:
+    server = PushServer()
+    await server.start()
+    slept: list[float] = []
+    subscriptions: list[int] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def on_subscribed(connection: int) -> None:
+        subscriptions.append(connection)
+
+    client = PushClient(
+        PushSettings("s", socket_url(server.key, ws_url=server.url), "c", "e"),
+        _noop,
+        on_subscribed,
+        sleep=sleep,
+    )
+    task = asyncio.create_task(client.run())
+    try:
+        await until(lambda: subscriptions == [1])
+        server.trigger("c", "e", {"message": "ا" * (MAX_FRAME_BYTES // 2 + 1)})
+        await until(lambda: len(subscriptions) == 2)
+        # Not "connection error (unknown)": what the server sent that ended the connection.
+        assert f"exceeds limit {MAX_FRAME_BYTES}" in (client.last_error or ""), client.last_error
+    finally:
+        task.cancel()
+        await server.stop()
+
+
 # -- reading what is pushed --------------------------------------------------------------------
 
 
@@ -292,6 +322,21 @@ def test_a_pushed_text_without_a_link_gets_the_sites_url_and_an_id_from_its_text
         '<a href="javascript:void(0)">حريق في سوق الخضر بالمدينة القديمة</a>', "kifache", SITE
     )
     assert dead.url == SITE and dead.uid.startswith("title:kifache:")
+
+
+def test_scripts_and_styles_in_a_pushed_fragment_are_not_its_text() -> None:
+    (text,) = pushed_items(
+        "<style>.x{color:red}</style>انهيار عمارة قديمة<script>alert(1)</script>", "k", SITE
+    )
+    assert text.title == "انهيار عمارة قديمة"
+    (link,) = pushed_items(
+        '<a href="/9"><noscript>نص مخفي</noscript>حريق في سوق الخضر بالمدينة القديمة'
+        "<template>قالب</template></a>",
+        "k",
+        SITE,
+    )
+    assert link.title == "حريق في سوق الخضر بالمدينة القديمة"
+    assert pushed_items("<script>alert('عاجل: خبر')</script>", "k", SITE) == []
 
 
 def test_a_pushed_label_or_nothing_is_no_item() -> None:

@@ -151,7 +151,10 @@ class HttpFetcher:
         on_demand: bool = False,
     ) -> Fetched:
         """GET `url` (see `Fetcher.fetch`); raises FetchError with a short reason."""
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError as exc:  # "http://[::1": an unclosed or invalid IPv6 address
+            raise FetchError(f"not a valid URL ({exc})", refused=True) from None
         if on_demand:
             async with self._on_demand, self._on_demand_hosts[host]:
                 return await self._fetch(url, validators, confined, contextlib.nullcontext())

@@ -40,6 +40,9 @@ def parse_homepage(
     tree = LexborHTMLParser(bounded_nesting(html))
     if tree.body is None:
         raise ParseError("not an HTML page")
+    scripts = inline_scripts(tree)  # read before they go: they name the bar's push channel
+    # Code and templates are no text a reader sees: a bar entry must not carry them.
+    tree.strip_tags(_NOT_TEXT)
     page = outline(tree)
     chosen = None
     notes: list[str] = []
@@ -68,9 +71,12 @@ def parse_homepage(
     block = f'ticker_selector "{ticker_selector}"' if ticker_selector else None
     if urgent.blocks:
         block = "; ".join(urgent.blocks)
-    push, urgent_notes = _pushed(tree, page, urgent, base_url)
+    push, urgent_notes = _pushed(tree, page, urgent, scripts, base_url)
     return PageReading(items, block, tuple(notes + urgent_notes), push, tuple(urgent.passed_over))
 
+
+# Elements whose content is code or an inert template, never text on the page.
+_NOT_TEXT = ["script", "style", "template"]
 
 # How the warning of a pushed urgent bar begins: a pusher source for that page drops it.
 PUSH_NOTE_START = "the urgent bar is filled by a Pusher push channel"
@@ -85,13 +91,13 @@ def push_note(push: PushBinding, page_url: str) -> str:
 
 
 def _pushed(
-    tree: LexborHTMLParser, page: Outline, urgent: UrgentReading, base_url: str
+    tree: LexborHTMLParser, page: Outline, urgent: UrgentReading, scripts: list[str], base_url: str
 ) -> tuple[PushBinding | None, list[str]]:
     """The push channel that fills an urgent block, and the notes: an empty block that such a
     channel fills says so instead of "its script fills it"."""
     if not urgent.indices:
         return None, urgent.notes
-    bindings = find_bindings(inline_scripts(tree), base_url)
+    bindings = find_bindings(scripts, base_url)
     push = urgent_binding(tree, page, urgent.indices, bindings)
     if push is None or urgent_binding(tree, page, urgent.empty, [push]) is None:
         return push, urgent.notes

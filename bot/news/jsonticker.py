@@ -92,6 +92,7 @@ def parse_ticker(
     site = mapping.site_url or urljoin(url, "/")
     items: list[Item] = []
     no_title: list[Any] = []
+    not_text: list[Any] = []  # titles that are objects, lists or flags
     no_url = no_time = bad_time = not_objects = 0
     for entry in entries:
         if isinstance(entry, str):
@@ -103,6 +104,8 @@ def parse_ticker(
         if not isinstance(raw_title, str | int | float) or isinstance(raw_title, bool):
             if raw_title is None:
                 no_title.append(entry)
+            else:
+                not_text.append(raw_title)
             continue
         title, link = _text_and_link(str(raw_title), url)
         if not title:
@@ -134,6 +137,11 @@ def parse_ticker(
         warnings.append(
             f'{len(no_title)} of {total} entries have no "{mapping.title_field}" (title_field); '
             f"skipped (the first one's keys: {keys})"
+        )
+    if not_text:
+        warnings.append(
+            f'{len(not_text)} of {total} entries have a "{mapping.title_field}" (title_field) '
+            f"that is not text (the first: {_kind(not_text[0])}); skipped"
         )
     if not_objects:
         warnings.append(f"{not_objects} of {total} entries are not objects; skipped")

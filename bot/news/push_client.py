@@ -185,7 +185,10 @@ class PushClient:
                     code = ws.close_code
                     why = f"closed by the server ({code})" if code else "connection lost"
                     if message.type == aiohttp.WSMsgType.ERROR:
-                        why = f"connection error ({ws.exception() or 'unknown'})"
+                        # The reader's error (a frame over max_msg_size...) comes as the
+                        # message's data; ws.exception() is often None then.
+                        error = message.data if isinstance(message.data, Exception) else None
+                        why = f"connection error ({error or ws.exception() or 'unknown'})"
                     return Outcome(close_action(code), why, session.subscribed)
             outcome = await self._react(ws, session, reaction)
             if outcome is not None:

@@ -27,6 +27,8 @@ _WRAPPER = "ajil-pushed"
 # Pusher's hosted service caps an event at 10 KB; other servers allow more. A bar's entry is
 # a line or two: anything this large is not one.
 MAX_MESSAGE_BYTES = 64 * 1024
+# Elements whose content is code or hidden markup, never the text a reader sees in the bar.
+_NOT_TEXT = ["script", "style", "noscript", "template"]
 
 
 def message_of(data: Any, field: str) -> str:
@@ -67,6 +69,7 @@ def pushed_items(message: str, source: str, site_url: str) -> list[Item]:
         raise ParseError("pushed message too large")
     html = f'<div class="{_WRAPPER}">{message}</div>'
     tree = LexborHTMLParser(bounded_nesting(html))
+    tree.strip_tags(_NOT_TEXT)
     wrapper = tree.css_first(f"div.{_WRAPPER}")
     if wrapper is None:
         return []
