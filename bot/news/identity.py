@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from bot.news.text import normalize
@@ -105,3 +106,20 @@ def stable_id(source: str, url: str | None, guid: str | None, title: str) -> str
             return "url:" + canonical_url(guid)
         return f"guid:{source}:{guid}"
     return f"title:{source}:{normalize(title)}"
+
+
+def stored_url(url: str | None, uid: str) -> str | None:
+    """The address an item is kept under: its own URL when it names one page; for an entry
+    without a page of its own (a text-only urgent bar's entry, a pushed text, a JSON ticker
+    entry without a link: all carry the site's front page) the front page with a fragment made
+    from the item's id (12 hex digits of its SHA-256).
+
+    Storage keeps one item per address (items.url is UNIQUE), so without the fragment every
+    link-less entry after the first was taken for the first and never alerted; the fragment
+    tells them apart and the link still opens the front page (a fragment that names no element
+    scrolls nowhere, RFC 3986 section 3.5).
+    """
+    if not url or names_one_page(url):
+        return url  # None: an item without any address (a feed entry without a link)
+    digest = hashlib.sha256(uid.encode("utf-8")).hexdigest()[:12]
+    return f"{url.split('#', 1)[0]}#{digest}"

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from bot.news.backoff import next_attempt
 from bot.news.dates import latest_possible
 from bot.news.dedup import StoryIndex
+from bot.news.identity import stored_url
 from bot.news.models import Item
 from bot.news.sources import PollResult
 from bot.news.text import normalize
@@ -230,7 +231,7 @@ class Ingestor:
                     NewItem(
                         uid=item.uid,
                         source_id=source.id,
-                        url=item.url,
+                        url=stored_url(item.url, item.uid),
                         title=item.title,
                         normalized_title=normalize(item.title),
                         normalized_text=normalize(item.summary or ""),
