@@ -5,10 +5,11 @@ own, standing in for nginx), the Bot API emulator here (the bot's answers arrive
 load from a second process (bench/webhook_load.py), open loop: at each offered rate the planned
 updates are POSTed on time whatever the fleet's backlog, each from a user of its own (so that
 the per-user limit of 20 a minute never applies), with Telegram's secret header:
-  40 % settings buttons (alert level, language, quiet hours off, the sources list): an upsert of
+  40 % settings buttons (alert level, language, quiet hours off): an upsert of
        the chat's record, the setting written, the keyboard edited (editMessageText);
-  30 % the "more" button under /latest: the next page sent (sendMessage), kept for /summary N;
-  30 % /latest: 10 headlines of 2,000 sent (sendMessage), kept for /summary N.
+  30 % the "more" button under /latest 10 (more:a:10:10): the next 10 headlines sent
+       (sendMessage), kept for /summary N;
+  30 % /latest: 5 headlines of 2,000 sent (sendMessage), kept for /summary N.
 Every update also goes through the per-user limit (one upsert). An update counts as answered
 when its answer (editMessageText or sendMessage) reaches the emulator; its latency runs from
 the POST to that answer; a button's answerCallbackQuery is timed too.
