@@ -16,6 +16,9 @@ the POST to that answer; a button's answerCallbackQuery is timed too.
 
 Run: python -m bench.bench_updates [--backends sqlite,postgresql] [--workers 1,2]
                                    [--rates 25,50,100,200] [--seconds 20] [--count 3000]
+                                   [--pg-params synchronous_commit=off] [--storage-only]
+--storage-only runs the mix's storage calls alone (no Telegram, no HTTP), 32 at once in each
+of 1 or 2 processes (--workers), to tell the write path's share from the rest.
 Bounded: each step sends at most --count updates in at most --seconds, then waits for the
 answers while they keep coming (at most 240 s; an update unanswered 20 s after the last answer
 is counted as lost). Loopback only. PostgreSQL: a scratch database on
@@ -45,11 +48,12 @@ from typing import Any
 
 import asyncpg
 
+from bot.actions import ChatRef, change_settings, chat_record
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
 from bot.sandbox.serve import DEFAULT_TOKEN
 from bot.sandbox.world import SentMessage, command_entities
-from storage import Database, items, sources
+from storage import Database, items, sessions, sources, subscribers
 from storage.models import NewItem
 from storage.sources import SourceSpec
 
@@ -381,19 +385,19 @@ async def step(
     )
 
 
-async def seed(database: str, news: Newsroom) -> None:
+async def seed(database: str, site: str) -> None:
     """The configured source with ITEMS headlines, so that /latest and "more" have pages."""
     db = await Database.open(database)
     try:
-        (state,) = await sources.sync(db, [SourceSpec("site", news.url, "auto")])
+        (state,) = await sources.sync(db, [SourceSpec("site", site, "auto")])
         now = datetime.now(UTC)
         await items.insert_many(
             db,
             [
                 NewItem(
-                    uid=f"{news.url}bench/{n}",
+                    uid=f"{site}bench/{n}",
                     source_id=state.id,
-                    url=f"{news.url}bench/{n}",
+                    url=f"{site}bench/{n}",
                     title=f"عنوان الخبر رقم {n} في موقع المدينة",
                     normalized_title=f"عنوان الخبر رقم {n} في موقع المدينة",
                     published_at=now - timedelta(seconds=60 * n),
@@ -445,7 +449,7 @@ async def configuration(
         fleet = Fleet(folder, database, workers)
         results = []
         try:
-            await seed(database, news)
+            await seed(database, news.url)
             await fleet.start(emulator, news)
             await asyncio.sleep(3)  # the leader's first poll of the site
             await step(emulator, fleet, backend, 10, 3, 30)  # warm-up, not reported
@@ -465,6 +469,73 @@ async def configuration(
             if pg_name is not None:
                 await drop_database(pg_name)
     return results
+
+
+async def storage_worker(database: str, first_user: int, count: int) -> float:
+    """The mix's storage calls alone, as the handlers make them, 32 updates at once (PTB's
+    slots) in this process: updates per second. No Telegram, no HTTP: the write path's share."""
+    db = await Database.open(database)
+    slots = asyncio.Semaphore(32)
+
+    async def one(n: int) -> None:
+        user = first_user + n
+        chat = ChatRef(user, "private", None, "ar")
+        async with slots:
+            await sessions.pace_command(db, user, int(time.time() * 1000), 20)  # the guard
+            if n % 10 < 4:  # a settings button
+                await chat_record(db, chat)
+                await change_settings(db, chat, alert_level="all")
+                await subscribers.keywords(db, user)
+            else:  # /latest or "more": language_for, the listing, the list kept
+                await subscribers.get(db, user)
+                await items.latest(db, limit=11 if n % 10 < 7 else 6)
+                await sessions.save_list(db, user, list(range(10)), int(time.time()))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(count)))
+    elapsed = time.perf_counter() - started
+    await db.close()
+    return count / elapsed
+
+
+async def storage_path(backend: str, processes: list[int], count: int, pg_params: str) -> None:
+    """The storage calls alone in 1 or 2 processes on one database (`--storage-only`)."""
+    pg_name = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "postgresql":
+            pg_name, database = await scratch_database()
+        else:
+            database = str(Path(tmp) / "ajil.db")
+        if pg_name is not None and pg_params:
+            database = f"{database}?{pg_params}"
+        try:
+            news_url = "http://127.0.0.1:9/"  # never fetched: the source only names the items
+            await seed(database, news_url)
+            for n in processes:
+                runs = [
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "bench.bench_updates",
+                        "--storage-worker",
+                        database,
+                        str(next(FIRST_USERS)),
+                        str(count),
+                        stdout=asyncio.subprocess.PIPE,
+                        cwd=ROOT,
+                    )
+                    for _ in range(n)
+                ]
+                rates = [float((await run.communicate())[0]) for run in runs]
+                print(
+                    f"{backend:10} storage calls only, {n} process(es), 32 updates at once each:"
+                    f" {' + '.join(f'{r:.0f}' for r in rates)} = {sum(rates):.0f} updates/s;"
+                    f" load average {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+        finally:
+            if pg_name is not None:
+                await drop_database(pg_name)
 
 
 def show(s: Step) -> None:
@@ -492,11 +563,23 @@ def main() -> None:
     parser.add_argument(
         "--pg-params", default="", help="server settings for the workers' URL, a=b&c=d"
     )
+    parser.add_argument(
+        "--storage-only", action="store_true", help="the mix's storage calls alone, no Telegram"
+    )
+    parser.add_argument("--storage-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.storage_worker:
+        database, first, count = args.storage_worker
+        print(asyncio.run(storage_worker(database, int(first), int(count))))
+        return
     rates = [float(r) for r in args.rates.split(",")]
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load:.1f} before the run", flush=True)
     for backend in args.backends.split(","):
+        if args.storage_only:
+            processes = [int(w) for w in args.workers.split(",")]
+            asyncio.run(storage_path(backend, processes, args.count, args.pg_params))
+            continue
         for workers in (int(w) for w in args.workers.split(",")):
             asyncio.run(
                 configuration(backend, workers, rates, args.seconds, args.count, args.pg_params)
