@@ -24,6 +24,7 @@ from telegram.ext import Application, Defaults
 import handlers
 from bot import logs
 from bot.alerts.botapi import BotApiClient
+from bot.alerts.fanout import FanOutWalker
 from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
 from bot.config import Config
@@ -59,6 +60,7 @@ class Services:
     sender: Sender | None = None
     watcher: Watcher | None = None
     metrics: Metrics | None = None
+    walker: FanOutWalker | None = None
 
 
 def build_application(services: Services) -> Application:  # type: ignore[type-arg]
@@ -119,8 +121,14 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
         )
         metrics = Metrics()
         sender = Sender(db, sender_client, settings, metrics=metrics)
-        watcher = Watcher(db, config, fetcher, sender.wake, metrics=metrics)
-        services = Services(config, db, fetcher, sender, watcher, metrics)
+        walker = FanOutWalker(db, config.schedule.zone, sender.wake)
+
+        def new_alerts() -> None:
+            walker.wake()
+            sender.wake()
+
+        watcher = Watcher(db, config, fetcher, new_alerts, metrics=metrics)
+        services = Services(config, db, fetcher, sender, watcher, metrics, walker)
         application = build_application(services)
         await _serve(application, services, sender_client, stop)
     finally:
@@ -150,6 +158,7 @@ async def _serve(
         ) from None
     sender_stop = asyncio.Event()
     sender_task: asyncio.Task[None] | None = None
+    walker_task: asyncio.Task[None] | None = None
     config, db = services.config, services.db
     assert services.metrics is not None
     health = HealthServer(db, services.metrics, HealthState(api_answered=True))
@@ -195,20 +204,25 @@ async def _serve(
                     f"({exc.strerror}); change [http] port or set enabled = false",
                     exit_code=2,
                 ) from None
-        sender_task = asyncio.create_task(services.sender.run(sender_stop))
+        sender_task = asyncio.create_task(services.sender.run(sender_stop), name="sender")
+        if services.walker is not None:
+            walker_task = asyncio.create_task(
+                services.walker.run(sender_stop), name="fan-out walker"
+            )
         log.info(
             "running with %d sources; stop with Ctrl-C or SIGTERM", len(services.config.sources)
         )
-        await _wait(stop, sender_task)
+        await _wait(stop, *(t for t in (sender_task, walker_task) if t is not None))
         log.info("stopping")
         await application.updater.stop()
         await application.stop()
     finally:
         await handlers.stop_background(application)
         sender_stop.set()
-        if sender_task is not None:
-            with contextlib.suppress(Exception):
-                await sender_task
+        for task in (walker_task, sender_task):
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await task
         await health.stop()
         await sender_client.close()
         # After a failure mid-start or mid-run the Application may still be running; PTB's
@@ -294,14 +308,16 @@ async def _start_webhook(application: Application, config: Config, db: Database)
     )
 
 
-async def _wait(stop: asyncio.Event, sender: asyncio.Task[None]) -> None:
-    """Until asked to stop; a sender that dies is an error, not a silent stop of alerts."""
+async def _wait(stop: asyncio.Event, *tasks: asyncio.Task[None]) -> None:
+    """Until asked to stop; a sender (or fan-out walker) that dies is an error, not a silent
+    stop of alerts. Each task's name says what it is in the error."""
     stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait([stopper, sender], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
-    if sender.done() and not stop.is_set():
-        error = sender.exception()
-        raise RuntimeError(f"the alert sender stopped: {error!r}") from error
+    for task in tasks:
+        if task.done() and not stop.is_set():
+            error = task.exception()
+            raise RuntimeError(f"the alert {task.get_name()} stopped: {error!r}") from error
 
 
 def _host(base_url: str) -> str:

@@ -110,6 +110,16 @@ class StoredItem:
 
 
 @dataclass(frozen=True)
+class FanOutStep:
+    """One batch of an alert's fan-out: its item, the deliveries it added, and whether it was
+    the audience's last."""
+
+    item_id: int
+    added: int
+    done: bool
+
+
+@dataclass(frozen=True)
 class NewDelivery:
     item_id: int
     chat_id: int

@@ -24,7 +24,7 @@ from bot.news.oneshot import settings_for
 from bot.news.sources import PollResult, SourceError, SourcePoller
 from bot.news.text import normalize
 from bot.ops.metrics import Metrics
-from storage import Database, StorageError, items, notices, outbox, subscribers
+from storage import Database, StorageError, fanout, items, notices, outbox, subscribers
 from storage import sources as source_store
 from storage.models import Priority, SourceState, Subscriber
 
@@ -188,7 +188,7 @@ class Watcher:
             self.metrics.last_success.labels(name).set(time.time())
 
     async def _enqueue(self, state: SourceState, arrival: NewArrival, now: datetime) -> None:
-        await outbox.enqueue_alert(
+        await fanout.enqueue_alert(
             self.db,
             item_id=arrival.item_id,
             source_id=state.id,
@@ -198,6 +198,7 @@ class Watcher:
             now=now,
             local_minute=local_minute(now, self.zone),
             story_window=self.config.news.dedup_window_hours * 3600,
+            rate=self.config.alerts.messages_per_second,
         )
 
     async def _failed(self, state: SourceState, reason: str, now: datetime) -> None:

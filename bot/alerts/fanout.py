@@ -1,0 +1,90 @@
+"""The fan-out walker: writes the rest of each alert's deliveries, batch after batch.
+
+A poll writes an alert's first batch in its own transaction (storage/fanout.py); this task,
+beside the sender in the leader, walks the rest of large audiences in short transactions, so
+that commands' writes (a /subscribe, a settings change) wait at most one batch, never a whole
+audience. It wakes the sender after each batch, so the first chats get the alert while the
+last are still being written, and at start it carries on with any fan-out a crash or a dead
+leader left unfinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.alerts.watcher import local_minute
+from storage import Database, StorageError, fanout
+
+log = logging.getLogger(__name__)
+# After a failed batch (a full disk, a locked file), the walker tries again this much later.
+RETRY_S = 5.0
+
+
+class FanOutWalker:
+    """Walks unfinished fan-outs until none is left; `wake()` when a poll has started one."""
+
+    def __init__(
+        self,
+        db: Database,
+        zone: ZoneInfo,
+        wake_sender: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        batch: int = fanout.BATCH,
+    ) -> None:
+        self.db = db
+        self.zone = zone
+        self.wake_sender = wake_sender
+        self.clock = clock
+        self.batch = batch
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def drain(self) -> int:
+        """Walk every unfinished fan-out to its end; returns the deliveries added.
+
+        Raises StorageError or sqlite3.Error when a batch cannot be written (nothing of that
+        batch is kept; the next call starts it again)."""
+        added = 0
+        while True:
+            now = self.clock()
+            done = await fanout.step(
+                self.db, now=now, local_minute=local_minute(now, self.zone), batch=self.batch
+            )
+            if done is None:
+                return added
+            added += done.added
+            if done.added:
+                self.wake_sender()
+            if done.done:
+                log.info("fan-out of item %d: every chat reached", done.item_id)
+            # Let the tasks waiting for the writer (commands, the sender's claims) go first:
+            # the write lock is fair, but only to those already waiting for it.
+            await asyncio.sleep(0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain now and whenever woken, until `stop` is set."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.drain()
+            except (sqlite3.Error, StorageError, OSError) as exc:
+                log.error(
+                    "fan-out: cannot write a batch (%s); trying again in %.0f s", exc, RETRY_S
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RETRY_S)
+                continue
+            waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
