@@ -137,8 +137,12 @@ class Watcher:
         try:
             async with self.db.transaction():
                 arrivals = await self.ingestor.ingest(state, result, now, dated)
+                # One batch of chats in all is written here, shared by the poll's alerts, so
+                # that a flood of new items does not hold the writer for many batches: the
+                # fan-out walker writes the rest (bot/alerts/fanout.py).
+                first = max(1, fanout.BATCH // max(1, len(arrivals)))
                 for arrival in arrivals:
-                    await self._enqueue(state, arrival, now)
+                    await self._enqueue(state, arrival, now, first)
         except (sqlite3.Error, StorageError, OSError) as exc:
             await self._write_failed(state, exc, now)
             return []
@@ -187,7 +191,9 @@ class Watcher:
         if result != "failed":
             self.metrics.last_success.labels(name).set(time.time())
 
-    async def _enqueue(self, state: SourceState, arrival: NewArrival, now: datetime) -> None:
+    async def _enqueue(
+        self, state: SourceState, arrival: NewArrival, now: datetime, first: int
+    ) -> None:
         await fanout.enqueue_alert(
             self.db,
             item_id=arrival.item_id,
@@ -199,6 +205,7 @@ class Watcher:
             local_minute=local_minute(now, self.zone),
             story_window=self.config.news.dedup_window_hours * 3600,
             rate=self.config.alerts.messages_per_second,
+            batch=first,
         )
 
     async def _failed(self, state: SourceState, reason: str, now: datetime) -> None:
