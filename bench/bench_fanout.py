@@ -282,12 +282,18 @@ async def measure(database: str, size: int, batch: int, single: bool) -> dict[st
             }
             if single:
                 item_id, source_id = await new_item(db, n + 10, story_id)
+                stop = asyncio.Event()
+                probes = asyncio.create_task(probe(db, stop))
                 total, _, cpu, added = await fan_out(db, item_id, source_id, story_id, size + 1)
+                stop.set()
+                reads, writes = await probes
                 await forget(db, item_id)
                 result[name]["one transaction"] = {
                     "deliveries": added,
                     "hold_s": round(total, 3),
                     "cpu_s": round(sum(cpu), 3),
+                    "latest": quantiles(reads),
+                    "settings": quantiles(writes),
                 }
         result["peak_mb"] = round(peak_memory_mb(), 1)
     finally:
