@@ -254,3 +254,18 @@ async def test_the_walker_carries_on_a_fan_out_left_by_another_process(db: Datab
     await asyncio.wait_for(walker.run(stop), 60)  # its first walk needs no wake()
     assert await fanout.unfinished(db) == 0
     assert await _deliveries(db) == [(item, n) for n in range(1, 8)]
+
+
+async def test_a_stopping_walker_leaves_the_rest_to_the_next(db: Database) -> None:
+    """Shutting down mid-fan-out does not wait for the whole audience: the walker stops after
+    its batch, and the next one (after a restart, or another leader) carries on."""
+    source = await _source(db)
+    await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 12)])
+    item = await _item(db, source, 1)
+    await _alert(db, item, source, batch=2)
+    stop = asyncio.Event()
+    first = _walker(db, batch=2, wake_sender=stop.set)  # asked to stop during its first batch
+    await asyncio.wait_for(first.run(stop), 60)
+    assert len(await _deliveries(db)) == 4 and await fanout.unfinished(db) == 1
+    assert await asyncio.wait_for(_walker(db, batch=2).drain(), 60) == 7
+    assert await _deliveries(db) == [(item, n) for n in range(1, 12)]

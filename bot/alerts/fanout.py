@@ -47,13 +47,14 @@ class FanOutWalker:
     def wake(self) -> None:
         self._wake.set()
 
-    async def drain(self) -> int:
-        """Walk every unfinished fan-out to its end; returns the deliveries added.
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Walk every unfinished fan-out to its end, or until `stop` is set (the cursors keep
+        the place for the next walker); returns the deliveries added.
 
         Raises StorageError or sqlite3.Error when a batch cannot be written (nothing of that
         batch is kept; the next call starts it again)."""
         added = 0
-        while True:
+        while stop is None or not stop.is_set():
             now = self.clock()
             done = await fanout.step(
                 self.db, now=now, local_minute=local_minute(now, self.zone), batch=self.batch
@@ -68,13 +69,14 @@ class FanOutWalker:
             # Let the tasks waiting for the writer (commands, the sender's claims) go first:
             # the write lock is fair, but only to those already waiting for it.
             await asyncio.sleep(0)
+        return added
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain now and whenever woken, until `stop` is set."""
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self.drain()
+                await self.drain(stop)
             except (sqlite3.Error, StorageError, OSError) as exc:
                 log.error(
                     "fan-out: cannot write a batch (%s); trying again in %.0f s", exc, RETRY_S
