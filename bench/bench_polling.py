@@ -5,8 +5,10 @@ CPU is not counted): nine in ten keep an ETag and answer 304 to a conditional re
 ten ignores validators and sends its whole feed (20 items) every time. The leader's path is
 the product's: `Watcher.poll` for every source (fetch with the stored validators, parse, dedup
 against what is stored, record the poll), all sources once, as their one-minute interval does
-in a minute. The first round (which stores the feeds) is not measured; the second is: the
-process's CPU seconds for one round are its CPU seconds per minute at `interval = 60`.
+in a minute. The sources with an ETag start with it stored (as their first poll leaves it);
+the first round stores the other sources' feeds and is shown apart; the second is the steady
+state: the process's CPU seconds for one round are its CPU seconds a minute at
+`interval = 60`.
 
     .venv/bin/python -m bench.bench_polling [--sources 100,1000,5000] [--database FOLDER]
 
@@ -97,7 +99,16 @@ async def measure(folder: Path, count: int, port: int) -> tuple[float, float, fl
     db = await Database.open(config.storage.database)
     fetcher = HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
     try:
-        await source_store.sync(db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources])
+        states = await source_store.sync(
+            db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources]
+        )
+        # The sources that keep an ETag have been read before: their validator is stored, as
+        # their first poll would have left it (storing 100,000 first headlines, deduplicated
+        # one against the other, is another benchmark's business).
+        now = datetime.now(UTC)
+        for state in states:
+            if int(state.name[1:]) % 10 != 0:
+                await source_store.record_success(db, state.id, now, ETAG, None)
         watcher = Watcher(db, config, fetcher)
         rounds = []
         for _ in range(2):
