@@ -2,18 +2,19 @@
 poll's `fanout.enqueue_alert` (first batch) and the walker's `fanout.step` batches.
 
 For each audience: the total time, the longest single transaction (what a command's write may
-wait behind), the leader's peak memory, and, while the fan-out runs, the latency of the read
-/latest makes (`items.latest`) and of a settings change (`subscribers.set_preferences`, a
-write). The same alert written in one transaction (`batch` = the whole audience: how Ajil
-wrote it before) is measured on the same data for comparison.
+wait behind), the leader's peak memory during the fan-out (VmHWM, reset before it), and,
+while the fan-out runs, the latency of the read /latest makes (`items.latest`) and of a
+settings change (`subscribers.set_preferences`, a write). The same alert written in one
+transaction (`batch` = the whole audience: how Ajil wrote it before) is measured on the same
+data for comparison.
 
     .venv/bin/python -m bench.bench_fanout [--database TARGET] [--sizes 10000,100000,1000000]
         [--batch 2000] [--no-single]
 
 TARGET is a folder for SQLite files (default: a temporary folder; one file per size) or a
 database URL once storage opens one (the rows of the tables used here are deleted first: give
-it a database of its own). Each size is measured in a child process, so that its peak memory
-(VmHWM) is the fan-out's, not the set-up's. Figures and their reading: docs/BENCHMARKS.md.
+it a database of its own). Each size is measured in a child process of its own. Figures and
+their reading: docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -128,12 +129,27 @@ async def prepare(target: str, size: int) -> None:
         await db.close()
 
 
-def peak_memory_mb() -> float:
-    """VmHWM of this process: the most resident memory it has had, in MB."""
+def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_memory_mb() -> float:
+    """VmHWM of this process: the most resident memory it has had, in MB."""
+    return _status_mb("VmHWM")
+
+
+def resident_mb() -> float:
+    """VmRSS of this process now, in MB."""
+    return _status_mb("VmRSS")
+
+
+def reset_peak_memory() -> None:
+    """Start VmHWM again from the current resident size (Linux: clear_refs 5), so that each
+    fan-out's peak is its own, not the set-up's or the last case's clean-up's."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def quantiles(values: list[float]) -> dict[str, float]:
@@ -264,11 +280,14 @@ async def measure(database: str, size: int, batch: int, single: bool) -> dict[st
         for n, (name, story_id) in enumerate(cases):
             item_id, source_id = await new_item(db, n, story_id)
             stop = asyncio.Event()
+            reset_peak_memory()
+            resident = resident_mb()  # the last case's clean-up leaves SQLite's caches grown
             probes = asyncio.create_task(probe(db, stop))
             load = os.getloadavg()[0]
             total, holds, cpu, added = await fan_out(db, item_id, source_id, story_id, batch)
             stop.set()
             reads, writes = await probes
+            peak = peak_memory_mb()
             await forget(db, item_id)  # the next run finds the same story and audience
             result[name] = {
                 "deliveries": added,
@@ -279,14 +298,18 @@ async def measure(database: str, size: int, batch: int, single: bool) -> dict[st
                 "load_average": round(max(load, os.getloadavg()[0]), 1),
                 "latest": quantiles(reads),
                 "settings": quantiles(writes),
+                "peak_mb": round(peak, 1),
+                "growth_mb": round(peak - resident, 1),
             }
             if single:
                 item_id, source_id = await new_item(db, n + 10, story_id)
                 stop = asyncio.Event()
+                reset_peak_memory()
                 probes = asyncio.create_task(probe(db, stop))
                 total, _, cpu, added = await fan_out(db, item_id, source_id, story_id, size + 1)
                 stop.set()
                 reads, writes = await probes
+                peak = peak_memory_mb()
                 await forget(db, item_id)
                 result[name]["one transaction"] = {
                     "deliveries": added,
@@ -294,6 +317,7 @@ async def measure(database: str, size: int, batch: int, single: bool) -> dict[st
                     "cpu_s": round(sum(cpu), 3),
                     "latest": quantiles(reads),
                     "settings": quantiles(writes),
+                    "peak_mb": round(peak, 1),
                 }
         result["peak_mb"] = round(peak_memory_mb(), 1)
     finally:
@@ -312,11 +336,14 @@ def report(result: dict[str, Any]) -> None:
             f" CPU {case['hold_cpu_ms']} (load average {case['load_average']})"
         )
         print(line)
-        print(f"    during it: /latest {case['latest']}, settings change {case['settings']}")
+        print(
+            f"    during it: /latest {case['latest']}, settings change {case['settings']},"
+            f" peak memory {case['peak_mb']} MB ({case['growth_mb']:+} MB during it)"
+        )
         if "one transaction" in case:
             print(f"    in one transaction instead: {case['one transaction']}")
     print(
-        f"  peak memory (VmHWM) of the process: {result['peak_mb']} MB"
+        f"  peak memory (VmHWM) of the process in all: {result['peak_mb']} MB"
         f" ({result['rss_open_mb']:.1f} MB after opening the database)"
     )
 
