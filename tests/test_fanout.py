@@ -6,6 +6,7 @@ and commands' writes between batches. Orders of claims and events, never times."
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -269,3 +270,41 @@ async def test_a_stopping_walker_leaves_the_rest_to_the_next(db: Database) -> No
     assert len(await _deliveries(db)) == 4 and await fanout.unfinished(db) == 1
     assert await asyncio.wait_for(_walker(db, batch=2).drain(), 60) == 7
     assert await _deliveries(db) == [(item, n) for n in range(1, 12)]
+
+
+async def test_a_batch_that_cannot_be_written_is_tried_again(db: Database) -> None:
+    """The database refuses writes for a while (a full disk, a read-only file): the walker
+    says so, keeps nothing of the failed batch, and carries on once writes work again."""
+    source = await _source(db)
+    await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 8)])
+    item = await _item(db, source, 1)
+    await _alert(db, item, source, batch=2)  # chats 1-2; 3-4, 5-6 and 7 are left
+    failed = asyncio.Event()
+
+    class Failures(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "cannot write a batch" in record.getMessage():
+                failed.set()
+
+    handler = Failures()
+    logging.getLogger("bot.alerts.fanout").addHandler(handler)
+    stop = asyncio.Event()
+    batches: list[int] = []
+
+    def batch_written() -> None:
+        batches.append(1)
+        if len(batches) == 3:  # the last one
+            stop.set()
+
+    await db.writer.execute("PRAGMA query_only = ON")  # every write now fails
+    try:
+        walker = _walker(db, batch=2, retry_s=0.01, wake_sender=batch_written)
+        task = asyncio.create_task(walker.run(stop))
+        await asyncio.wait_for(failed.wait(), 60)
+        assert await fanout.unfinished(db) == 1 and len(await _deliveries(db)) == 2
+        await db.writer.execute("PRAGMA query_only = OFF")
+        await asyncio.wait_for(task, 60)
+    finally:
+        logging.getLogger("bot.alerts.fanout").removeHandler(handler)
+    assert await _deliveries(db) == [(item, n) for n in range(1, 8)]
+    assert await fanout.unfinished(db) == 0

@@ -36,8 +36,10 @@ class FanOutWalker:
         wake_sender: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         batch: int = fanout.BATCH,
+        retry_s: float = RETRY_S,
     ) -> None:
         self.db = db
+        self.retry_s = retry_s
         self.zone = zone
         self.wake_sender = wake_sender
         self.clock = clock
@@ -79,10 +81,12 @@ class FanOutWalker:
                 await self.drain(stop)
             except (sqlite3.Error, StorageError, OSError) as exc:
                 log.error(
-                    "fan-out: cannot write a batch (%s); trying again in %.0f s", exc, RETRY_S
+                    "fan-out: cannot write a batch (%s); trying again in %.0f s",
+                    exc,
+                    self.retry_s,
                 )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), RETRY_S)
+                    await asyncio.wait_for(stop.wait(), self.retry_s)
                 continue
             waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             try:
