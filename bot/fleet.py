@@ -3,13 +3,12 @@
 Every `ajil run` on one database answers updates; exactly one at a time is the leader, which
 polls the sources, runs the digests and admins' incident checks, walks the alerts' fan-outs,
 drives the paced sender (so that Telegram's per-token limit holds for the whole fleet) and,
-without a webhook, is the one
-that asks Telegram for updates (getUpdates takes one consumer per token). Leadership is a
-lease row (storage.leases) renewed every RENEW_EVERY seconds; a leader that dies stops
-renewing, and another worker takes the lease once it expires and puts the dead leader's
-claimed deliveries back in the queue. A leader that cannot renew in time (paused, cut off
-from the database) stops acting MARGIN seconds before its lease can pass to another worker:
-`valid()` is the fence its sender checks before every send.
+without a webhook, is the one that asks Telegram for updates (getUpdates takes one consumer
+per token). Leadership is a lease row (storage.leases) renewed every RENEW_EVERY seconds; a
+leader that dies stops renewing, and another worker takes the lease once it expires and puts
+the dead leader's claimed deliveries back in the queue. A leader that cannot renew in time
+(paused, cut off from the database) stops acting MARGIN seconds before its lease can pass to
+another worker: `valid()` is the fence its sender and its fan-out walker check.
 
 On PostgreSQL an advisory lock held by a session could replace the lease row; the lease keeps
 one mechanism for both backends and a fence the sender can check without a round trip.
