@@ -1,7 +1,8 @@
 """Storage benchmarks: the outbox on the product's path, and the headline query behind /latest.
 
-The outbox is driven exactly as the product drives it: `enqueue_alert` (bot/alerts/watcher.py),
-`enqueue_notice` (/broadcast), then `claim_due` and `record_outcomes` (bot/alerts/sender.py).
+The outbox is driven exactly as the product drives it: `fanout.enqueue_alert` and the fan-out
+walker's `fanout.step` batches (bot/alerts/watcher.py, bot/alerts/fanout.py; bench_fanout.py
+times each batch), `enqueue_notice` (/broadcast), then `claim_due` and `record_outcomes` (bot/alerts/sender.py).
 
 Run: python -m bench.bench_storage
 Goals (docs/BENCHMARKS.md): an alert or a broadcast enqueued for 100,000 subscribers in under
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.alerts.sender import SenderSettings
-from storage import Database, items, notices, outbox, sources, subscribers
+from storage import Database, fanout, items, notices, outbox, sources, subscribers
 from storage.models import DeliveryOutcome, DeliveryState, NewItem, Priority, StoredItem
 from storage.sources import SourceSpec
 
@@ -56,7 +57,7 @@ async def bench(folder: Path) -> None:
 
         async def alert(item: StoredItem, story_id: int | None) -> tuple[int, float]:
             started = time.perf_counter()
-            count = await outbox.enqueue_alert(
+            count = await fanout.enqueue_alert(
                 db,
                 item_id=item.id,
                 source_id=item.source_id,
@@ -66,7 +67,11 @@ async def bench(folder: Path) -> None:
                 now=datetime.now(UTC),
                 local_minute=600,
                 story_window=24 * 3600,
+                rate=30.0,
             )
+            # The rest of the audience, batch after batch, as the walker writes it.
+            while done := await fanout.step(db, now=datetime.now(UTC), local_minute=600):
+                count += done.added
             return count, time.perf_counter() - started
 
         count, elapsed = await alert(first, None)

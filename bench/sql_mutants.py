@@ -10,7 +10,7 @@ the chosen tests there. A mutant survives when every test still passes.
 
 --rev takes the tree (code and tests) of a commit instead of the working files: how the figures
 "before" in docs/TESTING.md were made. Default tests: tests/test_outbox_promises.py
-tests/test_storage.py tests/test_alerts.py tests/test_fleet.py.
+tests/test_fanout.py tests/test_storage.py tests/test_alerts.py tests/test_fleet.py.
 Prints one line per mutant and the score; exits 1 when a mutant survives. Slow (one pytest run
 per mutant): a run by hand, never in CI.
 """
@@ -25,10 +25,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTBOX = "storage/outbox.py"
+FANOUT = "storage/fanout.py"
 LEASES = "storage/leases.py"
 SESSIONS = "storage/sessions.py"
 DEFAULT_TESTS = [
     "tests/test_outbox_promises.py",
+    "tests/test_fanout.py",
     "tests/test_storage.py",
     "tests/test_alerts.py",
     "tests/test_fleet.py",
@@ -36,80 +38,128 @@ DEFAULT_TESTS = [
 
 # (name, file, text, replacement): each text occurs exactly once in its file.
 MUTANTS: list[tuple[str, str, str, str]] = [
-    # enqueue_alert: one alert per story and chat
-    ("story clause off", OUTBOX, "AND (:story IS NULL OR NOT", "AND (1 OR :story IS NULL OR NOT"),
+    # enqueue_alert (storage/fanout.py): one alert per story and chat
+    (
+        "story clause off",
+        FANOUT,
+        "AND NOT EXISTS (\n              SELECT 1 FROM deliveries d",
+        "AND 1 OR NOT EXISTS (\n              SELECT 1 FROM deliveries d",
+    ),
     (
         "story: any chat",
-        OUTBOX,
-        "WHERE d.chat_id = s.chat_id AND d.created_at",
-        "WHERE d.created_at",
+        FANOUT,
+        "WHERE d.chat_id = s.chat_id AND d.item_id IN",
+        "WHERE d.item_id IN",
     ),
-    ("story: window edge", OUTBOX, "d.created_at >= :since", "d.created_at > :since"),
-    ("story: no window", OUTBOX, "d.created_at >= :since", "d.created_at >= 0"),
-    ("story: first item only", OUTBOX, "(i.id = :story OR i.story_id = :story)", "(i.id = :story)"),
+    ("story: window edge", FANOUT, "d.created_at >= :since", "d.created_at > :since"),
+    ("story: no window", FANOUT, "d.created_at >= :since", "d.created_at >= 0"),
+    ("story: first item only", FANOUT, "WHERE id = ? OR story_id = ?", "WHERE id = ? OR 0 = ?"),
     (
         "story: duplicates only",
-        OUTBOX,
-        "(i.id = :story OR i.story_id = :story)",
-        "(i.story_id = :story)",
+        FANOUT,
+        "WHERE id = ? OR story_id = ?",
+        "WHERE 0 = ? OR story_id = ?",
     ),
-    ("story: window length", OUTBOX, '"since": stamp - story_window', '"since": stamp'),
+    ("story: window length", FANOUT, '"since": stamp - alert.story_window', '"since": stamp'),
+    (
+        "story: a first item's walk ignores its later items",
+        FANOUT,
+        "story_id=item_id if story_id is None else story_id",
+        "story_id=-1 if story_id is None else story_id",
+    ),
     # enqueue_alert: who gets the item
-    ("inactive chats too", OUTBOX, "WHERE s.active = 1 AND s.alert_level", "WHERE s.alert_level"),
-    ("one level only", OUTBOX, "IN (:level_a, :level_b)", "IN (:level_a, :level_a)"),
+    ("inactive chats too", FANOUT, "AND s.active = 1 AND s.alert_level", "AND s.alert_level"),
+    ("one level only", FANOUT, "IN (:level_a, :level_b)", "IN (:level_a, :level_a)"),
     (
         "ordinary items to 'urgent'",
-        OUTBOX,
-        'levels = ("urgent", "all") if urgent else ("all",)',
+        FANOUT,
+        'levels = ("urgent", "all") if alert.urgent else ("all",)',
         'levels = ("urgent", "all")',
     ),
     (
         "priority flipped",
-        OUTBOX,
-        '"priority": 0 if urgent else 1',
-        '"priority": 1 if urgent else 0',
+        FANOUT,
+        '"priority": 0 if alert.urgent else 1',
+        '"priority": 1 if alert.urgent else 0',
     ),
-    ("source switch ignored", OUTBOX, "AND ss.enabled = 0)", "AND ss.enabled = 1)"),
+    ("source switch ignored", FANOUT, "AND ss.enabled = 0)", "AND ss.enabled = 1)"),
     (
         "any source switched off",
-        OUTBOX,
+        FANOUT,
         "ss.chat_id = s.chat_id AND ss.source_id = :source AND",
         "ss.chat_id = s.chat_id AND",
     ),
-    ("keyword at the start missed", OUTBOX, "instr(:text, f.word) > 0", "instr(:text, f.word) > 1"),
-    ("keywords ignored", OUTBOX, "WHERE f.chat_id = s.chat_id AND instr", "WHERE instr"),
+    ("keyword at the start missed", FANOUT, "instr(:text, f.word) > 0", "instr(:text, f.word) > 1"),
+    ("keywords ignored", FANOUT, "WHERE f.chat_id = s.chat_id AND instr", "WHERE instr"),
     (
         "quiet to digest always",
-        OUTBOX,
-        "WHERE NOT (q.quiet AND q.quiet_to_digest = 1)",
+        FANOUT,
+        "WHERE NOT (q.quiet = 1 AND q.quiet_to_digest = 1)",
         "WHERE NOT (q.quiet_to_digest = 1)",
     ),
     (
         "quiet start excluded",
-        OUTBOX,
+        FANOUT,
         "AND :minute >= s.quiet_start AND",
         "AND :minute > s.quiet_start AND",
     ),
-    ("quiet end included", OUTBOX, "AND :minute < s.quiet_end)", "AND :minute <= s.quiet_end)"),
+    ("quiet end included", FANOUT, "AND :minute < s.quiet_end)", "AND :minute <= s.quiet_end)"),
     (
         "quiet over midnight",
-        OUTBOX,
+        FANOUT,
         "(:minute >= s.quiet_start OR :minute < s.quiet_end)",
         "(:minute >= s.quiet_start AND :minute < s.quiet_end)",
     ),
     (
         "empty quiet hours",
-        OUTBOX,
+        FANOUT,
         "(s.quiet_start < s.quiet_end AND",
         "(s.quiet_start <= s.quiet_end AND",
     ),
     (
         "quiet end not wrapped",
-        OUTBOX,
-        "((q.quiet_end - :minute + 1440) % 1440)",
-        "(q.quiet_end - :minute)",
+        FANOUT,
+        "((q.quiet_end - CAST(:minute AS INTEGER) + 1440) % 1440)",
+        "(q.quiet_end - CAST(:minute AS INTEGER))",
     ),
-    ("quiet end mid-minute", OUTBOX, "THEN :now - :second +", "THEN :now +"),
+    ("quiet end mid-minute", FANOUT, '"minute_start": stamp - stamp % 60', '"minute_start": stamp'),
+    # the fan-out's batches
+    (
+        "cursor does not move",
+        FANOUT,
+        "SET after_chat = ? WHERE item_id = ? AND after_chat = ?{fence}",
+        "SET after_chat = after_chat + 0 * ? WHERE item_id = ? AND after_chat = ?{fence}",
+    ),
+    (
+        "walk: not fenced",
+        FANOUT,
+        "else \" AND EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = ?\"",
+        "else \" AND 1 OR EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = ?\"",
+    ),
+    (
+        "walk: fenced past the lease",
+        FANOUT,
+        '" AND expires_at > ?)"',
+        '" AND expires_at > ? - 60)"',
+    ),
+    (
+        "batch not bounded",
+        FANOUT,
+        'bound = "AND s.chat_id <= :upto"',
+        'bound = ""',
+    ),
+    (
+        "walk not urgent first",
+        FANOUT,
+        "ORDER BY urgent DESC, next_queue_at, item_id",
+        "ORDER BY next_queue_at, item_id",
+    ),
+    (
+        "batches not spaced",
+        FANOUT,
+        "return queue_at + max(1, round(added * 1000 / rate))",
+        "return queue_at",
+    ),
     # claim_due
     (
         "claim: not yet due",
@@ -126,14 +176,26 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "claim: urgent not first",
         OUTBOX,
-        "ORDER BY priority, id LIMIT :limit)",
-        "ORDER BY id LIMIT :limit)",
+        "ORDER BY priority, queue_at, id LIMIT :limit",
+        "ORDER BY queue_at, id LIMIT :limit",
     ),
     (
         "claim: newest first",
         OUTBOX,
-        "ORDER BY priority, id LIMIT :limit)",
-        "ORDER BY priority, id DESC LIMIT :limit)",
+        "ORDER BY priority, queue_at, id LIMIT :limit",
+        "ORDER BY priority, queue_at, id DESC LIMIT :limit",
+    ),
+    (
+        "claim: alerts not in turns",
+        OUTBOX,
+        "ORDER BY priority, queue_at, id LIMIT :limit",
+        "ORDER BY priority, id LIMIT :limit",
+    ),
+    (
+        "claim: returned not in turns",
+        OUTBOX,
+        "ORDER BY d.priority, d.queue_at, d.id",
+        "ORDER BY d.priority, d.id",
     ),
     (
         "claim: left pending",
@@ -215,8 +277,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "notice to inactive chats",
         OUTBOX,
-        ' SELECT ?, chat_id, ?, ?, ?, ? FROM subscribers WHERE active = 1"\n                " ON CONFLICT (chat_id, notice_id)',
-        ' SELECT ?, chat_id, ?, ?, ?, ? FROM subscribers"\n                " ON CONFLICT (chat_id, notice_id)',
+        'FROM subscribers"\n                " WHERE active = 1"\n                " ON CONFLICT (chat_id, notice_id)',
+        'FROM subscribers"\n                " ON CONFLICT (chat_id, notice_id)',
     ),
 ]
 

@@ -23,6 +23,7 @@ from telegram.ext import Application, Defaults
 import handlers
 from bot import logs
 from bot.alerts.botapi import BotApiClient
+from bot.alerts.fanout import FanOutWalker
 from bot.alerts.sender import Sender, SenderSettings
 from bot.alerts.watcher import Watcher
 from bot.config import Config
@@ -125,11 +126,17 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
         )
         metrics = Metrics()
         sender = Sender(db, sender_client, settings, metrics=metrics, worker=worker_id())
-        watcher = Watcher(db, config, fetcher, sender.wake, metrics=metrics, renderer=renderer)
+        walker = FanOutWalker(db, config.schedule.zone, sender.wake)
+
+        def new_alerts() -> None:
+            walker.wake()
+            sender.wake()
+
+        watcher = Watcher(db, config, fetcher, new_alerts, metrics=metrics, renderer=renderer)
         services = Services(config, db, fetcher, sender, watcher, metrics)
         contact = BotApiContact()
         application = build_application(services, contact)
-        await _serve(application, services, sender_client, contact, stop)
+        await _serve(application, services, walker, sender_client, contact, stop)
     finally:
         if renderer is not None:
             await renderer.aclose()
@@ -140,6 +147,7 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> None:
 async def _serve(
     application: Application,  # type: ignore[type-arg]
     services: Services,
+    walker: FanOutWalker,
     sender_client: BotApiClient,
     contact: BotApiContact,
     stop: asyncio.Event,
@@ -186,7 +194,7 @@ async def _serve(
                 job_kwargs={"coalesce": True, "max_instances": 1},
             )
         # Only the fleet's leader polls (and keeps the push channels), digests, checks
-        # incidents and sends (bot.fleet); with a webhook every worker answers the updates
+        # incidents, walks the fan-outs and sends (bot.fleet); with a webhook every worker answers the updates
         # posted to it, without one only the leader may ask for updates (getUpdates takes one
         # consumer per token).
         receive = None
@@ -200,9 +208,12 @@ async def _serve(
                 lambda: updater.start_polling(allowed_updates=Update.ALL_TYPES),
                 stop_receiving,
             )
-        duties = LeaderDuties(job_queue, services.watcher, services.sender, incidents, receive)
+        duties = LeaderDuties(
+            job_queue, services.watcher, services.sender, walker, incidents, receive
+        )
         leadership = Leadership(db, duties, worker=services.sender.worker)
         services.sender.fence_with(leadership.valid)
+        walker.fence_with(leadership.worker, leadership.valid)
         health.state.leading = lambda: leadership.leading
         if config.telegram.webhook.url:
             await _start_webhook(application, config, db)
@@ -353,8 +364,8 @@ async def _start_webhook(application: Application, config: Config, db: Database)
 
 
 async def _wait(stop: asyncio.Event, leadership: asyncio.Task[None]) -> None:
-    """Until asked to stop; a leader's duty that dies (the sender) is an error, not a silent
-    stop of alerts."""
+    """Until asked to stop; a leader's duty that dies (the sender, the fan-out walker) is an
+    error, not a silent stop of alerts."""
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait([stopper, leadership], return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()

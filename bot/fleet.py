@@ -1,14 +1,14 @@
 """Several workers, one bot: which worker leads.
 
 Every `ajil run` on one database answers updates; exactly one at a time is the leader, which
-polls the sources, runs the digests and admins' incident checks, drives the paced sender (so
-that Telegram's per-token limit holds for the whole fleet) and, without a webhook, is the one
-that asks Telegram for updates (getUpdates takes one consumer per token). Leadership is a
-lease row (storage.leases) renewed every RENEW_EVERY seconds; a leader that dies stops
-renewing, and another worker takes the lease once it expires and puts the dead leader's
-claimed deliveries back in the queue. A leader that cannot renew in time (paused, cut off
-from the database) stops acting MARGIN seconds before its lease can pass to another worker:
-`valid()` is the fence its sender checks before every send.
+polls the sources, runs the digests and admins' incident checks, walks the alerts' fan-outs,
+drives the paced sender (so that Telegram's per-token limit holds for the whole fleet) and,
+without a webhook, is the one that asks Telegram for updates (getUpdates takes one consumer
+per token). Leadership is a lease row (storage.leases) renewed every RENEW_EVERY seconds; a
+leader that dies stops renewing, and another worker takes the lease once it expires and puts
+the dead leader's claimed deliveries back in the queue. A leader that cannot renew in time
+(paused, cut off from the database) stops acting MARGIN seconds before its lease can pass to
+another worker: `valid()` is the fence its sender and its fan-out walker check.
 
 On PostgreSQL an advisory lock held by a session could replace the lease row; the lease keeps
 one mechanism for both backends and a fence the sender can check without a round trip.
@@ -27,6 +27,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.alerts.fanout import FanOutWalker
 from bot.alerts.sender import Sender
 from bot.alerts.watcher import Watcher
 from bot.ops.incidents import Incidents
@@ -196,14 +197,16 @@ class Leadership:
 
 class LeaderDuties:
     """The leader's work in `ajil run`: the watcher's polls and digests and the admins'
-    incident checks (jobs on PTB's JobQueue), the paced sender, and, without a webhook, the
-    getUpdates loop (`receive`: start and stop it)."""
+    incident checks (jobs on PTB's JobQueue), the paced sender, the fan-out walker (which
+    first carries on the fan-outs a previous leader left unfinished, from their cursors),
+    and, without a webhook, the getUpdates loop (`receive`: start and stop it)."""
 
     def __init__(
         self,
         job_queue: Any,
         watcher: Watcher,
         sender: Sender,
+        walker: FanOutWalker,
         incidents: Incidents | None = None,
         receive: tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]
         | None = None,
@@ -211,14 +214,19 @@ class LeaderDuties:
         self.job_queue = job_queue
         self.watcher = watcher
         self.sender = sender
+        self.walker = walker
         self.incidents = incidents
         self.receive = receive
         self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, gone: Sequence[str]) -> None:
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(self.sender.run(self._stop, gone), name="sender")
+        self._tasks = [
+            asyncio.create_task(self.sender.run(self._stop, gone), name="sender"),
+            # Its first walk needs no wake: it carries on what a dead leader left unfinished.
+            asyncio.create_task(self.walker.run(self._stop), name="fan-out walker"),
+        ]
         self.watcher.schedule(self.job_queue)
         incidents = self.incidents
         if incidents is not None and not self.job_queue.get_jobs_by_name("incidents"):
@@ -249,14 +257,15 @@ class LeaderDuties:
                 await self.receive[1]()
             except Exception as exc:  # stopping must go on: the sender must still stop
                 log.warning("leadership: while stopping getUpdates: %s", exc)
-        if self._task is not None:
-            task, self._task = self._task, None
+        # The walker ends after the batch it is writing (its cursor keeps the place).
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             with suppress(Exception):
                 await task
 
     def check(self) -> None:
-        task = self._task
-        if task is not None and task.done() and not task.cancelled():
-            error = task.exception()
-            if error is not None:
-                raise RuntimeError(f"the alert sender stopped: {error!r}") from error
+        for task in self._tasks:
+            if task.done() and not task.cancelled():
+                error = task.exception()
+                if error is not None:
+                    raise RuntimeError(f"the alert {task.get_name()} stopped: {error!r}") from error

@@ -110,6 +110,18 @@ class StoredItem:
 
 
 @dataclass(frozen=True)
+class FanOutStep:
+    """One batch of an alert's fan-out: its item, the deliveries it added, whether it was
+    the audience's last, and whether it was refused (nothing written: another walker took
+    the batch, or the walker's worker no longer leads)."""
+
+    item_id: int
+    added: int
+    done: bool
+    refused: bool = False
+
+
+@dataclass(frozen=True)
 class DeliveryOutcome:
     """What the sender learned about one delivery; written back in batches."""
 

@@ -55,80 +55,6 @@ async def record_outcomes(
         )
 
 
-_QUIET = (
-    "(s.quiet_start IS NOT NULL AND s.quiet_end IS NOT NULL AND ("
-    " (s.quiet_start < s.quiet_end AND :minute >= s.quiet_start AND :minute < s.quiet_end)"
-    " OR (s.quiet_start > s.quiet_end AND (:minute >= s.quiet_start OR :minute < s.quiet_end))))"
-)
-
-
-async def enqueue_alert(
-    db: Database,
-    *,
-    item_id: int,
-    source_id: int,
-    urgent: bool,
-    story_id: int | None,
-    text: str,
-    now: datetime,
-    local_minute: int,
-    story_window: int,
-) -> int:
-    """Enqueue one new item for every subscriber it matches, in one statement.
-
-    A subscriber matches when active; its alert level takes this item ("urgent" takes urgent
-    items, "all" takes every new headline, "digest" none); it has not switched the source off;
-    it has no keyword filter or one of its (normalized) words is in `text`; and it was not
-    already sent another item of the same story in the last `story_window` seconds. A
-    subscriber in quiet hours gets the delivery when they end, unless it chose to have those
-    items in its digest instead. `local_minute` is the current minute after local midnight.
-    """
-    levels = ("urgent", "all") if urgent else ("all",)
-    stamp = to_epoch(now)
-    params = {
-        "item": item_id,
-        "source": source_id,
-        "priority": 0 if urgent else 1,
-        "now": stamp,
-        "minute": local_minute,
-        "second": stamp % 60,
-        "text": text,
-        "story": story_id,
-        "since": stamp - story_window,
-        "level_a": levels[0],
-        "level_b": levels[-1],
-    }
-    sql = f"""
-        INSERT INTO deliveries (item_id, chat_id, priority, not_before, created_at, updated_at)
-        SELECT CAST(:item AS INTEGER), q.chat_id, CAST(:priority AS INTEGER),
-               CASE WHEN q.quiet
-                    THEN CAST(:now AS INTEGER) - CAST(:second AS INTEGER)
-                         + ((q.quiet_end - :minute + 1440) % 1440) * 60
-                    ELSE :now END,
-               :now, :now
-        FROM (
-            SELECT s.chat_id, s.quiet_end, s.quiet_to_digest, {_QUIET} AS quiet
-            FROM subscribers s
-            WHERE s.active = 1 AND s.alert_level IN (:level_a, :level_b)
-              AND NOT EXISTS (
-                  SELECT 1 FROM subscriber_sources ss
-                  WHERE ss.chat_id = s.chat_id AND ss.source_id = :source AND ss.enabled = 0)
-              AND (NOT EXISTS (SELECT 1 FROM subscriber_filters f WHERE f.chat_id = s.chat_id)
-                   OR EXISTS (SELECT 1 FROM subscriber_filters f
-                              WHERE f.chat_id = s.chat_id AND instr(:text, f.word) > 0))
-              AND (CAST(:story AS INTEGER) IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM deliveries d JOIN items i ON i.id = d.item_id
-                  WHERE d.chat_id = s.chat_id AND d.created_at >= :since
-                    AND (i.id = :story OR i.story_id = :story)))
-        ) q
-        WHERE NOT (q.quiet AND q.quiet_to_digest = 1)
-        ON CONFLICT (chat_id, item_id) DO NOTHING
-    """
-    async with db.transaction() as conn:
-        cursor = await conn.execute(sql, params)
-        return max(cursor.rowcount, 0)
-
-
 async def enqueue_notice(
     db: Database, notice_id: int, chat_ids: Sequence[int] | None, priority: int
 ) -> int:
@@ -137,17 +63,18 @@ async def enqueue_notice(
     async with db.transaction() as conn:
         if chat_ids is None:
             cursor = await conn.execute(
-                "INSERT INTO deliveries (notice_id, chat_id, priority, not_before, created_at,"
-                " updated_at) SELECT ?, chat_id, ?, ?, ?, ? FROM subscribers WHERE active = 1"
+                "INSERT INTO deliveries (notice_id, chat_id, priority, queue_at, not_before,"
+                " created_at, updated_at) SELECT ?, chat_id, ?, ?, ?, ?, ? FROM subscribers"
+                " WHERE active = 1"
                 " ON CONFLICT (chat_id, notice_id) WHERE notice_id IS NOT NULL DO NOTHING",
-                (notice_id, priority, now, now, now),
+                (notice_id, priority, now * 1000, now, now, now),
             )
             return max(cursor.rowcount, 0)
         return await conn.executemany(
-            "INSERT INTO deliveries (notice_id, chat_id, priority, not_before, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO deliveries (notice_id, chat_id, priority, queue_at, not_before,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (chat_id, notice_id) WHERE notice_id IS NOT NULL DO NOTHING",
-            [(notice_id, chat_id, priority, now, now, now) for chat_id in chat_ids],
+            [(notice_id, chat_id, priority, now * 1000, now, now, now) for chat_id in chat_ids],
         )
 
 
@@ -159,10 +86,14 @@ CLAIM_SECONDS = 120
 def _claim_ids_sql(leader_only: bool) -> str:
     """The statement that marks due deliveries as claimed and returns their ids.
 
-    On PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED` (storage.dialect drops it on
-    SQLite, whose one writer needs none), so that claimers never wait on each other's rows (one sender claims today; sources spread over
-    workers, issue 16 point 4, may bring more). `leader_only` makes the claim itself fenced:
-    it takes nothing unless the claimer holds an unexpired leader lease at that moment.
+    The rows are picked by (priority, queue_at, id), the order of the queue's index
+    `deliveries_queue`: urgent first, then when each would go if its alert had the sender to
+    itself (storage/fanout.py), so that a second alert's first batch goes before the first
+    alert's tail. On PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED`
+    (storage.dialect drops it on SQLite, whose one writer needs none), so that claimers never
+    wait on each other's rows (one sender claims today; sources spread over workers, issue 16
+    point 4, may bring more). `leader_only` makes the claim itself fenced: it takes nothing
+    unless the claimer holds an unexpired leader lease at that moment.
     """
     fence = (
         " AND EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = :worker"
@@ -174,7 +105,8 @@ def _claim_ids_sql(leader_only: bool) -> str:
         "UPDATE deliveries SET state = 'sending', claimed_by = :worker, claim_expires_at = :until"
         " WHERE id IN ("
         " SELECT id FROM deliveries WHERE state = 'pending' AND not_before <= :now"
-        f" ORDER BY priority, id LIMIT :limit FOR UPDATE SKIP LOCKED){fence} RETURNING id"
+        f" ORDER BY priority, queue_at, id LIMIT :limit FOR UPDATE SKIP LOCKED){fence}"
+        " RETURNING id"
     )
 
 
@@ -187,7 +119,9 @@ async def claim_due(
     leader_only: bool = False,
     claim_seconds: int = CLAIM_SECONDS,
 ) -> list[Claim]:
-    """Take up to `limit` due deliveries for sending (state 'sending'), urgent first, oldest first.
+    """Take up to `limit` due deliveries for sending (state 'sending'): urgent first, then by
+    `queue_at` (an alert's batches in turn with another's, storage/fanout.py), oldest first;
+    the claims are returned in that order.
 
     Each claimed row names `worker` and holds until `now + claim_seconds`. With `leader_only`
     nothing is taken unless `worker` holds the leader lease (storage.leases) at `now`: a
@@ -211,7 +145,7 @@ async def claim_due(
             " FROM deliveries d JOIN subscribers sb ON sb.chat_id = d.chat_id"
             " LEFT JOIN items i ON i.id = d.item_id LEFT JOIN sources s ON s.id = i.source_id"
             " LEFT JOIN notices n ON n.id = d.notice_id"
-            f" WHERE d.id IN ({marks}) ORDER BY d.priority, d.id",
+            f" WHERE d.id IN ({marks}) ORDER BY d.priority, d.queue_at, d.id",
             ids,
         )
         rows = await cursor.fetchall()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot import config as config_module
 from bot.alerts.botapi import BotApiClient
+from bot.alerts.fanout import FanOutWalker
 from bot.alerts.sender import Sender
 from bot.alerts.watcher import Watcher
 from bot.app import sender_settings
@@ -86,15 +87,23 @@ async def pipeline(tmp: Path, extra: str = "", rate: int = 30) -> AsyncIterator[
     settings = sender_settings(config)
     client = BotApiClient(emulator.api_url, TOKEN, connections=settings.concurrency + 4)
     sender = Sender(db, client, settings)
-    watcher = Watcher(db, config, fetcher, sender.wake, clock=lambda: datetime.now(UTC))
+    walker = FanOutWalker(db, config.schedule.zone, sender.wake)
+
+    def new_alerts() -> None:
+        walker.wake()
+        sender.wake()
+
+    watcher = Watcher(db, config, fetcher, new_alerts, clock=lambda: datetime.now(UTC))
     emulator.world.add_user(900, "admin", language_code="ar")
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
+    walking = asyncio.create_task(walker.run(stop))
     try:
         yield Pipeline(config, db, emulator, newsroom, watcher, sender, stop)
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+        await asyncio.wait_for(walking, 30)
         await client.close()
         await fetcher.aclose()
         await db.close()

@@ -15,16 +15,21 @@ from pathlib import Path
 import pytest
 
 from bot.alerts.botapi import BotApiClient
+from bot.alerts.fanout import FanOutWalker
 from bot.alerts.sender import Sender
+from bot.alerts.watcher import Watcher
 from bot.app import run, sender_settings
 from bot.config import Config, from_mapping, load
-from bot.fleet import Leadership, gone_here, worker_id
+from bot.fleet import LeaderDuties, Leadership, gone_here, worker_id
+from bot.news.fetch import HttpFetcher
+from bot.news.netguard import FetchPolicy
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
-from storage import Database, leases, meta, notices, outbox, sessions, subscribers
+from storage import Database, fanout, leases, meta, notices, outbox, sessions, subscribers
 from storage.models import DeliveryOutcome, DeliveryState, Priority
 from tests.conftest import TOKEN
 from tests.live import Live, primed, write_config
+from tests.test_outbox_promises import _alert, _item, _source
 
 T0 = 1_800_000_000  # epoch seconds
 NOW = datetime.fromtimestamp(T0, UTC)
@@ -324,6 +329,69 @@ async def test_a_fenced_sender_sends_nothing_until_its_lease_is_valid(
         await client.close()
         await emulator.stop()
     assert sorted(int(c.params["chat_id"]) for c in emulator.sends()) == chats
+
+
+class Jobs:
+    """The little of PTB's JobQueue the leader's duties use: the names of the jobs made."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def get_jobs_by_name(self, name: str) -> list[object]:
+        return []
+
+    def run_repeating(self, callback: object, **kwargs: object) -> None:
+        self.names.append(str(kwargs["name"]))
+
+
+async def test_the_new_leader_walks_the_fan_outs_the_old_one_left(
+    tmp_path: Path, db: Database, emulator: Emulator
+) -> None:
+    """The fan-out walker is a leader's duty: a worker that does not lead walks nothing; the
+    one that takes the lead first carries on the fan-outs left unfinished, from their cursors,
+    and stops walking when it stops leading."""
+    source = await _source(db)
+    await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 8)])
+    item = await _item(db, source, 1)
+    await _alert(db, item, source, batch=2)  # the old leader's poll: chats 1-2, then it died
+    config = from_mapping(
+        {"telegram": {"token": TOKEN, "api_url": emulator.api_url}}, tmp_path / "c.toml", {}
+    )
+    settings = sender_settings(config)
+    client = BotApiClient(emulator.api_url, TOKEN, connections=settings.concurrency + 4)
+    await client.start()
+    fetcher = HttpFetcher(policy=FetchPolicy([]))
+    sender = Sender(db, client, settings, worker="B")
+    walker = FanOutWalker(db, config.schedule.zone, sender.wake, batch=2)
+    jobs = Jobs()
+    duties = LeaderDuties(jobs, Watcher(db, config, fetcher), sender, walker)
+    leadership = Leadership(db, duties, worker="B")
+    sender.fence_with(leadership.valid)
+    walker.fence_with(leadership.worker, leadership.valid)
+    now = int(datetime.now(UTC).timestamp())
+    try:
+        assert await leases.acquire(db, leases.LEADER, "A", now, 60) is not None
+        await leadership.step()
+        assert not leadership.leading
+        await asyncio.sleep(0.2)
+        assert await fanout.unfinished(db) == 1  # B follows: nothing walked
+        await leases.release(db, leases.LEADER, "A")  # A's lease is over
+        await leadership.step()
+        assert leadership.leading and "digests" in jobs.names
+        for _ in range(500):
+            if await fanout.unfinished(db) == 0:
+                break
+            await asyncio.sleep(0.02)
+        rows = await db.reader.execute_fetchall(
+            "SELECT chat_id FROM deliveries WHERE item_id = ? ORDER BY chat_id", (item,)
+        )
+        assert [int(r[0]) for r in rows] == list(range(1, 8))
+        duties.check()  # neither the sender nor the walker died
+    finally:
+        await duties.stop()
+        await client.close()
+        await fetcher.aclose()
+    assert duties._tasks == []
 
 
 # -- state a later update needs -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
-from storage import Database, StorageError, meta, notices, outbox, sources, subscribers
+from storage import Database, StorageError, fanout, meta, notices, outbox, sources, subscribers
 from storage.backup import backup
 from storage.models import Priority
 from storage.sources import SourceSpec
@@ -304,7 +304,7 @@ async def test_admins_hear_of_each_incident_once(tmp_path: Path) -> None:
             db, [NewItem("u", state.id, "https://site.ma/1", "t", "t", now, now, urgent=True)]
         )
         assert item is not None
-        enqueued = await outbox.enqueue_alert(
+        enqueued = await fanout.enqueue_alert(
             db,
             item_id=item,
             source_id=state.id,
@@ -314,7 +314,10 @@ async def test_admins_hear_of_each_incident_once(tmp_path: Path) -> None:
             now=clock[0],
             local_minute=600,
             story_window=24 * 3600,
+            rate=25.0,
         )
+        while done := await fanout.step(db, now=clock[0], local_minute=600):  # the walker's part
+            enqueued += done.added
         assert enqueued == 20_000
         backlog = await incidents.check()  # 20,000 at 25/s: over 13 minutes of sending
         assert len(backlog) == 1 and "20000" in backlog[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from storage import Database, items, notices, outbox, sources, subscribers
+from storage import Database, fanout, items, notices, outbox, sources, subscribers
 from storage.models import DeliveryOutcome, DeliveryState, NewItem, Priority
 from storage.sources import SourceSpec
 
@@ -19,6 +19,7 @@ from storage.sources import SourceSpec
 NOW = datetime(2025, 3, 10, 12, 0, 30, tzinfo=UTC)  # 30 s into the minute
 STAMP = int(NOW.timestamp())
 WINDOW = 24 * 3600
+RATE = 25.0
 
 
 async def _source(db: Database) -> int:
@@ -59,8 +60,10 @@ async def _alert(
     now: datetime = NOW,
     minute: int = 600,
     text: str = "انقطاع التيار الكهربائي",
+    batch: int = fanout.BATCH,
+    rate: float = RATE,
 ) -> int:
-    return await outbox.enqueue_alert(
+    return await fanout.enqueue_alert(
         db,
         item_id=item_id,
         source_id=source_id,
@@ -70,6 +73,8 @@ async def _alert(
         now=now,
         local_minute=minute,
         story_window=WINDOW,
+        rate=rate,
+        batch=batch,
     )
 
 

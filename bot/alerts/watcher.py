@@ -32,7 +32,7 @@ from bot.news.render import PageRenderer
 from bot.news.sources import PollResult, SourceError, SourcePoller
 from bot.news.text import normalize
 from bot.ops.metrics import Metrics
-from storage import Database, StorageError, items, notices, outbox, subscribers
+from storage import Database, StorageError, fanout, items, notices, outbox, subscribers
 from storage import sources as source_store
 from storage.models import Priority, SourceState, Subscriber
 
@@ -192,8 +192,7 @@ class Watcher:
         try:
             async with self.db.transaction():
                 arrivals = await self.ingestor.ingest(state, result, now, dated)
-                for arrival in arrivals:
-                    await self._enqueue(state, arrival, now)
+                await self._enqueue(state, arrivals, now)
                 if push_warning != state.warning and result.not_modified:
                     await source_store.record_warning(self.db, state.id, push_warning, now)
         except (sqlite3.Error, StorageError, OSError) as exc:
@@ -237,8 +236,7 @@ class Watcher:
         try:
             async with self.db.transaction():
                 arrivals = await self.ingestor.store(state, items, received, dated)
-                for arrival in arrivals:
-                    await self._enqueue(state, arrival, received)
+                await self._enqueue(state, arrivals, received)
         except (sqlite3.Error, StorageError, OSError) as exc:
             self.ingestor.forget()
             log.error(
@@ -294,18 +292,26 @@ class Watcher:
         if result != "failed":
             self.metrics.last_success.labels(name).set(time.time())
 
-    async def _enqueue(self, state: SourceState, arrival: NewArrival, now: datetime) -> None:
-        await outbox.enqueue_alert(
-            self.db,
-            item_id=arrival.item_id,
-            source_id=state.id,
-            urgent=arrival.urgent,
-            story_id=arrival.story_id if arrival.duplicate else None,
-            text=normalize(f"{arrival.item.title} {arrival.item.summary or ''}"),
-            now=now,
-            local_minute=local_minute(now, self.zone),
-            story_window=self.config.news.dedup_window_hours * 3600,
-        )
+    async def _enqueue(self, state: SourceState, arrivals: list[NewArrival], now: datetime) -> None:
+        """Start the fan-out of each new item, in the caller's transaction (a poll's or a
+        push's). One batch of chats in all is written here, shared by the alerts, so that a
+        flood of new items does not hold the writer for many batches: the fan-out walker
+        writes the rest (bot/alerts/fanout.py)."""
+        first = max(1, fanout.BATCH // max(1, len(arrivals)))
+        for arrival in arrivals:
+            await fanout.enqueue_alert(
+                self.db,
+                item_id=arrival.item_id,
+                source_id=state.id,
+                urgent=arrival.urgent,
+                story_id=arrival.story_id if arrival.duplicate else None,
+                text=normalize(f"{arrival.item.title} {arrival.item.summary or ''}"),
+                now=now,
+                local_minute=local_minute(now, self.zone),
+                story_window=self.config.news.dedup_window_hours * 3600,
+                rate=self.config.alerts.messages_per_second,
+                batch=first,
+            )
 
     async def _failed(self, state: SourceState, reason: str, now: datetime) -> None:
         interval = timedelta(seconds=self.sources[state.name].interval)

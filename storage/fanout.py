@@ -1,0 +1,290 @@
+"""An alert's fan-out: its deliveries written in batches of short transactions.
+
+One statement for a whole audience held SQLite's only writer for 4 to 9 s at 1M subscribers,
+and every /subscribe or settings change waited behind it (issue 16, point 5). Here the
+subscribers are walked in keyset order of chat id, `BATCH` chats per transaction:
+
+- `enqueue_alert`, inside the poll's transaction, writes the first batch and, when the audience
+  is larger, a `fanouts` row with the cursor (the last chat id walked). The item and its
+  fan-out are one commit: a crash loses neither.
+- `step` walks the next batch of the most pressing fan-out (urgent first, then the one whose
+  next batch would go soonest), moving the cursor in the same transaction as the deliveries:
+  a crash between two steps resumes at the cursor, and a batch done twice adds nothing
+  (UNIQUE (chat_id, item_id)). Only one walker at a time: the leader's (bot/alerts/fanout.py).
+
+Each delivery carries `queue_at`, the millisecond at which it would go if its alert had the
+sender to itself: the alert's time for its first batch, each next batch later by the batch's
+deliveries over the sender's rate. The sender takes the pending deliveries by (priority,
+queue_at, id), so an alert arriving while another is still going out is not queued behind the
+other's tail: from its first batch on, the two share the sender in turns.
+
+Who gets an alert is decided when the walk reaches the chat, by the subscriber's settings then
+(a chat that unsubscribed or added a keyword meanwhile is respected). The SQL is the one both
+SQLite and PostgreSQL read (`instr` is rewritten to `strpos` by the PostgreSQL backend).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.database import Database
+from storage.models import FanOutStep, to_epoch
+
+# Chats walked per transaction. At 1M subscribers one chat costs 4 to 9 µs in the insert, so a
+# batch holds the writer for some 10 to 20 ms (docs/BENCHMARKS.md): far below the 100 ms a
+# command may wait, and few enough transactions that a 1M fan-out still ends in seconds.
+BATCH = 2000
+# Below every Telegram chat id (users are positive, groups and channels negative).
+FIRST_CHAT = -(2**63)
+
+_QUIET = (
+    "(s.quiet_start IS NOT NULL AND s.quiet_end IS NOT NULL AND ("
+    " (s.quiet_start < s.quiet_end AND :minute >= s.quiet_start AND :minute < s.quiet_end)"
+    " OR (s.quiet_start > s.quiet_end AND (:minute >= s.quiet_start OR :minute < s.quiet_end))))"
+)
+
+# Who gets the item among the chats of one batch; {family} is the story's items, {upto} the
+# batch's upper bound. Parameters are cast where nothing else gives PostgreSQL their type.
+_WALK = f"""
+    INSERT INTO deliveries
+        (item_id, chat_id, priority, queue_at, not_before, created_at, updated_at)
+    SELECT CAST(:item AS INTEGER), q.chat_id, CAST(:priority AS INTEGER),
+           CAST(:queue_at AS INTEGER),
+           CASE WHEN q.quiet = 1
+                THEN CAST(:minute_start AS INTEGER)
+                     + ((q.quiet_end - CAST(:minute AS INTEGER) + 1440) % 1440) * 60
+                ELSE CAST(:now AS INTEGER) END,
+           CAST(:now AS INTEGER), CAST(:now AS INTEGER)
+    FROM (
+        SELECT s.chat_id, s.quiet_end, s.quiet_to_digest,
+               CASE WHEN {_QUIET} THEN 1 ELSE 0 END AS quiet
+        FROM subscribers s
+        WHERE s.chat_id > :after {{upto}}
+          AND s.active = 1 AND s.alert_level IN (:level_a, :level_b)
+          AND NOT EXISTS (
+              SELECT 1 FROM subscriber_sources ss
+              WHERE ss.chat_id = s.chat_id AND ss.source_id = :source AND ss.enabled = 0)
+          AND (NOT EXISTS (SELECT 1 FROM subscriber_filters f WHERE f.chat_id = s.chat_id)
+               OR EXISTS (SELECT 1 FROM subscriber_filters f
+                          WHERE f.chat_id = s.chat_id AND instr(:text, f.word) > 0))
+          AND NOT EXISTS (
+              SELECT 1 FROM deliveries d
+              WHERE d.chat_id = s.chat_id AND d.item_id IN ({{family}})
+                AND d.created_at >= :since)
+    ) q
+    WHERE NOT (q.quiet = 1 AND q.quiet_to_digest = 1)
+    ON CONFLICT (chat_id, item_id) DO NOTHING
+"""
+
+_FANOUT_COLUMNS = (
+    "item_id, source_id, urgent, story_id, body, story_window, rate, after_chat, next_queue_at"
+)
+
+
+@dataclass(frozen=True)
+class _Alert:
+    """What a batch needs to know of its alert (a `fanouts` row)."""
+
+    item_id: int
+    source_id: int
+    urgent: bool
+    story_id: int
+    text: str
+    story_window: int
+    rate: float
+
+
+async def enqueue_alert(
+    db: Database,
+    *,
+    item_id: int,
+    source_id: int,
+    urgent: bool,
+    story_id: int | None,
+    text: str,
+    now: datetime,
+    local_minute: int,
+    story_window: int,
+    rate: float,
+    batch: int = BATCH,
+) -> int:
+    """Start the fan-out of one new item: its first `batch` chats now, the rest by `step`.
+
+    Returns how many deliveries the first batch added (every one, when the audience fits in
+    it). Joins the caller's transaction, so the item, its first deliveries and the fan-out's
+    cursor commit together.
+
+    A subscriber gets the item when active; its alert level takes this item ("urgent" takes
+    urgent items, "all" takes every new headline, "digest" none); it has not switched the
+    source off; it has no keyword filter or one of its (normalized) words is in `text`; and
+    it was not sent another item of the same story (`story_id`, the story's first item, or
+    this item when None) in the last `story_window` seconds. A subscriber in quiet hours gets
+    the delivery when they end, unless it chose to have those items in its digest instead.
+    `local_minute` is the current minute after local midnight; `rate` the sender's messages
+    per second, which spaces the batches' `queue_at`.
+    """
+    alert = _Alert(
+        item_id=item_id,
+        source_id=source_id,
+        urgent=urgent,
+        story_id=item_id if story_id is None else story_id,
+        text=text,
+        story_window=story_window,
+        rate=rate,
+    )
+    stamp = to_epoch(now)
+    queue_at = round(now.timestamp() * 1000)
+    async with db.transaction() as conn:
+        upto, more = await _upper_bound(conn, FIRST_CHAT, batch)
+        added = await _walk(conn, alert, FIRST_CHAT, upto, queue_at, stamp, local_minute)
+        if more:
+            await conn.execute(
+                f"INSERT INTO fanouts ({_FANOUT_COLUMNS}, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (item_id) DO NOTHING",
+                (
+                    alert.item_id,
+                    alert.source_id,
+                    int(alert.urgent),
+                    alert.story_id,
+                    alert.text,
+                    alert.story_window,
+                    alert.rate,
+                    upto,
+                    _next(queue_at, added, rate),
+                    stamp,
+                ),
+            )
+    return added
+
+
+async def step(
+    db: Database,
+    *,
+    now: datetime,
+    local_minute: int,
+    batch: int = BATCH,
+    leader: str | None = None,
+) -> FanOutStep | None:
+    """Walk the next batch of the most pressing unfinished fan-out; None when none is left.
+
+    Urgent alerts first, then the one whose next batch would go soonest (`queue_at`). The
+    cursor moves before the batch is written, in the same transaction: a crash resumes at the
+    batch, and a second walker that read the same cursor changes no row and adds nothing.
+    With `leader` (a worker's name) the cursor moves only while that worker holds the leader
+    lease (storage.leases) at `now`, as `outbox.claim_due(leader_only=True)` claims: a
+    deposed leader's walker writes nothing more, so that two walkers never run the one alert
+    per story rule at once. A step that wrote nothing for either reason says `refused`.
+    `now` and `local_minute` decide quiet hours and the story window as `enqueue_alert`
+    says, at the time the chats are reached.
+    """
+    stamp = to_epoch(now)
+    fence = (
+        ""
+        if leader is None
+        else " AND EXISTS (SELECT 1 FROM leases WHERE name = 'leader' AND holder = ?"
+        " AND expires_at > ?)"
+    )
+    fenced = () if leader is None else (leader, stamp)
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            f"SELECT {_FANOUT_COLUMNS} FROM fanouts"
+            " ORDER BY urgent DESC, next_queue_at, item_id LIMIT 1"
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        alert = _Alert(
+            item_id=row[0],
+            source_id=row[1],
+            urgent=bool(row[2]),
+            story_id=row[3],
+            text=row[4],
+            story_window=row[5],
+            rate=float(row[6]),
+        )
+        after, queue_at = int(row[7]), int(row[8])
+        upto, more = await _upper_bound(conn, after, batch)
+        if not more:
+            cursor = await conn.execute(
+                f"DELETE FROM fanouts WHERE item_id = ? AND after_chat = ?{fence}",
+                (alert.item_id, after, *fenced),
+            )
+        else:
+            # next_queue_at is set once the batch's size is known, below.
+            cursor = await conn.execute(
+                f"UPDATE fanouts SET after_chat = ? WHERE item_id = ? AND after_chat = ?{fence}",
+                (upto, alert.item_id, after, *fenced),
+            )
+        if cursor.rowcount != 1:
+            # Another walker took this batch, or `leader` no longer leads.
+            return FanOutStep(alert.item_id, 0, done=False, refused=True)
+        added = await _walk(conn, alert, after, upto, queue_at, stamp, local_minute)
+        if more:
+            await conn.execute(
+                "UPDATE fanouts SET next_queue_at = ? WHERE item_id = ?",
+                (_next(queue_at, added, alert.rate), alert.item_id),
+            )
+    return FanOutStep(alert.item_id, added, done=not more)
+
+
+async def unfinished(db: Database) -> int:
+    """How many alerts are still being fanned out."""
+    rows = await db.reader.execute_fetchall("SELECT count(*) FROM fanouts")
+    return int(rows[0][0])
+
+
+def _next(queue_at: int, added: int, rate: float) -> int:
+    """The next batch's queue_at: after this batch's deliveries at `rate` a second."""
+    return queue_at + max(1, round(added * 1000 / rate))
+
+
+async def _upper_bound(conn: Any, after: int, batch: int) -> tuple[int | None, bool]:
+    """The batch after `after`: (its last chat id, None for every chat left; whether chats
+    remain after it). Inactive chats count too: walking the primary key is what keeps a
+    batch short."""
+    cursor = await conn.execute(
+        "SELECT chat_id FROM subscribers WHERE chat_id > ? ORDER BY chat_id LIMIT 2 OFFSET ?",
+        (after, batch - 1),
+    )
+    rows = await cursor.fetchall()
+    return (int(rows[0][0]) if rows else None), len(rows) == 2
+
+
+async def _walk(
+    conn: Any, alert: _Alert, after: int, upto: int | None, queue_at: int, stamp: int, minute: int
+) -> int:
+    """Write the deliveries of the chats after `after` up to `upto` (None: to the last);
+    returns how many were added."""
+    cursor = await conn.execute(
+        "SELECT id FROM items WHERE id = ? OR story_id = ?", (alert.story_id, alert.story_id)
+    )
+    family = [int(r[0]) for r in await cursor.fetchall()] or [alert.story_id]
+    levels = ("urgent", "all") if alert.urgent else ("all",)
+    params: dict[str, Any] = {
+        "item": alert.item_id,
+        "source": alert.source_id,
+        "priority": 0 if alert.urgent else 1,
+        "queue_at": queue_at,
+        "now": stamp,
+        "minute": minute,
+        "minute_start": stamp - stamp % 60,
+        "text": alert.text,
+        "since": stamp - alert.story_window,
+        "level_a": levels[0],
+        "level_b": levels[-1],
+        "after": after,
+    }
+    marks = []
+    for n, member in enumerate(family):
+        params[f"family{n}"] = member
+        marks.append(f":family{n}")
+    bound = ""
+    if upto is not None:
+        params["upto"] = upto
+        bound = "AND s.chat_id <= :upto"
+    sql = _WALK.format(upto=bound, family=", ".join(marks))
+    cursor = await conn.execute(sql, params)
+    return max(int(cursor.rowcount), 0)
