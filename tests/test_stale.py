@@ -51,6 +51,15 @@ TODAY = date(2026, 11, 29)
         ("https://s.ma/1990/05/12/x", None),  # before news sites wrote dates in URLs
         ("https://s.ma/2031/01/01/x", None),  # after today: not a publication date
         ("https://s.ma/img/1200-2019-05-120x80.jpg", None),  # digits around: part of a number
+        ("https://s.ma/news/2019-02-30-x", None),  # no 30 February in a slug either
+        # The edges: 1995 is the first year read; the site's today may be our tomorrow (TODAY
+        # + 1 day is read, in a slug and in segments), the day after is not a date of news.
+        ("https://s.ma/1995/05/12/x", datetime(1995, 5, 12, 23, 59, 59, tzinfo=ZONE)),
+        ("https://s.ma/1994/05/12/x", None),
+        ("https://s.ma/news/x-2026-11-30", datetime(2026, 11, 30, 23, 59, 59, tzinfo=ZONE)),
+        ("https://s.ma/2026/11/30/x", datetime(2026, 11, 30, 23, 59, 59, tzinfo=ZONE)),
+        ("https://s.ma/news/x-2026-12-01", None),
+        ("https://s.ma/2026/12/01/x", None),
         (None, None),
     ],
 )
@@ -202,6 +211,28 @@ async def test_a_stored_headline_dated_old_by_its_page_does_not_alert_when_promo
     dated = await ingestor.date_urgent(state, result, now, read)
     assert seen == [plain.uid]
     assert await ingestor.ingest(state, result, now, dated) == []
+
+
+async def test_only_the_undated_urgent_items_of_a_poll_are_read_for_a_date(db: Database) -> None:
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    ingestor, state = await _primed(db, now)
+    dated = item(5, 10, now, urgent=True)  # its time is known: no page to read
+    undated = item(6, None, now, urgent=True)
+    ordinary = item(7, None, now)  # not urgent: no alert to hold
+    seen: list[str] = []
+
+    async def read(found: Item) -> datetime | None:
+        seen.append(found.uid)
+        return now - timedelta(days=2)
+
+    result = PollResult([dated, undated, ordinary], None)
+    assert await ingestor.date_urgent(state, result, now, read) == {
+        undated.uid: now - timedelta(days=2)
+    }
+    assert seen == [undated.uid]
+    # Two days old by its page: stored, not announced; the others are.
+    arrivals = await ingestor.ingest(state, result, now, {undated.uid: now - timedelta(days=2)})
+    assert sorted(a.item.uid for a in arrivals) == sorted([dated.uid, ordinary.uid])
 
 
 def test_an_undated_item_listed_below_stored_ones_is_old_news() -> None:
