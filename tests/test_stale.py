@@ -235,6 +235,45 @@ async def test_only_the_undated_urgent_items_of_a_poll_are_read_for_a_date(db: D
     assert sorted(a.item.uid for a in arrivals) == sorted([dated.uid, ordinary.uid])
 
 
+async def test_a_poll_of_a_dated_listing_announces_nothing_it_re_lists(db: Database) -> None:
+    """The listed-below-stored rule as a poll meets it: through `ingest`, with what is stored."""
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    ingestor, state = await _primed(db, now)
+    known = item(2, 30, now)
+    await ingestor.ingest(state, PollResult([known], None), now)
+    newest = replace(item(1, None, now), summary="ملخص الخبر", image="https://site.ma/1.jpg")
+    uncovered = item(3, None, now)
+    listing = [newest, known, uncovered]
+    result = PollResult(listing, None, listed=tuple(i.uid for i in listing))
+    arrivals = await ingestor.ingest(state, result, now)
+    assert [a.item.uid for a in arrivals] == [newest.uid]
+    # Both are stored, with what the listing said of them.
+    stored = await items.get(db, arrivals[0].item_id)
+    assert stored is not None
+    assert (stored.summary, stored.image_url) == ("ملخص الخبر", "https://site.ma/1.jpg")
+    assert await items.known_uids(db, [uncovered.uid]) == {uncovered.uid}
+
+
+async def test_a_headline_stored_exactly_the_freshness_limit_ago_is_still_dated(
+    db: Database,
+) -> None:
+    first_seen = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+    ingestor, state = await _primed(db, first_seen)
+    plain = item(8, None, first_seen)
+    await ingestor.ingest(state, PollResult([plain], None), first_seen)
+    seen: list[str] = []
+
+    async def read(found: Item) -> datetime | None:
+        seen.append(found.uid)
+        return None
+
+    promoted = PollResult([replace(plain, urgent=True, from_ticker=True)], None)
+    await ingestor.date_urgent(state, promoted, first_seen + SIX_HOURS, read)
+    assert seen == [plain.uid]
+    await ingestor.date_urgent(state, promoted, first_seen + SIX_HOURS + timedelta(seconds=1), read)
+    assert seen == [plain.uid]  # a second later it is old: no page read for it
+
+
 def test_an_undated_item_listed_below_stored_ones_is_old_news() -> None:
     now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
     newest, known, uncovered, dated_below = (
