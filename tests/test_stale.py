@@ -19,6 +19,7 @@ from bot.news.freshness import date_from_url
 from bot.news.ingest import Ingestor, select_new
 from bot.news.models import Item
 from bot.news.sources import PollResult, SourcePoller, SourceSettings
+from bot.news.text import normalize
 from storage import Database, items
 from storage import sources as source_store
 from storage.models import SourceState
@@ -251,6 +252,8 @@ async def test_a_poll_of_a_dated_listing_announces_nothing_it_re_lists(db: Datab
     stored = await items.get(db, arrivals[0].item_id)
     assert stored is not None
     assert (stored.summary, stored.image_url) == ("ملخص الخبر", "https://site.ma/1.jpg")
+    found = await items.search(db, [normalize("ملخص")], limit=5)  # a word of its summary only
+    assert [i.uid for i in found] == [newest.uid]
     assert await items.known_uids(db, [uncovered.uid]) == {uncovered.uid}
 
 
