@@ -20,6 +20,7 @@ from tests.alerting import Pipeline, pipeline
 BLOCKED = "Forbidden: bot was blocked by the user"
 DEACTIVATED = "Forbidden: user is deactivated"
 KICKED = "Forbidden: bot was kicked from the channel chat"
+NOT_FOUND = "Bad Request: chat not found"
 CANT_PARSE = "Bad Request: can't parse entities: unsupported start tag at byte offset 0"
 
 
@@ -52,16 +53,21 @@ async def test_each_answer_is_recorded_with_one_attempt_and_telegrams_reason(
         p.emulator.faults.blocked.add(1)
         p.emulator.faults.deactivated.add(2)
         p.emulator.faults.kicked.add(-1005)
+        # A subscriber Telegram does not know (a 400 answer, not a 403): gone as well.
+        await subscribers.add_many(p.db, [(4, "private", "ar")])
         await p.prime_and_publish()
-        rows = await _settled(p, {1: "dropped", 2: "dropped", 3: "sent", -1005: "dropped"})
+        rows = await _settled(
+            p, {1: "dropped", 2: "dropped", 3: "sent", -1005: "dropped", 4: "dropped"}
+        )
         sent = p.emulator.world.bot_messages(3)
         assert len(sent) == 1
         assert rows[3] == ("sent", 1, None, sent[0].message_id)
         assert rows[1] == ("dropped", 1, BLOCKED, None)
         assert rows[2] == ("dropped", 1, DEACTIVATED, None)
         assert rows[-1005] == ("dropped", 1, KICKED, None)
+        assert rows[4] == ("dropped", 1, NOT_FOUND, None)
         # The chats are switched off with Telegram's reason, for the operator to read.
-        for chat, why in ((1, BLOCKED), (2, DEACTIVATED), (-1005, KICKED)):
+        for chat, why in ((1, BLOCKED), (2, DEACTIVATED), (-1005, KICKED), (4, NOT_FOUND)):
             subscriber = await subscribers.get(p.db, chat)
             assert subscriber is not None and not subscriber.active
             assert subscriber.deactivated_why == why
