@@ -35,6 +35,23 @@ def test_urgent_labels(label: str) -> None:
     assert might_be_label(label)
 
 
+@pytest.mark.parametrize(
+    ("name", "urgent"),
+    [
+        # Labels with no "breaking" word of their own: known as labels, not by their words.
+        ("Dernière minute", True),
+        ("Alerte info", True),
+        # Short names built on such a word: three words at most.
+        ("عاجل المغرب", True),
+        ("عاجل من المغرب", True),
+        ("عاجل من جهة المغرب", False),
+        ("رياضة", False),
+    ],
+)
+def test_categories_and_tags_that_mean_breaking(name: str, urgent: bool) -> None:
+    assert is_urgent_label(name) is urgent
+
+
 @pytest.mark.parametrize("label", HEADLINES)
 def test_headline_labels_are_not_urgent(label: str) -> None:
     assert label_kind(label) == "headlines"
