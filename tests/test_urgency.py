@@ -109,3 +109,18 @@ def test_title_markers_with_any_separator(title: str, clean: str) -> None:
 )
 def test_ordinary_titles_stay_as_they_are(title: str) -> None:
     assert title_urgency(title) == (False, title.strip())
+
+
+def test_a_label_is_forty_characters_at_most() -> None:
+    # Padding stands in for a sentence's length: what decides is the length, before stripping.
+    assert label_kind("عاجل" + " " * 36) == "urgent"  # 40 characters
+    assert might_be_label("عاجل" + " " * 36)
+    assert label_kind("عاجل" + " " * 37) is None  # 41: a sentence, not a label
+    assert not might_be_label("عاجل" + " " * 37)
+
+
+def test_a_decorated_marker_in_brackets_leads_an_urgent_title() -> None:
+    assert title_urgency("[🔴 عاجل] انقطاع الماء عن حي السلام") == (
+        True,
+        "انقطاع الماء عن حي السلام",
+    )
