@@ -124,3 +124,10 @@ def test_a_decorated_marker_in_brackets_leads_an_urgent_title() -> None:
         True,
         "انقطاع الماء عن حي السلام",
     )
+
+
+def test_a_separator_after_a_bracketed_marker_goes_with_it() -> None:
+    assert title_urgency("[عاجل] - انقطاع الماء عن حي السلام") == (
+        True,
+        "انقطاع الماء عن حي السلام",
+    )
