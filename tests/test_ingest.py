@@ -94,10 +94,12 @@ async def test_validators_are_kept_and_failures_back_off(db: Database) -> None:
     await ingestor.ingest(state, PollResult([], Validators('"e1"', "lm")), NOW)
     state = await sources.get(db, "site")
     assert state is not None and state.etag == '"e1"' and state.last_modified == "lm"
-    for n in range(1, 4):
+    # The n-th failure in a row waits 60 s x 2^(n-1), ±20 %: 48-72 s, 96-144 s, 192-288 s.
+    for n, (least, most) in enumerate(((48, 72), (96, 144), (192, 288)), start=1):
         state = await ingestor.record_failure(state, "HTTP 500", timedelta(seconds=60), NOW)
         assert state.consecutive_failures == n and state.last_error == "HTTP 500"
-    assert state.next_fetch_at is not None and state.next_fetch_at > NOW
+        assert state.next_fetch_at is not None
+        assert least <= (state.next_fetch_at - NOW).total_seconds() <= most
     assert state.failing_since == NOW
 
 
@@ -121,6 +123,10 @@ def test_a_date_without_time_is_judged_by_the_end_of_its_day() -> None:
     assert fresh(today, now, six)  # may be from 19:59 today
     assert not fresh(yesterday, now, six)
     assert not fresh(morning, now, six)  # a real time stands for itself
+    # The limit itself is still fresh; a second more is not.
+    edge = Item("s", "خبر على الحد", "https://s.ma/4", now - six)
+    assert fresh(edge, now, six)
+    assert not fresh(edge, now + timedelta(seconds=1), six)
 
 
 async def test_one_story_listed_twice_in_one_poll_is_one_story(db: Database) -> None:

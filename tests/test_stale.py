@@ -19,6 +19,7 @@ from bot.news.freshness import date_from_url
 from bot.news.ingest import Ingestor, select_new
 from bot.news.models import Item
 from bot.news.sources import PollResult, SourcePoller, SourceSettings
+from bot.news.text import normalize
 from storage import Database, items
 from storage import sources as source_store
 from storage.models import SourceState
@@ -51,6 +52,15 @@ TODAY = date(2026, 11, 29)
         ("https://s.ma/1990/05/12/x", None),  # before news sites wrote dates in URLs
         ("https://s.ma/2031/01/01/x", None),  # after today: not a publication date
         ("https://s.ma/img/1200-2019-05-120x80.jpg", None),  # digits around: part of a number
+        ("https://s.ma/news/2019-02-30-x", None),  # no 30 February in a slug either
+        # The edges: 1995 is the first year read; the site's today may be our tomorrow (TODAY
+        # + 1 day is read, in a slug and in segments), the day after is not a date of news.
+        ("https://s.ma/1995/05/12/x", datetime(1995, 5, 12, 23, 59, 59, tzinfo=ZONE)),
+        ("https://s.ma/1994/05/12/x", None),
+        ("https://s.ma/news/x-2026-11-30", datetime(2026, 11, 30, 23, 59, 59, tzinfo=ZONE)),
+        ("https://s.ma/2026/11/30/x", datetime(2026, 11, 30, 23, 59, 59, tzinfo=ZONE)),
+        ("https://s.ma/news/x-2026-12-01", None),
+        ("https://s.ma/2026/12/01/x", None),
         (None, None),
     ],
 )
@@ -202,6 +212,69 @@ async def test_a_stored_headline_dated_old_by_its_page_does_not_alert_when_promo
     dated = await ingestor.date_urgent(state, result, now, read)
     assert seen == [plain.uid]
     assert await ingestor.ingest(state, result, now, dated) == []
+
+
+async def test_only_the_undated_urgent_items_of_a_poll_are_read_for_a_date(db: Database) -> None:
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    ingestor, state = await _primed(db, now)
+    dated = item(5, 10, now, urgent=True)  # its time is known: no page to read
+    undated = item(6, None, now, urgent=True)
+    ordinary = item(7, None, now)  # not urgent: no alert to hold
+    seen: list[str] = []
+
+    async def read(found: Item) -> datetime | None:
+        seen.append(found.uid)
+        return now - timedelta(days=2)
+
+    result = PollResult([dated, undated, ordinary], None)
+    assert await ingestor.date_urgent(state, result, now, read) == {
+        undated.uid: now - timedelta(days=2)
+    }
+    assert seen == [undated.uid]
+    # Two days old by its page: stored, not announced; the others are.
+    arrivals = await ingestor.ingest(state, result, now, {undated.uid: now - timedelta(days=2)})
+    assert sorted(a.item.uid for a in arrivals) == sorted([dated.uid, ordinary.uid])
+
+
+async def test_a_poll_of_a_dated_listing_announces_nothing_it_re_lists(db: Database) -> None:
+    """The listed-below-stored rule as a poll meets it: through `ingest`, with what is stored."""
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    ingestor, state = await _primed(db, now)
+    known = item(2, 30, now)
+    await ingestor.ingest(state, PollResult([known], None), now)
+    newest = replace(item(1, None, now), summary="ملخص الخبر", image="https://site.ma/1.jpg")
+    uncovered = item(3, None, now)
+    listing = [newest, known, uncovered]
+    result = PollResult(listing, None, listed=tuple(i.uid for i in listing))
+    arrivals = await ingestor.ingest(state, result, now)
+    assert [a.item.uid for a in arrivals] == [newest.uid]
+    # Both are stored, with what the listing said of them.
+    stored = await items.get(db, arrivals[0].item_id)
+    assert stored is not None
+    assert (stored.summary, stored.image_url) == ("ملخص الخبر", "https://site.ma/1.jpg")
+    found = await items.search(db, [normalize("ملخص")], limit=5)  # a word of its summary only
+    assert [i.uid for i in found] == [newest.uid]
+    assert await items.known_uids(db, [uncovered.uid]) == {uncovered.uid}
+
+
+async def test_a_headline_stored_exactly_the_freshness_limit_ago_is_still_dated(
+    db: Database,
+) -> None:
+    first_seen = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+    ingestor, state = await _primed(db, first_seen)
+    plain = item(8, None, first_seen)
+    await ingestor.ingest(state, PollResult([plain], None), first_seen)
+    seen: list[str] = []
+
+    async def read(found: Item) -> datetime | None:
+        seen.append(found.uid)
+        return None
+
+    promoted = PollResult([replace(plain, urgent=True, from_ticker=True)], None)
+    await ingestor.date_urgent(state, promoted, first_seen + SIX_HOURS, read)
+    assert seen == [plain.uid]
+    await ingestor.date_urgent(state, promoted, first_seen + SIX_HOURS + timedelta(seconds=1), read)
+    assert seen == [plain.uid]  # a second later it is old: no page read for it
 
 
 def test_an_undated_item_listed_below_stored_ones_is_old_news() -> None:

@@ -252,6 +252,7 @@ async def test_full_text_search_matches_every_word(db: Database) -> None:
     assert len(await items.search(db, ["امطار"], limit=10)) == 2
     # Query syntax in user input is taken literally, never as FTS5 operators.
     assert len(await items.search(db, ['"علامات"', "AND"], limit=10)) == 1
+    assert len(await items.search(db, ['علامات"', "خبر"], limit=10)) == 1  # a stray quote
     assert await items.search(db, ["", ""], limit=10) == []
 
 

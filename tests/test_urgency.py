@@ -35,6 +35,23 @@ def test_urgent_labels(label: str) -> None:
     assert might_be_label(label)
 
 
+@pytest.mark.parametrize(
+    ("name", "urgent"),
+    [
+        # Labels with no "breaking" word of their own: known as labels, not by their words.
+        ("Dernière minute", True),
+        ("Alerte info", True),
+        # Short names built on such a word: three words at most.
+        ("عاجل المغرب", True),
+        ("عاجل من المغرب", True),
+        ("عاجل من جهة المغرب", False),
+        ("رياضة", False),
+    ],
+)
+def test_categories_and_tags_that_mean_breaking(name: str, urgent: bool) -> None:
+    assert is_urgent_label(name) is urgent
+
+
 @pytest.mark.parametrize("label", HEADLINES)
 def test_headline_labels_are_not_urgent(label: str) -> None:
     assert label_kind(label) == "headlines"
@@ -92,3 +109,25 @@ def test_title_markers_with_any_separator(title: str, clean: str) -> None:
 )
 def test_ordinary_titles_stay_as_they_are(title: str) -> None:
     assert title_urgency(title) == (False, title.strip())
+
+
+def test_a_label_is_forty_characters_at_most() -> None:
+    # Padding stands in for a sentence's length: what decides is the length, before stripping.
+    assert label_kind("عاجل" + " " * 36) == "urgent"  # 40 characters
+    assert might_be_label("عاجل" + " " * 36)
+    assert label_kind("عاجل" + " " * 37) is None  # 41: a sentence, not a label
+    assert not might_be_label("عاجل" + " " * 37)
+
+
+def test_a_decorated_marker_in_brackets_leads_an_urgent_title() -> None:
+    assert title_urgency("[🔴 عاجل] انقطاع الماء عن حي السلام") == (
+        True,
+        "انقطاع الماء عن حي السلام",
+    )
+
+
+def test_a_separator_after_a_bracketed_marker_goes_with_it() -> None:
+    assert title_urgency("[عاجل] - انقطاع الماء عن حي السلام") == (
+        True,
+        "انقطاع الماء عن حي السلام",
+    )
