@@ -215,14 +215,15 @@ class NewsConfig(_Section):
 
 
 class HttpConfig(_Section):
-    enabled: bool = True
+    # TOML has true and false: a string ("yes", "false") is a mistake, not a boolean.
+    enabled: bool = Field(default=True, strict=True)
     listen: str = "127.0.0.1"
     port: int = Field(default=9110, ge=0, le=65535)
 
 
 class AlertsConfig(_Section):
     messages_per_second: int = Field(default=25, ge=1, le=1000)
-    paid_broadcast: bool = False
+    paid_broadcast: bool = Field(default=False, strict=True)
     # Kept so that existing files still load: deliveries are now retried for as long as the
     # alert is news ([news] freshness_hours), not a fixed number of times.
     max_attempts: int = Field(default=5, ge=1, le=20, deprecated="no longer used")
@@ -259,13 +260,13 @@ class SourceConfig(_Section):
     ticker_selector: str | None = None
     headline_selector: str | None = None
     # html and auto: read the page after its scripts ran, in headless Chromium.
-    render: bool = False
+    render: bool = Field(default=False, strict=True)
     # json: where the entries are and which of their fields say what (bot/news/jsonticker.py).
     items: str | None = None
     title_field: str | None = None
     url_field: str | None = None
     time_field: str | None = None
-    urgent: bool | None = None
+    urgent: bool | None = Field(default=None, strict=True)
     site_url: str | None = None
     # kind = "pusher": the site's live push channel (Pusher protocol 7), read as its script
     # reads it; see _check_pusher.

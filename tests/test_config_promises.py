@@ -313,3 +313,21 @@ def test_files_that_cannot_be_read(tmp_path: Path) -> None:
     loaded = load(good, env={"AJIL_TELEGRAM_TOKEN": TOKEN})
     assert loaded.news.freshness_hours == 3 and loaded.token == TOKEN
     assert loaded.storage.database == tmp_path / "ajil.db"
+
+
+def test_a_string_is_not_a_boolean() -> None:
+    # TOML has true and false; "yes", "false" or 1 in their place is a mistake, even where a
+    # lax reader would take it ("false" as false, "yes" as true).
+    json_source = {"name": "t", "url": "https://a.ma/t.json", "kind": "json"}
+    assert _lines({"http": {"enabled": "false"}}) == [
+        f"{HERE}: http.enabled: expected true or false"
+    ]
+    assert _lines({"alerts": {"paid_broadcast": "yes"}}) == [
+        f"{HERE}: alerts.paid_broadcast: expected true or false"
+    ]
+    assert _lines({"sources": [{**json_source, "urgent": "yes"}]}) == [
+        f"{HERE}: sources[0].urgent: expected true or false"
+    ]
+    assert _lines({"sources": [{**SOURCE, "kind": "html", "render": 1}]}) == [
+        f"{HERE}: sources[0].render: expected true or false"
+    ]
