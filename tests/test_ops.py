@@ -134,12 +134,13 @@ async def test_healthz_and_metrics_after_a_scenario(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
-            # /healthz listens from the start, and says 503 until the bot is fully up.
+            # /healthz listens from the start, and says 503 until the bot is fully up; the
+            # lead is taken a moment after (its first lease attempt runs once the bot is up).
             deadline = asyncio.get_running_loop().time() + 60
             while True:
                 try:
                     health = await client.get(f"{base}/healthz")
-                    if health.status_code == 200:
+                    if health.status_code == 200 and "role leader" in health.text:
                         break
                 except httpx.ConnectError:
                     pass
