@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -110,7 +111,7 @@ class Reader(Protocol):
     async def execute_fetchall(self, sql: str, parameters: Parameters = ()) -> list[Any]: ...
 
 
-class Database:
+class Database(ABC):
     """An open Ajil database: `transaction()` for changes, `reader` for queries.
 
     `open` picks the backend; the subclasses (storage.sqlite.SqliteDatabase,
@@ -140,11 +141,13 @@ class Database:
         connect = _BACKENDS[POSTGRESQL if is_url(target) else SQLITE]
         return await connect(target, chosen)
 
+    @abstractmethod
     async def close(self) -> None:
-        raise NotImplementedError
+        """Close every connection; the object is unusable after."""
 
+    @abstractmethod
     async def schema_version(self) -> int:
-        raise NotImplementedError
+        """The number of the last migration applied."""
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -170,14 +173,17 @@ class Database:
                 self._active.reset(token)
             await self._commit(conn)
 
+    @abstractmethod
     async def _begin(self) -> Connection:
-        raise NotImplementedError
+        """Start a write transaction and return its connection."""
 
+    @abstractmethod
     async def _commit(self, conn: Connection) -> None:
-        raise NotImplementedError
+        """Commit the transaction `_begin` started."""
 
+    @abstractmethod
     async def _rollback(self, conn: Connection) -> None:
-        raise NotImplementedError
+        """Roll back the transaction `_begin` started."""
 
 
 # The backends by dialect, each registered by its own module (storage.sqlite,
