@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,3 +219,14 @@ def primed(database: Path | str) -> bool:
     except (sqlite3.Error, asyncpg.PostgresError):
         return False  # not created yet
     return bool(rows and rows[0][0])
+
+
+async def until(
+    condition: Callable[[], bool], timeout: float, what: str = "", step: float = 0.05
+) -> None:
+    """Wait until `condition()` holds, checking every `step` seconds; fails the test after
+    `timeout` seconds, naming `what` it waited for."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(step)

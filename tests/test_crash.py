@@ -14,17 +14,10 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import Newsroom
 from storage import Database, subscribers
 from tests.conftest import TOKEN
-from tests.live import primed, query, start_ajil, storage_section, write_config
+from tests.live import primed, query, start_ajil, storage_section, until, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS = list(range(1000, 1300))
-
-
-async def until(condition, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_kill_9_mid_broadcast_loses_nothing(

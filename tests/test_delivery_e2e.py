@@ -20,20 +20,13 @@ from bot.sandbox.world import SentMessage
 from storage import Database, subscribers
 from storage.subscribers import keyword_id
 from tests.conftest import TOKEN
-from tests.live import Live, primed, query, start_ajil, storage_section, write_config
+from tests.live import Live, primed, query, start_ajil, storage_section, until, write_config
 
 ADMIN = 4242
 USERS = [501, 502, 503]
 FRENCH = 504
 LONG_HEADLINE = ("تفاصيل جديدة حول " * 330)[:5600]
 KEYWORD = "زلزال" * 8  # 40 Arabic letters: 80 bytes in UTF-8
-
-
-async def until(condition, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 def alerts(emulator: Emulator, chat: int) -> list[SentMessage]:

@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 from bot import config as config_module
 from bot.sandbox.emulator import Emulator
 from tests.conftest import TOKEN
-from tests.live import bot_with_subscribers, primed, query, start_ajil
+from tests.live import bot_with_subscribers, primed, query, start_ajil, until
 from tests.sites import RotatingHomepage
 
 USERS = [3101, 3102, 3103]
 BREAKING = "انهيار جزئي لقنطرة على الطريق الجهوية"
-
-
-async def until(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_rotating_latest_bar_never_alerts_and_the_urgent_block_alerts_once(

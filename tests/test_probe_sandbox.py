@@ -18,17 +18,9 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import CHANNEL, Newsroom
 from bot.sandbox.pusher import PushServer
 from tests.conftest import TOKEN
-from tests.live import bot_with_subscribers, primed, start_ajil
+from tests.live import bot_with_subscribers, primed, start_ajil, until
 
 USERS = [3301, 3302]
-
-
-async def until(condition: object, timeout: float, what: str) -> None:
-    assert callable(condition)
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_the_printed_config_reads_the_sandbox_push_channel(tmp_path: Path) -> None:

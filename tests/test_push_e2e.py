@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -22,16 +21,9 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.newsroom import CHANNEL, EVENT, Newsroom
 from bot.sandbox.pusher import PushServer
 from tests.conftest import TOKEN
-from tests.live import bot_with_subscribers, primed, start_ajil
+from tests.live import bot_with_subscribers, primed, start_ajil, until
 
 USERS = [3201, 3202, 3203]
-
-
-async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 class LogLines:
