@@ -279,6 +279,44 @@ def test_lists_of_title_links() -> None:
     ]
 
 
+def test_an_article_linked_twice_keeps_its_full_title_and_its_first_place() -> None:
+    # A video strip's teaser cut short by the theme, then the same article in a latest-news
+    # list with its whole title (alyaoum24's a.video_text and «آخر الأخبار»).
+    cut = "سقوط شبكة لتهريب المهاجرين في قبضة الشر..."
+    full = "سقوط شبكة لتهريب المهاجرين في قبضة الشرطة بميناء طنجة المتوسط"
+    other = "ارتفاع منسوب السدود بعد التساقطات المطرية الأخيرة"
+    reading = read(
+        f'<ul class="videos"><li><a class="video_img" href="/9901.html"><img></a>'
+        f'<a class="video_text" href="/9901.html">{cut}</a></li></ul>'
+        f'<ul class="latest"><li><a href="/9902.html">{other}</a></li>'
+        f'<li><a href="/9901.html">{full}</a></li></ul>'
+    )
+    assert titles(reading.items) == [full, other]
+
+
+def test_a_headings_link_beats_another_text_for_the_same_article() -> None:
+    teaser = "بلاغ جديد من السلطات المحلية بخصوص الطريق الساحلية اقرأ التفاصيل"
+    heading = "إغلاق مؤقت للطريق الساحلية بسبب الأشغال"
+    reading = read(
+        f'<div class="teaser"><a href="/news/771300">{teaser}</a></div>'
+        f'<article><h2><a href="/news/771300">{heading}</a></h2></article>'
+    )
+    assert titles(reading.items) == [heading]
+
+
+def test_an_article_cut_short_everywhere_keeps_the_text_it_has() -> None:
+    # «..» joins a headline's parts: no cut. A page with only the cut text still lists it.
+    reading = read(
+        '<ul><li><a href="/9903.html">حصيلة الموسم الفلاحي..</a></li>'
+        '<li><a href="/9904.html">المجلس يصادق على ميزانية السنة المقب…</a></li>'
+        '<li><a href="/9903.html">حصيلة الموسم الفلاحي.. أرقام</a></li></ul>'
+    )
+    assert titles(reading.items) == [
+        "حصيلة الموسم الفلاحي..",
+        "المجلس يصادق على ميزانية السنة المقب…",
+    ]
+
+
 def test_an_anchor_around_a_card_takes_its_heading() -> None:
     reading = read(
         '<a class="card" href="/2026/11/29/port-fire"><img src="/p.jpg"><h3>حريق محدود في مستودع '

@@ -83,6 +83,22 @@ def test_alyaoum24_lists_of_title_links() -> None:
     assert not any("/author/" in u or "/jobs/" in u or "/news/" in u for u in urls if u)
 
 
+def test_alyaoum24_an_article_linked_twice_takes_its_full_title() -> None:
+    # A video strip's teaser text is cut short («...»); the «آخر الأخبار» list further down
+    # links the same article with its whole title.
+    page = reading("alyaoum24_2018_homepage.html", "http://www.alyaoum24.com/")
+    by_url = {i.url: i.title for i in page.items}
+    for url in ("http://www.alyaoum24.com/1052951.html", "http://www.alyaoum24.com/1052859.html"):
+        teaser = by_url[url]
+        assert not teaser.endswith("..."), teaser
+        assert len(teaser.split()) >= 8
+    # Its first link still sets its place: the video strip comes before the list.
+    order = [i.url for i in page.items]
+    assert order.index("http://www.alyaoum24.com/1052951.html") < order.index(
+        "http://www.alyaoum24.com/1052915.html"
+    )
+
+
 def test_precision_and_recall_over_the_corpus() -> None:
     import json
 

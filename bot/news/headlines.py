@@ -45,6 +45,10 @@ _SITE_PAGE = re.compile(
     re.I,
 )
 _DATE_IN_TITLE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+# A teaser's text cut short by the theme («… في قبضة الشر...»): three dots or an ellipsis at
+# the end. Two dots are no cut: «..» joins a headline's parts and may end a column title.
+_TRUNCATED = re.compile(r"(?:\.\s*){3,}$|…\s*$")
+_BEST = (True, True)  # a title neither cut short nor outside a heading: nothing beats it
 # Path segments of pages that are not articles.
 _NOT_ARTICLE = frozenset(
     """category categories cat tag tags tagged topic topics trend trends author authors writer
@@ -113,6 +117,10 @@ def find_headlines(
     """Links to the site's own articles with their titles, in page order, each URL once.
 
     `content`: blocks labelled as headlines; their links count even inside a menu bar.
+    An article linked more than once (an image or teaser link, then the headline, then a
+    «آخر الأخبار» list) keeps the place of its first link and the best of its titles: one not
+    cut short («...», «…») beats a cut one, and then a heading's beats any other; between
+    equals the first stays.
     """
     content_spans = sorted((block, page.ends[block]) for block in content)
     title_names: dict[str, bool] = {}  # class names repeat: one search per distinct name
@@ -130,10 +138,12 @@ def find_headlines(
         for index, (tag, names) in enumerate(zip(page.tags, page.names, strict=True))
         if tag in HEADINGS or (tag in _TITLE_TAGS and len(names) > 1 and title_like(names))
     ]
+    headings = [index for index in titles if page.tags[index] in HEADINGS]
     paragraph_lengths: dict[int, int] = {}
     accepted: dict[str, str | None] = {}
-    tries: dict[str, int] = {}  # links to one article that gave no title
+    tries: dict[str, int] = {}  # links to one article that gave no better title
     found: dict[str, Headline] = {}
+    ranks: dict[str, tuple[bool, bool]] = {}  # of each found title: (not cut short, heading)
     for anchor in page.anchors:
         if page.in_zone[anchor] and not any(s <= anchor < e for s, e in content_spans):
             continue
@@ -143,16 +153,37 @@ def find_headlines(
             ok = url is not None and same_site(url, base_url) and is_article_url(url)
             accepted[href] = url.split("#", 1)[0] if ok and url else None
         key = accepted[href]
-        if key is None or key in found or tries.get(key, 0) >= _TRIES:
+        if key is None or ranks.get(key) == _BEST or tries.get(key, 0) >= _TRIES:
             continue
         title = _title(page, anchor, titles, key, base_url)
         if title is None or _in_running_text(page, anchor, title, paragraph_lengths):
             tries[key] = tries.get(key, 0) + 1
             continue
+        rank = (not _TRUNCATED.search(title), _in_heading(page, anchor, headings))
+        if key in found:
+            if rank <= ranks[key]:
+                tries[key] = tries.get(key, 0) + 1
+                continue
+            found[key] = Headline(title, key)  # same place in the page, a better title
+            ranks[key] = rank
+            continue
         found[key] = Headline(title, key)
+        ranks[key] = rank
         if len(found) >= limit:
             break
     return list(found.values())
+
+
+def _in_heading(page: Outline, anchor: int, headings: list[int]) -> bool:
+    """Whether the anchor is a heading's link (`h2 > a`, `h3 > span > a`) or wraps one."""
+    parent = page.parents[anchor]
+    for _ in range(3):
+        if parent < 0:
+            break
+        if page.tags[parent] in HEADINGS:
+            return True
+        parent = page.parents[parent]
+    return page.count_within(headings, anchor + 1, page.ends[anchor]) > 0
 
 
 def _title(page: Outline, anchor: int, titles: list[int], url: str, base_url: str) -> str | None:
