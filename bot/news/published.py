@@ -14,7 +14,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.news.boxes import ancestors, boxes_outside_title
-from bot.news.dates import parse_date
+from bot.news.dates import day_first_of, parse_date
 from bot.news.text import normalize, western_digits
 
 _DATE_META = (
@@ -117,12 +117,7 @@ def htmldate_day(tree: LexborHTMLParser, tz: tzinfo) -> datetime | None:
 
 def _day_first(tree: LexborHTMLParser) -> bool | None:
     root = tree.css_first("html")
-    lang = (root.attributes.get("lang") or "").strip().lower() if root is not None else ""
-    if lang in ("en-us", "en_us"):
-        return False
-    if lang == "en":
-        return None
-    return True
+    return day_first_of(root.attributes.get("lang") if root is not None else None)
 
 
 # -- metadata --------------------------------------------------------------------------------
