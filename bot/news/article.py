@@ -112,8 +112,10 @@ def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
     tree = LexborHTMLParser(html)
     if tree.body is None:
         raise ParseError("not an HTML page")
+    # trafilatura drops what Python does not call printable: the joiners go through it disguised.
+    joiners = _JoinerGuard(html)
     document = trafilatura.bare_extraction(
-        html,
+        joiners.disguise(html),
         url=url,
         include_comments=False,
         include_tables=True,
@@ -123,6 +125,7 @@ def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
     data: dict[str, Any] = {}
     if document is not None:
         data = document.as_dict() if hasattr(document, "as_dict") else dict(document)
+    data = {key: joiners.restore(value) for key, value in data.items()}
     title = _title(tree, data)
     paragraphs = _paragraphs(str(data.get("text") or ""), title)
     if not paragraphs:
@@ -138,6 +141,39 @@ def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
         or (str(data["author"]) if data.get("author") else None),
         paragraphs=tuple(paragraphs),
     )
+
+
+# The zero-width non-joiner (U+200C) spells Persian, Kurdish and Urdu words («می‌گویند»,
+# «قیمت‌ها») and the zero-width joiner (U+200D) shapes letters and emoji: what a reader sees.
+# trafilatura removes every character that str.isprintable() refuses (its
+# utils.remove_control_characters), these two among them. Matching drops them anyway
+# (bot.news.text.normalize); what is shown keeps them.
+_JOINERS = ("\u200c", "\u200d")
+# Printable stand-ins for them while trafilatura reads the page: letters of the Phags-pa
+# script, which no news page of Ajil's languages writes (a page that does uses the next pair).
+_STAND_INS = (("\ua840", "\ua841"), ("\ua842", "\ua843"), ("\ua844", "\ua845"))
+
+
+class _JoinerGuard:
+    """Carries the joiners of one page through trafilatura as printable stand-ins."""
+
+    def __init__(self, html: str) -> None:
+        wanted = any(joiner in html for joiner in _JOINERS)
+        free = (pair for pair in _STAND_INS if not any(c in html for c in pair))
+        self.pairs = list(zip(_JOINERS, next(free, ()), strict=False)) if wanted else []
+
+    def disguise(self, html: str) -> str:
+        for joiner, stand_in in self.pairs:
+            html = html.replace(joiner, stand_in)
+        return html
+
+    def restore(self, value: Any) -> Any:
+        """A field of trafilatura's document with the joiners back (strings only)."""
+        if not isinstance(value, str):
+            return value
+        for joiner, stand_in in self.pairs:
+            value = value.replace(stand_in, joiner)
+        return value
 
 
 def _meta(tree: LexborHTMLParser, *selectors: str) -> str | None:
