@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -126,6 +126,24 @@ def _url_day(tree: LexborHTMLParser, tz: tzinfo) -> datetime | None:
         if day is not None:
             return day
     return None
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_DATELINE_WORDS = 4  # beside the date: «تم نشره الجمعة», «Publié le», «نشر في»
+
+
+def is_dateline(text: str) -> bool:
+    """Whether `text` is a dateline and little else: a readable date with at most four words
+    beside it («تم نشره الجمعة 24 نيسان / أبريل 2020 09:22 مساءً», «Publié le 9 juin 2024 à
+    10h15»), not a sentence that mentions a date."""
+    if len(text) > 160 or not _HAS_DIGIT.search(text):
+        return False
+    plain = normalize(western_digits(text))
+    match = _DATELINE.search(plain)
+    if match is None or parse_date(match.group(0), UTC) is None:
+        return False
+    rest = plain[: match.start()] + " " + plain[match.end() :]
+    return len(_WORD.findall(rest)) <= _DATELINE_WORDS
 
 
 def htmldate_day(tree: LexborHTMLParser, tz: tzinfo) -> datetime | None:
