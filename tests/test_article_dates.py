@@ -195,7 +195,7 @@ def test_an_arabic_string_in_the_published_time_meta() -> None:
         ("2025/03/10", local(2025, 3, 10, offset=0)),  # Ramadan 2025: Casablanca is UTC+00
     ],
 )
-def test_htmldate_gives_the_day_when_the_page_itself_says_nothing(
+def test_the_canonical_address_gives_the_day_when_the_page_itself_says_nothing(
     day: str, expected: datetime
 ) -> None:
     # No metadata, no dateline: only the canonical address carries the day.
