@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import urljoin, urlsplit
@@ -23,7 +22,7 @@ from bot.news.fetch import Fetched, Fetcher, FetchError, Validators
 from bot.news.homepage import PUSH_NOTE_START
 from bot.news.models import Item, PageReading
 from bot.news.pushscript import PushBinding
-from bot.news.sources import SourceError, SourcePoller, SourceSettings
+from bot.news.sources import HomepageReader, SourceError, SourcePoller, SourceSettings
 from bot.probe_report import (
     DEFAULT_MESSAGE_FIELD,
     HEADLINES_SHOWN,
@@ -69,11 +68,17 @@ class _Seen:
     reading: PageReading | None = None
 
 
-def _capturing(seen: _Seen) -> Callable[[str, str, str, str | None, str | None], PageReading]:
+def _capturing(seen: _Seen) -> HomepageReader:
     def read(
-        html: str, source: str, base_url: str, ticker: str | None, headline: str | None
+        html: str,
+        source: str,
+        base_url: str,
+        ticker: str | None,
+        headline: str | None,
+        tz: tzinfo,
+        now: datetime | None,
     ) -> PageReading:
-        reading = homepage.parse_homepage(html, source, base_url, ticker, headline)
+        reading = homepage.parse_homepage(html, source, base_url, ticker, headline, tz, now)
         seen.html, seen.url, seen.reading = html, base_url, reading
         return reading
 

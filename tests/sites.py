@@ -105,6 +105,10 @@ THEMES = {
     # kifache: the urgent block is in the page, its entries come later from a script.
     "empty": '<div class="urgent"><span class="urgent-title">عاجل</span>'
     '<div class="dataAlter"></div></div>',
+    # A latest-news list whose cards show the time: a clock alone (the site's), a relative one.
+    "timed": '<div class="latest-box"><span>آخر الأخبار</span><ul>'
+    f'<li><span class="time">10:05</span><a href="{TICKER[0][0]}">{TICKER[0][1]}</a></li>'
+    f'<li><time>منذ 20 دقيقة</time><a href="{TICKER[1][0]}">{TICKER[1][1]}</a></li></ul></div>',
 }
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>

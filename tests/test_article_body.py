@@ -3,11 +3,14 @@ that sites append to every article dropped (only at the end, only when short).""
 
 from __future__ import annotations
 
+import tarfile
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bench import eval_dates
 from bot.news.article import extract_article, is_boilerplate, read_article_page
+from bot.news.encoding import decode
 from bot.news.models import ParseError
 from tests import wild
 
@@ -114,3 +117,60 @@ def test_is_boilerplate(text: str, expected: bool) -> None:
 def test_a_challenge_or_a_shell_is_never_summarized_as_news(page: str, reason: str) -> None:
     with pytest.raises(ParseError, match=reason):
         read_article_page(page, "https://site.ma/a/1", ZoneInfo("Africa/Casablanca"))
+
+
+# -- joiners -------------------------------------------------------------------------------
+
+ZWNJ, ZWJ = "\u200c", "\u200d"
+# Persian written for this test: «می‌گویند», «قیمت‌ها», «هفته‌های» hold a zero-width non-joiner.
+PERSIAN_TITLE = f"افزایش قیمت{ZWNJ}ها در بازارهای شهر"
+PERSIAN = (
+    f"<p>کارشناسان می{ZWNJ}گویند قیمت{ZWNJ}ها در هفته{ZWNJ}های آینده بالا خواهد رفت و"
+    f" خانواده{ZWNJ}ها نگران هستند، اما فروشندگان امیدوارند بازار آرام شود.</p>"
+    f"<p>مسئولان اعلام کرده{ZWNJ}اند که برنامه{ZWNJ}ای برای کنترل بازار در دست تهیه است و"
+    f" به{ZWNJ}زودی اجرا می{ZWNJ}شود؛ نتیجه{ZWNJ}ی آن در ماه آینده روشن خواهد شد.</p>"
+)
+
+
+def persian_page(inner: str = PERSIAN) -> str:
+    return (
+        f'<html lang="fa" dir="rtl"><head><meta charset="utf-8"><title>{PERSIAN_TITLE}</title>'
+        f"</head><body><article><h1>{PERSIAN_TITLE}</h1>{inner}</article></body></html>"
+    )
+
+
+def test_the_zero_width_non_joiner_of_persian_words_is_kept_in_the_body() -> None:
+    found = extract_article(persian_page(), "https://news.example.ir/a/1", ZONE)
+    assert found.title == PERSIAN_TITLE
+    assert "\n".join(found.paragraphs) == "\n".join(
+        paragraph.removeprefix("<p>") for paragraph in PERSIAN.split("</p>") if paragraph
+    )
+
+
+def test_a_zero_width_joiner_is_kept_and_a_page_using_the_stand_ins_is_left_intact() -> None:
+    # An emoji sequence held by ZWJ, and a page that itself writes the first stand-in letters
+    # (Phags-pa): they stay what they are, and the joiners still come back.
+    family = f"\U0001f468{ZWJ}\U0001f469{ZWJ}\U0001f467"
+    phags_pa = "\ua840\ua841"
+    inner = PERSIAN.replace("نگران هستند", f"نگران هستند {family} {phags_pa}")
+    text = extract_article(persian_page(inner), None, ZONE).text
+    assert family in text and phags_pa in text
+    assert text.count(ZWNJ) == PERSIAN.count(ZWNJ)
+
+
+def test_matching_still_drops_the_joiners() -> None:
+    from bot.news.text import normalize
+
+    assert normalize(f"می{ZWNJ}گویند") == normalize("میگویند")
+
+
+@pytest.mark.skipif(not eval_dates.TARBALL.is_file(), reason=f"absent: {eval_dates.TARBALL}")
+def test_a_real_persian_page_keeps_its_joiners() -> None:
+    # khabaronline.ir in htmldate's test set (../shared/corpus/htmldate_test_set.tar.xz).
+    with tarfile.open(eval_dates.TARBALL) as tar:
+        member = tar.extractfile("pages/1523806243.html")
+        assert member is not None
+        html = decode(member.read())
+    text = extract_article(html, None, ZONE).text
+    assert text.count(ZWNJ) >= 50  # 67 on 2026-11-29; none before
+    assert "اصلاح" + ZWNJ + "طلبان" in text

@@ -195,13 +195,60 @@ def test_an_arabic_string_in_the_published_time_meta() -> None:
         ("2025/03/10", local(2025, 3, 10, offset=0)),  # Ramadan 2025: Casablanca is UTC+00
     ],
 )
-def test_htmldate_gives_the_day_when_the_page_itself_says_nothing(
+def test_the_canonical_address_gives_the_day_when_the_page_itself_says_nothing(
     day: str, expected: datetime
 ) -> None:
-    # No metadata, no dateline: only the canonical address carries the day, which htmldate reads.
+    # No metadata, no dateline: only the canonical address carries the day.
     head = f'<link rel="canonical" href="https://news.example.ma/{day}/souk-jadid">'
     html = page(f"<h1>{TITLE}</h1>{BODY}", head=head)
     assert_moment(read(html), expected)
+
+
+def test_a_dateline_labelled_as_the_last_update_yields_to_the_day_in_the_pages_address() -> None:
+    # CNN Arabic's stamp: the day and the clock of the last update, nothing of the publication,
+    # which only the address gives (/2013/middle_east/8/3/).
+    head = '<meta property="og:url" content="https://arabic.example.com/2024/world/6/9/souk/">'
+    html = page(
+        f'<h1>{TITLE}</h1><div class="stamp">الأربعاء، 19 حزيران/يونيو 2024، آخر تحديث 14:00'
+        f" (GMT+0400)</div>{BODY}",
+        head=head,
+    )
+    assert_moment(read(html), local(2024, 6, 9, offset=1))
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "نشر في: 9 يونيو 2024 - 10:15 | آخر تحديث: 19 يونيو 2024 - 14:00",
+        "آخر تحديث: 19 يونيو 2024 - 14:00 | نشر في: 9 يونيو 2024 - 10:15",
+        "Publié le 9 juin 2024 à 10h15, mis à jour le 19 juin 2024 à 14h00",
+    ],
+)
+def test_of_a_publication_and_an_update_the_publication_wins(stamp: str) -> None:
+    html = page(f"<h1>{TITLE}</h1><p>{stamp}</p>{BODY}")
+    assert_moment(read(html), local(2024, 6, 9, 10, 15, offset=1))
+
+
+def test_an_update_label_after_a_date_without_a_clock_leaves_it_the_publications() -> None:
+    # «Updated 2 minutes ago» after the date: the date is still the publication's (Reuters).
+    html = page(f"<h1>{TITLE}</h1><p>9 يونيو 2024 - 10:15 - محدث قبل دقيقتين</p>{BODY}")
+    assert_moment(read(html), local(2024, 6, 9, 10, 15, offset=1))
+
+
+def test_an_update_is_the_last_resort() -> None:
+    # Nothing else says when: a publication cannot be later than its last update.
+    html = page(f"<h1>{TITLE}</h1><p>آخر تحديث: 19 يونيو 2024 - 14:00</p>{BODY}")
+    assert_moment(read(html), local(2024, 6, 19, 14, 0, offset=1))
+
+
+def test_a_modification_time_tag_is_not_the_publication() -> None:
+    html = page(
+        f"<h1>{TITLE}</h1>"
+        '<time itemprop="dateModified" datetime="2024-06-19T14:00:00+01:00">19/06/2024</time>'
+        '<time class="stamp-upd" datetime="2024-06-18T09:00:00+01:00">18/06/2024</time>'
+        f'<time itemprop="dateCreated" datetime="2024-06-09T10:15:00+01:00">9/6/2024</time>{BODY}'
+    )
+    assert_moment(read(html), local(2024, 6, 9, 10, 15, offset=1))
 
 
 def test_a_page_without_any_date_stays_undated() -> None:

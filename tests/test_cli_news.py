@@ -112,6 +112,18 @@ async def test_article_json_from_the_sample_site(newsroom: Newsroom) -> None:
         assert clutter not in data["text"]
 
 
+async def test_article_shows_the_persian_zero_width_non_joiner(tmp_path: Path) -> None:
+    from tests.test_article_body import PERSIAN, persian_page
+
+    saved = tmp_path / "fa.html"
+    saved.write_text(persian_page(), "utf-8")
+    code, out, err = await ajil("article", str(saved))
+    assert code == 0, err
+    body = out.split("\n\n")[-1]
+    assert body.count("\u200c") == PERSIAN.count("\u200c")
+    assert "می\u200cگویند" in out  # in the summary and the body
+
+
 async def test_article_errors_are_clear() -> None:
     code, _, err = await ajil("article", "http://127.0.0.1:9/x")
     assert code == 1 and "cannot fetch" in err

@@ -34,6 +34,10 @@ GOLD_DATES = {
     "htmldate__beirutobserver_2020_article_wordpress.html": date(2020, 11, 9),
     "htmldate__almadenahnews_jo_2020_article.html": date(2020, 4, 24),
     "trafilatura__assabah_tn_2019_article.html": date(2019, 2, 8),
+    # Its only dateline is the last update («الأربعاء، 28 آب/اغسطس 2013، آخر تحديث 14:00»);
+    # the publication day is in its own address (/2013/middle_east/8/3/), and its text speaks
+    # of «السبت», Saturday 3 August 2013 (SOURCES.md).
+    "newspaper__cnn_arabic_2013_article.html": date(2013, 8, 3),
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.news.dates import parse_date
+from bot.news.dates import CLOCK_SKEW, parse_clock, parse_date, parse_relative
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CAIRO = ZoneInfo("Africa/Cairo")
@@ -107,6 +107,50 @@ def test_relative_times(text: str, ago: timedelta) -> None:
 def test_relative_time_needs_a_clock() -> None:
     assert parse_date("منذ 3 ساعات") is None
     assert parse_date("il y a quelques minutes", now=NOW) is None
+
+
+def test_relative_times_with_the_common_misspelling_and_a_nominative_dual() -> None:
+    # «مند» (dal) for «منذ», «يومان» for «يومين»: both seen on Moroccan homepages.
+    assert parse_relative("مند 19 ساعة", NOW) == NOW - timedelta(hours=19)
+    assert parse_relative("مند يومان", NOW) == NOW - timedelta(days=2)
+    assert parse_relative("قبل الانتخابات", NOW) is None  # «قبل» + a word that is no unit
+    assert parse_relative("منذ 3 ساعات", None) is None
+
+
+# 00:20 UTC on 29 November 2026 is 01:20 in Casablanca (UTC+01).
+AFTER_MIDNIGHT = datetime(2026, 11, 29, 0, 20, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0:39", utc(2026, 11, 28, 23, 39)),  # today, 00:39 local
+        ("1:04", utc(2026, 11, 29, 0, 4)),
+        ("1:25", utc(2026, 11, 29, 0, 25)),  # five minutes ahead: the site's clock runs fast
+        ("23:59", utc(2026, 11, 28, 22, 59)),  # yesterday's: it is not 23:59 yet today
+        ("17:29", utc(2026, 11, 28, 16, 29)),
+        ("9:05 م", utc(2026, 11, 28, 20, 5)),
+        ("9:05 ص", utc(2026, 11, 28, 8, 5)),
+        ("21h05", utc(2026, 11, 28, 20, 5)),
+        ("٠١:٠٥", utc(2026, 11, 29, 0, 5)),
+        ("23:50 GMT", utc(2026, 11, 28, 23, 50)),  # the clock names its zone
+    ],
+)
+def test_a_clock_alone_is_its_latest_occurrence_before_now(text: str, expected: datetime) -> None:
+    assert parse_clock(text, CASABLANCA, AFTER_MIDNIGHT) == expected
+
+
+def test_a_clock_beyond_the_skew_is_yesterdays() -> None:
+    ahead = AFTER_MIDNIGHT + CLOCK_SKEW + timedelta(minutes=1)
+    clock = ahead.astimezone(CASABLANCA).strftime("%H:%M")
+    assert parse_clock(clock, CASABLANCA, AFTER_MIDNIGHT) == ahead - timedelta(
+        days=1, seconds=ahead.second
+    )
+
+
+@pytest.mark.parametrize("text", ["25:00", "12:61", "13:05 م", "17:29 2026", "الساعة 17:29", ""])
+def test_what_is_not_a_clock_alone(text: str) -> None:
+    assert parse_clock(text, CASABLANCA, AFTER_MIDNIGHT) is None
 
 
 STANDARD = [

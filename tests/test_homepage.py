@@ -5,6 +5,9 @@ Pages are composed here; every headline was written for these tests.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from bench.bench_news import NESTED_SHAPES
@@ -277,6 +280,129 @@ def test_lists_of_title_links() -> None:
         "https://site.ma/8800.html",
         "https://site.ma/8801.html",
     ]
+
+
+def test_an_article_linked_twice_keeps_its_full_title_and_its_first_place() -> None:
+    # A video strip's teaser cut short by the theme, then the same article in a latest-news
+    # list with its whole title (alyaoum24's a.video_text and «آخر الأخبار»).
+    cut = "سقوط شبكة لتهريب المهاجرين في قبضة الشر..."
+    full = "سقوط شبكة لتهريب المهاجرين في قبضة الشرطة بميناء طنجة المتوسط"
+    other = "ارتفاع منسوب السدود بعد التساقطات المطرية الأخيرة"
+    reading = read(
+        f'<ul class="videos"><li><a class="video_img" href="/9901.html"><img></a>'
+        f'<a class="video_text" href="/9901.html">{cut}</a></li></ul>'
+        f'<ul class="latest"><li><a href="/9902.html">{other}</a></li>'
+        f'<li><a href="/9901.html">{full}</a></li></ul>'
+    )
+    assert titles(reading.items) == [full, other]
+
+
+def test_a_headings_link_beats_another_text_for_the_same_article() -> None:
+    teaser = "بلاغ جديد من السلطات المحلية بخصوص الطريق الساحلية اقرأ التفاصيل"
+    heading = "إغلاق مؤقت للطريق الساحلية بسبب الأشغال"
+    reading = read(
+        f'<div class="teaser"><a href="/news/771300">{teaser}</a></div>'
+        f'<article><h2><a href="/news/771300">{heading}</a></h2></article>'
+    )
+    assert titles(reading.items) == [heading]
+
+
+def test_an_article_cut_short_everywhere_keeps_the_text_it_has() -> None:
+    # «..» joins a headline's parts: no cut. A page with only the cut text still lists it.
+    reading = read(
+        '<ul><li><a href="/9903.html">حصيلة الموسم الفلاحي..</a></li>'
+        '<li><a href="/9904.html">المجلس يصادق على ميزانية السنة المقب…</a></li>'
+        '<li><a href="/9903.html">حصيلة الموسم الفلاحي.. أرقام</a></li></ul>'
+    )
+    assert titles(reading.items) == [
+        "حصيلة الموسم الفلاحي..",
+        "المجلس يصادق على ميزانية السنة المقب…",
+    ]
+
+
+# -- the time a card shows -----------------------------------------------------------------
+
+# 09:30 UTC on 29 November 2026: 10:30 in Casablanca (UTC+01 outside Ramadan).
+CLOCK = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
+CASABLANCA = ZoneInfo("Africa/Casablanca")
+
+
+def timed(body: str, now: datetime | None = CLOCK) -> dict[str, datetime | None]:
+    reading = parse_homepage(page(body), "site", BASE, tz=CASABLANCA, now=now)
+    return {i.url.rsplit("/", 1)[-1]: i.published for i in reading.items if i.url}
+
+
+def test_cards_give_their_items_the_time_they_show() -> None:
+    found = timed(
+        # A relative time, a dual, a dateline beside an empty card link, a <time datetime>.
+        '<ul><li><a href="/news/771401">وصول أولى قوافل المساعدات إلى القرى المعزولة</a>'
+        '<span class="post-date">منذ 5 دقائق</span></li>'
+        '<li><a href="/news/771402">تأجيل مباراة الديربي بسبب الأحوال الجوية</a>'
+        "<span>قبل ساعتين</span></li></ul>"
+        '<div class="card"><div class="data"><span class="card-title">افتتاح المعرض الجهوي '
+        'للكتاب بمدينة وجدة</span><span class="card-date">الأحد 29 نونبر 2026 على الساعة 08:15'
+        '</span></div><a class="link" href="/news/771403"></a></div>'
+        '<article><h2><a href="/news/771404">توقيف شبكة للنصب عبر الإنترنت في فاس</a></h2>'
+        '<time datetime="2026-11-29T07:45:00+01:00">قبل قليل</time></article>'
+    )
+    assert found == {
+        "771401": CLOCK - timedelta(minutes=5),
+        "771402": CLOCK - timedelta(hours=2),
+        "771403": datetime(2026, 11, 29, 7, 15, tzinfo=UTC),
+        "771404": datetime(2026, 11, 29, 6, 45, tzinfo=UTC),
+    }
+
+
+def test_a_latest_news_list_of_clocks_alone_reads_them_as_the_sites_last_day() -> None:
+    # The image link comes first and its card has no time; the list further down has it.
+    found = timed(
+        '<div class="slider"><a class="img_holder" href="/771501.html"><img></a>'
+        '<a class="post_link" href="/771501.html">حملة تلقيح واسعة في المدارس الابتدائية</a></div>'
+        '<div class="last_news"><span>آخر الأخبار</span><ul>'
+        '<li><span class="time">10:12</span><div><a href="/771501.html">حملة تلقيح واسعة في '
+        "المدارس الابتدائية</a></div></li>"
+        '<li><span class="time">23:40</span><div><a href="/771502.html">ارتفاع أسعار الخضر في '
+        "أسواق الجملة</a></div></li></ul></div>"
+    )
+    assert found == {
+        "771501.html": datetime(2026, 11, 29, 9, 12, tzinfo=UTC),
+        "771502.html": datetime(2026, 11, 28, 22, 40, tzinfo=UTC),  # yesterday's 23:40
+    }
+
+
+def test_a_time_is_never_taken_from_another_articles_card() -> None:
+    found = timed(
+        '<ul class="list"><li><a href="/news/771601">انطلاق الموسم الفلاحي في سهل سايس</a></li>'
+        '<li><a href="/news/771602">تدشين محطة جديدة لتحلية مياه البحر</a>'
+        '<span class="date">منذ 3 ساعات</span></li></ul>'
+        # Not a publication time: an update, prayer times, a clock in running text.
+        '<div><a href="/news/771603">لقاء تواصلي حول التشغيل الذاتي للشباب</a>'
+        '<span class="updated">منذ دقيقتين</span><span class="prayer-time">12:58</span>'
+        "<span>الساعة 10:00</span></div>"
+    )
+    assert found == {
+        "771601": None,
+        "771602": CLOCK - timedelta(hours=3),
+        "771603": None,
+    }
+
+
+def test_without_the_polls_time_only_absolute_times_are_read() -> None:
+    body = (
+        '<ul><li><a href="/news/771701">إطلاق خط جديد للحافلات بين الرباط وسلا</a>'
+        '<span class="time">منذ 7 دقائق</span></li>'
+        '<li><a href="/news/771702">تساقطات ثلجية مرتقبة بالمرتفعات</a>'
+        '<span class="time">09:40</span></li>'
+        '<li><a href="/news/771703">اختتام الدورة التكوينية لفائدة الأطر الصحية</a>'
+        '<span class="date">28/11/2026</span></li></ul>'
+    )
+    assert timed(body, now=None) == {
+        "771701": None,
+        "771702": None,
+        "771703": datetime(2026, 11, 27, 23, 0, tzinfo=UTC),  # midnight in Casablanca
+    }
+    # And without the source's zone, nothing is dated.
+    assert all(i.published is None for i in read(body).items)
 
 
 def test_an_anchor_around_a_card_takes_its_heading() -> None:

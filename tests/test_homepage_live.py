@@ -6,7 +6,7 @@ The themes are in tests/sites.py; their headlines were written for these tests.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -88,3 +88,15 @@ async def test_the_reading_names_the_block_and_notes_an_empty_one(
     assert pages["empty"].urgent_block == "div.urgent labelled «عاجل»"
     assert pages["empty"].notes == ("urgent block is empty in the page: its script fills it",)
     assert pages["latest"].urgent_block is None and pages["latest"].notes == ()
+
+
+async def test_a_homepage_source_dates_its_items_by_the_times_their_cards_show(
+    site: str, fetcher: HttpFetcher
+) -> None:
+    # The poll's time and the source's zone reach the reader: «10:05» is Casablanca's clock
+    # (UTC+01 in November 2026), «منذ 20 دقيقة» counts back from the poll.
+    result = await poller(fetcher, f"{site}/theme/timed/").poll(None, NOW)
+    published = {i.title: i.published for i in result.items}
+    assert published[TICKER_TITLES[0]] == datetime(2026, 11, 29, 9, 5, tzinfo=UTC)
+    assert published[TICKER_TITLES[1]] == NOW - timedelta(minutes=20)
+    assert all(published[t] is None for t in HEADLINE_TITLES)  # their cards show no time

@@ -15,7 +15,7 @@ import pytest
 from bot.alerts.watcher import Watcher
 from bot.config import Config
 from bot.news.fetch import Fetched, HttpFetcher, Validators
-from bot.news.freshness import date_from_url
+from bot.news.freshness import date_from_url, day_from_url
 from bot.news.ingest import Ingestor, select_new
 from bot.news.models import Item
 from bot.news.sources import PollResult, SourcePoller, SourceSettings
@@ -44,6 +44,9 @@ TODAY = date(2026, 11, 29)
             "https://s.ma/%D8%AD%D8%B1%D9%8A%D9%82-2021-07-30",
             datetime(2021, 7, 30, 23, 59, 59, tzinfo=ZONE),
         ),
+        # A section between the year and the month and day (CNN Arabic).
+        ("https://s.ma/2013/middle_east/8/3/x/", datetime(2013, 8, 3, 23, 59, 59, tzinfo=ZONE)),
+        ("https://s.ma/2013/middle_east/8/12345", None),  # an id after the month, no day
         ("https://s.ma/?p=2019", None),  # a post id, not a date
         ("https://s.ma/archives/20190512", None),  # digits without separators: an id
         ("https://s.ma/news/331535", None),
@@ -66,6 +69,20 @@ TODAY = date(2026, 11, 29)
 )
 def test_dates_in_urls(url: str | None, expected: datetime | None) -> None:
     assert date_from_url(url, ZONE, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://s.ma/2013/middle_east/8/3/x/index.html", datetime(2013, 8, 3, tzinfo=ZONE)),
+        ("https://s.ma/2019/05/12/x", datetime(2019, 5, 12, tzinfo=ZONE)),
+        ("https://s.ma/2019/05/x", None),  # a month is no day
+        ("https://s.ma/2019/02/30/x", None),
+        ("https://s.ma/news/331535", None),
+    ],
+)
+def test_the_day_a_pages_address_names(url: str, expected: datetime | None) -> None:
+    assert day_from_url(url, ZONE) == expected
 
 
 def test_a_story_of_today_is_never_old_by_its_url() -> None:

@@ -20,7 +20,7 @@ from bot.news.boxes import title_heading
 from bot.news.markup import absolute_url, clean_text
 from bot.news.models import Article, ParseError
 from bot.news.pagekind import classify
-from bot.news.published import find_dateline, published_time
+from bot.news.published import find_dateline, is_dateline, published_time
 from bot.news.text import normalize
 
 __all__ = ["extract_article", "find_dateline", "is_boilerplate", "published_time"]
@@ -112,8 +112,10 @@ def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
     tree = LexborHTMLParser(html)
     if tree.body is None:
         raise ParseError("not an HTML page")
+    # trafilatura drops what Python does not call printable: the joiners go through it disguised.
+    joiners = _JoinerGuard(html)
     document = trafilatura.bare_extraction(
-        html,
+        joiners.disguise(html),
         url=url,
         include_comments=False,
         include_tables=True,
@@ -123,8 +125,9 @@ def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
     data: dict[str, Any] = {}
     if document is not None:
         data = document.as_dict() if hasattr(document, "as_dict") else dict(document)
+    data = {key: joiners.restore(value) for key, value in data.items()}
     title = _title(tree, data)
-    paragraphs = _paragraphs(str(data.get("text") or ""), title)
+    paragraphs = _without_lead_clutter(_paragraphs(str(data.get("text") or ""), title), tree)
     if not paragraphs:
         raise ParseError("no article text found on the page")
     base = url or str(data.get("url") or "")
@@ -138,6 +141,39 @@ def extract_article(html: str, url: str | None, tz: tzinfo) -> Article:
         or (str(data["author"]) if data.get("author") else None),
         paragraphs=tuple(paragraphs),
     )
+
+
+# The zero-width non-joiner (U+200C) spells Persian, Kurdish and Urdu words («می‌گویند»,
+# «قیمت‌ها») and the zero-width joiner (U+200D) shapes letters and emoji: what a reader sees.
+# trafilatura removes every character that str.isprintable() refuses (its
+# utils.remove_control_characters), these two among them. Matching drops them anyway
+# (bot.news.text.normalize); what is shown keeps them.
+_JOINERS = ("\u200c", "\u200d")
+# Printable stand-ins for them while trafilatura reads the page: letters of the Phags-pa
+# script, which no news page of Ajil's languages writes (a page that does uses the next pair).
+_STAND_INS = (("\ua840", "\ua841"), ("\ua842", "\ua843"), ("\ua844", "\ua845"))
+
+
+class _JoinerGuard:
+    """Carries the joiners of one page through trafilatura as printable stand-ins."""
+
+    def __init__(self, html: str) -> None:
+        wanted = any(joiner in html for joiner in _JOINERS)
+        free = (pair for pair in _STAND_INS if not any(c in html for c in pair))
+        self.pairs = list(zip(_JOINERS, next(free, ()), strict=False)) if wanted else []
+
+    def disguise(self, html: str) -> str:
+        for joiner, stand_in in self.pairs:
+            html = html.replace(joiner, stand_in)
+        return html
+
+    def restore(self, value: Any) -> Any:
+        """A field of trafilatura's document with the joiners back (strings only)."""
+        if not isinstance(value, str):
+            return value
+        for joiner, stand_in in self.pairs:
+            value = value.replace(stand_in, joiner)
+        return value
 
 
 def _meta(tree: LexborHTMLParser, *selectors: str) -> str | None:
@@ -171,6 +207,62 @@ def _paragraphs(text: str, title: str | None) -> list[str]:
     while lines and is_boilerplate(lines[-1]):
         lines.pop()
     return lines
+
+
+# A photo credit on a line of its own, normalized: «تصوير: …», «(صورة أرشيفية)», «Photo : AFP»,
+# «Crédit photo - …», «© Reuters».
+_CREDIT = re.compile(
+    r"^©|^[(\[«]?\s*(?:تصوير|الصوره|صوره|photo|credit|source)(?:\s+\w+)?\s*[:\-–)\]»]"
+    r"|^[(\[«]\s*(?:صوره ارشيفيه|ارشيفيه|archives?)\s*[)\]»]$"
+)
+_CREDIT_MAX = 80  # characters: a credit is short
+_CAPTION_MAX = 200  # characters of text around an image: more is an article, not a caption
+_LEAD_CLUTTER = 4  # lines at most taken away from the top
+
+
+def _without_lead_clutter(paragraphs: list[str], tree: LexborHTMLParser) -> list[str]:
+    """The body from its first line of text: a dateline («تم نشره الجمعة 24 نيسان / أبريل
+    2020 09:22 مساءً»), an image's caption (almadenahnews: `div.article_image > img +
+    div.red`) or a photo credit that trafilatura puts above it go. Only at the top, at most four
+    lines, and never the last one."""
+    captions: set[str] | None = None
+    dropped = 0
+    while dropped < min(_LEAD_CLUTTER, len(paragraphs) - 1):
+        line = paragraphs[dropped]
+        if not is_dateline(line) and not (
+            len(line) <= _CREDIT_MAX and _CREDIT.match(normalize(line))
+        ):
+            if captions is None:
+                captions = _captions(tree)
+            if normalize(line) not in captions:
+                break
+        dropped += 1
+    return paragraphs[dropped:]
+
+
+def _captions(tree: LexborHTMLParser) -> set[str]:
+    """Normalized texts shown with the page's images: figcaptions and caption- or credit-named
+    elements, and the text of a small box that holds an image (its parent or grandparent),
+    each with at most 200 characters of text; each element's text apart."""
+    named = tree.css('figcaption, [class*="caption"], [class*="credit"]')
+    # A box named so but holding an article's worth of text is a layout class, not a caption.
+    boxes = [box for box in named if len(box.text(deep=True).strip()) <= _CAPTION_MAX]
+    for image in tree.css("img"):
+        box = image.parent
+        for _ in range(2):
+            if box is None or box.tag in ("body", "html", "article", "main"):
+                break
+            if len(box.text(deep=True, separator=" ").strip()) > _CAPTION_MAX:
+                break
+            boxes.append(box)
+            box = box.parent
+    texts: set[str] = set()
+    for box in boxes:
+        for node in (box, *box.css("*")):
+            text = normalize(node.text(deep=True, separator=" "))
+            if text and len(text) <= _CAPTION_MAX:
+                texts.add(text)
+    return texts
 
 
 def _table_row(line: str) -> str:

@@ -117,10 +117,11 @@ for _unit, _forms in {
 }.items():
     for _form in _forms:
         _UNITS[normalize(_form)] = (_unit, 2 if _form in _DUALS else 1)
-_RELATIVE_AR = re.compile(r"^(?:منذ|قبل)\s+(?:(\d+)\s+)?([^\W\d_]+)$")
+# «مند» (with dal) is a common misspelling of «منذ» on Moroccan sites (alyaoum24's cards).
+_RELATIVE_AR = re.compile(r"^(?:منذ|مند|قبل)\s+(?:(\d+)\s+)?([^\W\d_]+)$")
 _RELATIVE_FR = re.compile(r"^il y a\s+(\d+|une?|quelques)\s+([a-z]+)$")
 _RELATIVE_EN = re.compile(r"^(\d+|an?|one)\s+([a-z]+)\s+ago$")
-_JUST_NOW = {"منذ لحظات", "قبل لحظات", "الان", "a l'instant", "just now"}
+_JUST_NOW = {"منذ لحظات", "مند لحظات", "قبل لحظات", "الان", "a l'instant", "just now"}
 
 
 def parse_date(
@@ -239,6 +240,15 @@ def _rfc822(text: str) -> datetime | None:
     return moment
 
 
+def parse_relative(text: str | None, now: datetime | None) -> datetime | None:
+    """A relative time alone («منذ 3 ساعات», «il y a 5 minutes», «2 hours ago»): `now` minus
+    it; None for anything else, or without `now`. At most 200 characters."""
+    if not text or now is None:
+        return None
+    plain = normalize(text)
+    return _relative(plain, now) if len(plain) <= 200 else None
+
+
 def _relative(plain: str, now: datetime | None) -> datetime | None:
     if now is None:
         return None
@@ -323,6 +333,55 @@ def _adjacent_day(tokens: list[tuple[str | None, str]], before: int, after: int)
             if len(value) <= 2 and 1 <= int(value) <= 31:
                 return int(value)
     return None
+
+
+# A clock alone, as a homepage's latest-news list shows it: «17:29», «9:05 م», «21h05».
+_CLOCK_ONLY = re.compile(r"^(\d{1,2})[:h](\d{2})(?:\s*([^\W\d_]+(?:\.[^\W\d_]+)?)\.?)?$")
+# How far ahead of our clock a site's clock may run and still mean today.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def parse_clock(text: str | None, tz: tzinfo, now: datetime) -> datetime | None:
+    """The moment a time of day alone stands for: its latest occurrence at or before `now`.
+
+    A homepage's «آخر الأخبار» list shows only the clock (alyaoum24: «17:29», «0:39»), newest
+    first, and the day is the reader's: «23:59» read at 00:10 is yesterday's. `tz` is the
+    source's zone (the clock is the site's); a clock up to CLOCK_SKEW ahead of `now` is today's
+    (the site's clock runs fast). ص/م, AM/PM and «مساء» read as in datelines; a trailing GMT or
+    UTC puts the clock in UTC. None when `text` is not a clock alone (a date, a sentence, 25:00).
+    """
+    if not text:
+        return None
+    match = _CLOCK_ONLY.match(normalize(text).rstrip(". "))
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    meridiem = match.group(3)
+    if meridiem in ("gmt", "utc"):  # Sputnik's «17:53 GMT»: the clock names its zone
+        tz, meridiem = UTC, None
+    if meridiem is not None:
+        meridiem = meridiem.rstrip(".")
+        if (meridiem not in _PM and meridiem not in _AM) or not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem in _PM else 0)
+    if hour > 23 or minute > 59:
+        return None
+    local = now.astimezone(tz)
+    for days_back in (0, 1):
+        day = (local - timedelta(days=days_back)).date()
+        moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+        if moment <= now + CLOCK_SKEW:
+            return moment
+    return None  # unreachable: yesterday's clock is always before now
+
+
+def day_first_of(lang: str | None) -> bool | None:
+    """A page's numeric date order from its `<html lang>`: US English is month first (CLDR's
+    "M/d/yy"), a bare «en» unknown, anything else day first (Arabic "d/M/y", French…)."""
+    lang = (lang or "").strip().lower().replace("_", "-")
+    if lang == "en-us":
+        return False
+    return None if lang == "en" else True
 
 
 def latest_possible(moment: datetime) -> datetime:

@@ -16,9 +16,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+from functools import partial
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from bot.news.cardtime import card_time, find_card
+from bot.news.dates import day_first_of
 from bot.news.markup import HEADINGS, absolute_url, same_site
 from bot.news.outline import Outline
 from bot.news.urgency import label_kind
@@ -27,6 +31,10 @@ MIN_TITLE = 8  # characters («جنس وكذب» is a real column title)
 MAX_TITLE = 300  # longer: a card's whole text or a paragraph, not a title
 MAX_HEADLINES = 200
 _TRIES = 4  # links to one article without a title looked at (image, "more", title...)
+# Links to one article whose card is looked at for a time: a page links an article from a
+# slider, a section and a latest-news list, each with an image link (alyaoum24: 5 links,
+# the time on the last).
+_TIME_TRIES = 8
 _TITLE_NAME = re.compile(r"title|headline|heading|caption", re.I)
 _NOT_TITLE_NAME = re.compile(r"subtitle|sub-title|cat|date|time|desc|excerpt|author|meta", re.I)
 _TITLE_TAGS = HEADINGS | frozenset({"span", "div", "p", "strong", "b"})
@@ -45,6 +53,10 @@ _SITE_PAGE = re.compile(
     re.I,
 )
 _DATE_IN_TITLE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+# A teaser's text cut short by the theme («… في قبضة الشر...»): three dots or an ellipsis at
+# the end. Two dots are no cut: «..» joins a headline's parts and may end a column title.
+_TRUNCATED = re.compile(r"(?:\.\s*){3,}$|…\s*$")
+_BEST = (True, True)  # a title neither cut short nor outside a heading: nothing beats it
 # Path segments of pages that are not articles.
 _NOT_ARTICLE = frozenset(
     """category categories cat tag tags tagged topic topics trend trends author authors writer
@@ -64,6 +76,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 class Headline:
     title: str
     url: str
+    published: datetime | None = None  # the time its card shows (bot.news.cardtime)
 
 
 def is_article_url(url: str) -> bool:
@@ -108,11 +121,22 @@ def _date_archive(segments: list[str]) -> bool:
 
 
 def find_headlines(
-    page: Outline, base_url: str, content: Sequence[int] = (), limit: int = MAX_HEADLINES
+    page: Outline,
+    base_url: str,
+    content: Sequence[int] = (),
+    limit: int = MAX_HEADLINES,
+    tz: tzinfo | None = None,
+    now: datetime | None = None,
 ) -> list[Headline]:
     """Links to the site's own articles with their titles, in page order, each URL once.
 
     `content`: blocks labelled as headlines; their links count even inside a menu bar.
+    An article linked more than once (an image or teaser link, then the headline, then a
+    «آخر الأخبار» list) keeps the place of its first link and the best of its titles: one not
+    cut short («...», «…») beats a cut one, and then a heading's beats any other; between
+    equals the first stays.
+    With `tz` (the source's zone), each headline gets the time shown on the card of one of its
+    links (bot.news.cardtime); `now` anchors relative times and clocks alone.
     """
     content_spans = sorted((block, page.ends[block]) for block in content)
     title_names: dict[str, bool] = {}  # class names repeat: one search per distinct name
@@ -130,10 +154,17 @@ def find_headlines(
         for index, (tag, names) in enumerate(zip(page.tags, page.names, strict=True))
         if tag in HEADINGS or (tag in _TITLE_TAGS and len(names) > 1 and title_like(names))
     ]
+    headings = [index for index in titles if page.tags[index] in HEADINGS]
     paragraph_lengths: dict[int, int] = {}
     accepted: dict[str, str | None] = {}
-    tries: dict[str, int] = {}  # links to one article that gave no title
+    tries: dict[str, int] = {}  # links to one article that gave no better title
     found: dict[str, Headline] = {}
+    ranks: dict[str, tuple[bool, bool]] = {}  # of each found title: (not cut short, heading)
+    times: dict[str, datetime] = {}
+    untimed: dict[str, int] = {}  # links to one article whose card showed no time
+    card_times: dict[int, datetime | None] = {}
+    articles: dict[str, str | None] = {}  # href -> the article it links to (_links_elsewhere)
+    day_first = _day_first(page)
     for anchor in page.anchors:
         if page.in_zone[anchor] and not any(s <= anchor < e for s, e in content_spans):
             continue
@@ -143,19 +174,68 @@ def find_headlines(
             ok = url is not None and same_site(url, base_url) and is_article_url(url)
             accepted[href] = url.split("#", 1)[0] if ok and url else None
         key = accepted[href]
-        if key is None or key in found or tries.get(key, 0) >= _TRIES:
+        if key is None:
             continue
-        title = _title(page, anchor, titles, key, base_url)
+        if tz is not None and key not in times and untimed.get(key, 0) < _TIME_TRIES:
+            elsewhere = partial(
+                _links_elsewhere, page, url=key, base_url=base_url, articles=articles
+            )
+            card = find_card(page, anchor, elsewhere)
+            if card not in card_times:  # an image link and a title link share their card
+                card_times[card] = card_time(page, card, tz, now, day_first)
+            moment = card_times[card]
+            if moment is None:
+                untimed[key] = untimed.get(key, 0) + 1
+            else:
+                times[key] = moment
+        if ranks.get(key) == _BEST or tries.get(key, 0) >= _TRIES:
+            continue
+        title = _title(page, anchor, titles, key, base_url, articles)
         if title is None or _in_running_text(page, anchor, title, paragraph_lengths):
             tries[key] = tries.get(key, 0) + 1
             continue
+        rank = (not _TRUNCATED.search(title), _in_heading(page, anchor, headings))
+        if key in found:
+            if rank <= ranks[key]:
+                tries[key] = tries.get(key, 0) + 1
+                continue
+            found[key] = Headline(title, key)  # same place in the page, a better title
+            ranks[key] = rank
+            continue
         found[key] = Headline(title, key)
+        ranks[key] = rank
         if len(found) >= limit:
             break
-    return list(found.values())
+    return [replace(h, published=times.get(h.url)) for h in found.values()]
 
 
-def _title(page: Outline, anchor: int, titles: list[int], url: str, base_url: str) -> str | None:
+def _day_first(page: Outline) -> bool | None:
+    """The page's numeric date order, from its `<html lang>`."""
+    if page.tags and page.tags[0] == "html":
+        return day_first_of(page.attributes[0].get("lang"))
+    return True
+
+
+def _in_heading(page: Outline, anchor: int, headings: list[int]) -> bool:
+    """Whether the anchor is a heading's link (`h2 > a`, `h3 > span > a`) or wraps one."""
+    parent = page.parents[anchor]
+    for _ in range(3):
+        if parent < 0:
+            break
+        if page.tags[parent] in HEADINGS:
+            return True
+        parent = page.parents[parent]
+    return page.count_within(headings, anchor + 1, page.ends[anchor]) > 0
+
+
+def _title(
+    page: Outline,
+    anchor: int,
+    titles: list[int],
+    url: str,
+    base_url: str,
+    articles: dict[str, str | None],
+) -> str | None:
     # A card anchor wraps a heading or a title element: that is the title.
     inner = _first_title(page, titles, anchor + 1, page.ends[anchor])
     if inner is not None:
@@ -168,7 +248,7 @@ def _title(page: Outline, anchor: int, titles: list[int], url: str, base_url: st
     container = anchor
     for _ in range(2):
         container = page.parents[container]
-        if container < 0 or _links_elsewhere(page, container, url, base_url):
+        if container < 0 or _links_elsewhere(page, container, url, base_url, articles):
             return None
         found = _first_title(page, titles, container, page.ends[container])
         if found is not None:
@@ -188,14 +268,22 @@ def _first_title(page: Outline, titles: list[int], start: int, end: int) -> str 
     return None
 
 
-def _links_elsewhere(page: Outline, container: int, url: str, base_url: str) -> bool:
-    """Whether `container` holds a link to another article than `url` (a list, not a card)."""
+def _links_elsewhere(
+    page: Outline, container: int, url: str, base_url: str, articles: dict[str, str | None]
+) -> bool:
+    """Whether `container` holds a link to another article than `url` (a list, not a card).
+
+    `articles` caches each href's article URL (None: no article), for the whole page."""
     if page.count_within(page.anchors, container, page.ends[container]) > 6:
         return True
     links = page.within(page.anchors, container, page.ends[container])
     for link in links:
-        other = absolute_url(base_url, page.attributes[link].get("href"))
-        if other and other.split("#", 1)[0] != url and is_article_url(other):
+        href = page.attributes[link].get("href") or ""
+        if href not in articles:
+            other = absolute_url(base_url, href)
+            articles[href] = other.split("#", 1)[0] if other and is_article_url(other) else None
+        other = articles[href]
+        if other is not None and other != url:
             return True
     return False
 

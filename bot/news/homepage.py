@@ -7,6 +7,7 @@ headlines.py the links to the site's own articles. Both are linear in the page's
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -28,6 +29,8 @@ def parse_homepage(
     base_url: str,
     ticker_selector: str | None = None,
     headline_selector: str | None = None,
+    tz: tzinfo | None = None,
+    now: datetime | None = None,
 ) -> PageReading:
     """What a homepage yields: urgent items first (from_ticker), then the other headlines.
 
@@ -35,6 +38,9 @@ def parse_homepage(
     its host. An urgent entry without a usable link (text only, javascript:) gets the site's
     front page as its URL; its id then comes from its text (identity.stable_id). `ticker_selector` names the urgent block whatever its
     label; `headline_selector` the headline links (elements that are or hold an <a href>).
+    `tz` (the source's zone) dates each headline by the time its card shows, if any
+    (bot.news.cardtime; relative times and clocks alone need `now`); without it they are
+    undated.
     Raises ParseError when the text is not an HTML page or a selector is invalid.
     """
     tree = LexborHTMLParser(bounded_nesting(html))
@@ -55,7 +61,7 @@ def parse_homepage(
     if headline_selector:
         headlines = _selected_headlines(tree, base_url, headline_selector)
     else:
-        headlines = find_headlines(page, base_url, urgent.headline_blocks)
+        headlines = find_headlines(page, base_url, urgent.headline_blocks, tz=tz, now=now)
     tagged = _tagged_urgent(tree, base_url)
     items: list[Item] = []
     seen: set[str] = set()
@@ -67,7 +73,15 @@ def parse_homepage(
             seen.add(headline.url)
             urgent_title, title = title_urgency(headline.title)
             urgent_tag = headline.url in tagged
-            items.append(Item(source, title, headline.url, urgent=urgent_title or urgent_tag))
+            items.append(
+                Item(
+                    source,
+                    title,
+                    headline.url,
+                    headline.published,
+                    urgent=urgent_title or urgent_tag,
+                )
+            )
     block = f'ticker_selector "{ticker_selector}"' if ticker_selector else None
     if urgent.blocks:
         block = "; ".join(urgent.blocks)

@@ -88,8 +88,11 @@ class _Page:
     kind: pagekind.PageKind
 
 
-# How a homepage is read: bot.news.homepage.parse_homepage's signature.
-HomepageReader = Callable[[str, str, str, str | None, str | None], PageReading]
+# How a homepage is read: bot.news.homepage.parse_homepage's signature (html, source, url,
+# ticker_selector, headline_selector, the source's zone, the poll's time).
+HomepageReader = Callable[
+    [str, str, str, str | None, str | None, tzinfo, datetime | None], PageReading
+]
 
 
 class SourcePoller:
@@ -119,7 +122,7 @@ class SourcePoller:
             elif kind == "wordpress":
                 result = await self._wordpress(wordpress.posts_url(self.settings.url), validators)
             elif kind == "html":
-                result = await self._homepage(validators)
+                result = await self._homepage(validators, now)
             elif kind == "json":
                 result = await self._json(validators)
             else:
@@ -238,26 +241,28 @@ class SourcePoller:
         kind = await parse_off_loop(pagekind.classify, rendered.html, fetched.status, fetched.url)
         return _Page(fetched, rendered.html, kind)
 
-    def _read_homepage(self, page: _Page) -> PageReading:
+    def _read_homepage(self, page: _Page, now: datetime) -> PageReading:
         reading = self.read_homepage(
             page.html,
             self.settings.name,
             page.fetched.url,
             self.settings.ticker_selector,
             self.settings.headline_selector,
+            self.settings.timezone,
+            now,
         )
         if self.settings.render and EMPTY_BLOCK_NOTE in reading.notes:
             notes = tuple(STILL_EMPTY_NOTE if n == EMPTY_BLOCK_NOTE else n for n in reading.notes)
             reading = replace(reading, notes=notes)
         return reading
 
-    async def _homepage(self, validators: Validators | None) -> PollResult:
+    async def _homepage(self, validators: Validators | None, now: datetime) -> PollResult:
         page = await self._rendered(await self._page(self.settings.url, validators))
         if page.fetched.not_modified:
             return PollResult([], page.fetched.validators, not_modified=True)
         if page.kind.kind in ("challenge", "redirect", "refresh"):
             return PollResult([], page.fetched.validators, warnings=[page.kind.reason])
-        reading = await parse_off_loop(lambda: self._read_homepage(page))
+        reading = await parse_off_loop(lambda: self._read_homepage(page, now))
         warnings = list(reading.notes)
         if not reading.items:
             warnings.append(page.kind.reason or NO_HEADLINES)
@@ -295,7 +300,7 @@ class SourcePoller:
             warnings.append(page.kind.reason)
         if page is not None and readable:
             try:
-                reading = await parse_off_loop(lambda: self._read_homepage(page))
+                reading = await parse_off_loop(lambda: self._read_homepage(page, now))
             except ParseError as exc:
                 warnings.append(f"homepage: {exc.reason}")
             warnings.extend(reading.notes)

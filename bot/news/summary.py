@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from bot.news.published import is_dateline
 from bot.news.text import STOPWORDS, split_sentences, stem, words
 
 MAX_CHARS = 1000
@@ -79,7 +80,13 @@ def summarize(
     if count <= 0 or not sentences:
         return []
     bags = [Counter(_terms(s)) for s in sentences]
-    eligible = [i for i, bag in enumerate(bags) if sum(bag.values()) >= _MIN_WORDS]
+    # A dateline standing as a sentence («تم نشره الجمعة 24 نيسان / أبريل 2020 09:22 مساءً»)
+    # says when, not what: never a summary's sentence.
+    eligible = [
+        i
+        for i, bag in enumerate(bags)
+        if sum(bag.values()) >= _MIN_WORDS and not is_dateline(sentences[i])
+    ]
     if not eligible:
         eligible = list(range(len(sentences)))
     # One IDF for the headline and the sentences, so their similarities are comparable.
