@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.compose.reasons import reasons_text
 from bot.i18n import translator
 from storage import Database, meta, outbox
 from storage import sources as source_store
@@ -58,7 +59,7 @@ class Incidents:
                         name=state.name,
                         minutes=self.t.n("n-minutes", minutes),
                         failures=self.t.n("n-failures", state.consecutive_failures),
-                        error=state.last_error or "?",
+                        error=reasons_text(state.last_error or "?", self.t),
                     )
                     await self._send(text, sent)
                     await meta.put(self.db, key, since)
@@ -94,7 +95,10 @@ class Incidents:
             if marker != stamp:
                 minutes = int((now - since).total_seconds() // 60)
                 text = self.t(
-                    "incident-source-warning", name=state.name, minutes=minutes, why=state.warning
+                    "incident-source-warning",
+                    name=state.name,
+                    minutes=minutes,
+                    why=reasons_text(state.warning, self.t),
                 )
                 await self._send(text, sent)
                 await meta.put(self.db, key, stamp)
