@@ -74,6 +74,29 @@ def test_page_kinds(html: str, status: int, kind: str, target: str | None) -> No
     assert (found.kind, found.target) == (kind, target)
 
 
+@pytest.mark.parametrize(
+    "script",
+    [
+        '<script src="/app.js"></script>',
+        '<div id="root"></div><script src="/app.js"></script>',
+        "<ajil-widget></ajil-widget><script>1</script>",
+    ],
+)
+def test_a_small_page_with_a_script_and_headlines_in_its_html_is_no_shell(script: str) -> None:
+    # Under 200 characters of text, one script: "a shell that its scripts fill", it was
+    # called, and `ajil probe` asked for render = true though the headlines are in the HTML.
+    page = (
+        "<html><body><ul>"
+        '<li><a href="/article/2026/11/29/1201">انقطاع الماء عن أحياء بالمدينة</a></li>'
+        '<li><a href="/article/2026/11/29/1202">افتتاح معرض الكتاب في الرباط</a></li>'
+        f"</ul>{script}</body></html>"
+    )
+    assert classify(page, 200, "http://s.ma/").kind == "news"
+    # The same page with its links gone is a shell.
+    bare = page.replace("<a ", "<span ").replace("</a>", "</span>")
+    assert classify(bare, 200, "http://s.ma/").kind == "shell"
+
+
 def test_a_captcha_in_a_full_news_page_is_still_a_news_page() -> None:
     widget = '<div class="g-recaptcha" data-sitekey="k"></div><script src="/cdn-cgi/x"></script>'
     many = [(f"/article/n{n}", f"خبر محلي رقم {n} عن أشغال الطريق") for n in range(20)]
