@@ -47,6 +47,7 @@ def real_reasons() -> list[str]:
     cap.admit(5, NOW)
     body = json.dumps(
         [{"title": "خبر أول عن الطقس", "when": "x"}, {"headline": "y"}, 7, {"title": ["z"]}]
+        + [{"title": ""}]
         + [{"title": "خبر"}] * 120
     )
     ticker = parse_ticker(
@@ -72,7 +73,7 @@ def real_reasons() -> list[str]:
         f"homepage: render: {NO_RENDERER}",
         *ticker.warnings,
     ]
-    assert all(reasons) and len(ticker.warnings) >= 5, ticker.warnings
+    assert all(reasons) and len(ticker.warnings) >= 6, ticker.warnings
     return [r for r in reasons if r]
 
 

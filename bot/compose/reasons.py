@@ -110,6 +110,11 @@ _KNOWN: list[tuple[re.Pattern[str], _Tell]] = [
             lambda t, g: t("reason-json-title-not-text", **g),
         ),
         (
+            r'(?P<n>\d+) of (?P<total>\d+) entries have an empty "(?P<field>.+)" '
+            r"\(title_field\); skipped",
+            lambda t, g: t("reason-json-empty-title", **g),
+        ),
+        (
             r"(?P<n>\d+) of (?P<total>\d+) entries are not objects; skipped",
             lambda t, g: t("reason-json-not-objects", **g),
         ),
