@@ -234,6 +234,18 @@ async def test_a_push_flood_alerts_the_sources_cap_a_minute_and_stores_the_rest(
         "push channel flood: 5 pushed stories held back (more than 10 a minute): "
         "stored, not alerted"
     )
+    # The admins hear of it at once, not after the 30 minutes of an ordinary warning.
+    from bot.ops.incidents import Incidents
+
+    told: list[str] = []
+
+    async def notify(text: str) -> None:
+        told.append(text)
+
+    incidents = Incidents(db, ["madina"], 25, notify, clock=lambda: start)
+    (flood,) = await incidents.check()
+    assert flood.startswith("🌊 المصدر madina") and "أخبار حُفظت دون تنبيه: 5" in flood
+    assert await incidents.check() == []  # once
     # A minute later the channel is heard again, and the warning stays while the flood is
     # remembered; a poll ten minutes after the last story held back clears it.
     later = start + timedelta(seconds=61)
@@ -249,6 +261,8 @@ async def test_a_push_flood_alerts_the_sources_cap_a_minute_and_stores_the_rest(
     await watch.poll("madina")
     state = await source_store.get(db, "madina")
     assert state is not None and state.warning is None
+    (over,) = await incidents.check()
+    assert over.startswith("✅") and "madina" in over
 
 
 def test_pushes_per_minute_is_for_pusher_sources_and_bounded() -> None:

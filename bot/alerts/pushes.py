@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.config import SourceConfig
-from bot.news.push_client import PushClient, PushSettings
+from bot.news.push_client import FLOOD_PREFIX, PushClient, PushSettings
 from bot.news.push_protocol import socket_url
 from bot.ops.metrics import Metrics
 
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 FLOOD_WINDOW = timedelta(minutes=1)
 # A flood is said (the source's warning) until this long has passed without a story held back.
 FLOOD_MEMORY = timedelta(minutes=10)
-FLOOD_PREFIX = "push channel flood"
 
 
 class PushCap:
