@@ -276,6 +276,9 @@ class SourceConfig(_Section):
     channel: str | None = None
     event: str | None = Field(default=None, min_length=1, max_length=200)
     message_field: str = Field(default="message", min_length=1, max_length=128)
+    # kind = "pusher": at most this many pushed stories alerted per source in any minute; the
+    # rest of a flood is stored, not alerted, and the source warns (bot.alerts.pushes.PushCap).
+    pushes_per_minute: int = Field(default=10, ge=1, le=1000, strict=True)
 
     @field_validator("key")
     @classmethod
@@ -328,8 +331,7 @@ class SourceConfig(_Section):
     @model_validator(mode="after")
     def _check_pusher(self) -> SourceConfig:
         given = [k for k in _PUSHER_KEYS if getattr(self, k) is not None]
-        if "message_field" in self.model_fields_set:
-            given.append("message_field")
+        given += [k for k in ("message_field", "pushes_per_minute") if k in self.model_fields_set]
         if self.kind != "pusher":
             if given:
                 raise ValueError(f'{", ".join(given)}: only for kind = "pusher"')

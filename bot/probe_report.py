@@ -14,6 +14,13 @@ from bot.news.pushscript import PushBinding
 HEADLINES_SHOWN = 5
 DEFAULT_MESSAGE_FIELD = "message"  # the pusher source's default (issue 15)
 NEEDS_RENDER = "needs render = true"
+# The first line of a report when nothing usable was found (exit status 1).
+FAILED = "NOTHING USABLE FOUND (exit status 1)"
+PASTE = "# paste into config.toml:"
+TRY_RENDERED = (
+    "# nothing usable as served; to try reading it rendered, paste into config.toml "
+    "and check with `ajil fetch`:"
+)
 Table = dict[str, str | bool]  # one [[sources]] table, keys in the order printed
 
 
@@ -111,8 +118,13 @@ class Report:
         )
 
     def lines(self, zone: tzinfo) -> list[str]:
-        """The report for a terminal, in English, one fact a line."""
-        out = [f"site: {self.page_url or self.url} ({self.page})"]
+        """The report for a terminal, in English, one fact a line. When nothing usable was
+        found (`ajil probe` exits 1) the first line says so, and a block printed (a page to
+        render) is offered to try, not to paste as it is."""
+        out = []
+        if self.reason is not None:
+            out.append(f"{FAILED}: {self.reason}")
+        out.append(f"site: {self.page_url or self.url} ({self.page})")
         if self.encoding:
             out.append(f"encoding: {self.encoding}")
         if self.listing:
@@ -154,7 +166,8 @@ class Report:
         for note in self.notes:
             out.append(f"note: {note}")
         if self.sources:
-            out += ["", "# paste into config.toml:", self.toml().rstrip("\n")]
+            header = PASTE if self.usable else TRY_RENDERED
+            out += ["", header, self.toml().rstrip("\n")]
         return out
 
     def as_json(self) -> dict[str, Any]:

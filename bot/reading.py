@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.compose import views
 from bot.compose.outgoing import Outgoing
@@ -78,7 +79,14 @@ def allowed_url(url: str, config: Config) -> bool:
     """Only pages on exactly a configured source's origin (scheme, host, port, compared after
     normalisation: case, trailing dot, IDNA, userinfo, default port) are fetched on a user's
     request; the fetcher holds every redirect hop to the same rule."""
-    return FetchPolicy(s.url for s in config.sources).is_source_origin(url)
+    return _policy(tuple(s.url for s in config.sources)).is_source_origin(url)
+
+
+@lru_cache(maxsize=4)
+def _policy(source_urls: tuple[str, ...]) -> FetchPolicy:
+    """The policy of these sources, made once: each origin is normalised (IDNA included)
+    when it is made, and a configuration's sources do not change while it runs."""
+    return FetchPolicy(source_urls)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,22 @@ or the handlers. Callers pass plain values and get the dataclasses of `storage.m
 several of these calls one atomic change.
 """
 
-# Each backend registers itself with Database.open when imported.
-from storage import postgres as postgres
+from pathlib import Path
+
+# SQLite registers itself with Database.open when imported; PostgreSQL is registered here and
+# imported (with asyncpg, 0.1-0.4 s) only when a postgresql:// URL is opened, so that no other
+# command pays for it.
 from storage import sqlite as sqlite
-from storage.database import Database, StorageError, StorageUnavailable
+from storage.database import Database, Migration, StorageError, StorageUnavailable, register_backend
+from storage.dialect import POSTGRESQL
+
+
+async def _open_postgres(target: Path | str, migrations: list[Migration]) -> Database:
+    from storage.postgres import PostgresDatabase
+
+    return await PostgresDatabase.connect(str(target), migrations)
+
+
+register_backend(POSTGRESQL, _open_postgres)
 
 __all__ = ["Database", "StorageError", "StorageUnavailable"]

@@ -186,9 +186,9 @@ class Database(ABC):
         """Roll back the transaction `_begin` started."""
 
 
-# The backends by dialect, each registered by its own module (storage.sqlite,
-# storage.postgres; storage/__init__.py imports both): they import this module for the base
-# class, and this one never imports them back.
+# The backends by dialect, registered by storage.sqlite and, for storage.postgres (imported
+# only when a postgresql:// URL is opened), by storage/__init__.py: they import this module
+# for the base class, and this one never imports them back.
 Connector = Callable[[Path | str, list[Migration]], Awaitable[Database]]
 _BACKENDS: dict[str, Connector] = {}
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,7 +29,6 @@ from storage.database import (
     Rows,
     StorageError,
     StorageUnavailable,
-    register_backend,
 )
 from storage.dialect import POSTGRESQL, DialectError, bind, migration_script, returns_rows
 from storage.dialect import to_postgres as _translate
@@ -322,10 +320,3 @@ def _explain(where: str, exc: BaseException) -> str:
     if isinstance(exc, asyncpg.DiskFullError):
         return f"{where}: the server's disk is full ({exc})"
     return f"{where}: database error ({type(exc).__name__}: {exc})"
-
-
-async def _open_postgres(target: Path | str, migrations: list[Migration]) -> Database:
-    return await PostgresDatabase.connect(str(target), migrations)
-
-
-register_backend(POSTGRESQL, _open_postgres)

@@ -135,6 +135,41 @@ def test_one_object_is_a_ticker_of_one_and_an_empty_message_is_none() -> None:
     assert items == [] and warnings == []
 
 
+def test_empty_titles_among_headlines_are_skipped_and_counted() -> None:
+    items, warnings = read([{"title": FIRST}, {"title": ""}, {"title": "  <b> </b> "}])
+    assert [i.title for i in items] == [FIRST]
+    assert warnings == ['2 of 3 entries have an empty "title" (title_field); skipped']
+    # Every entry empty: the ticker is empty now, its usual state, and no warning.
+    assert read([{"title": ""}, {"title": " "}]) == ([], [])
+
+
+def test_a_number_is_no_title() -> None:
+    items, warnings = read([{"title": FIRST}, {"title": 12345}, {"title": 3.5}])
+    assert [i.title for i in items] == [FIRST]
+    assert warnings == [
+        '2 of 3 entries have a "title" (title_field) that is not text (the first: a number); '
+        "skipped"
+    ]
+
+
+def test_a_number_too_long_to_read_fails_its_entry_not_the_ticker() -> None:
+    huge = "9" * 5000  # past Python's 4,300-digit limit for int()
+    body = (
+        f'[{{"title": "{FIRST}", "id": {huge}}}, {{"title": {huge}}},'
+        f' {{"title": "{SECOND}", "when": {huge}}}]'
+    )
+    items, warnings = read(body, time_field="when")
+    assert [i.title for i in items] == [FIRST, SECOND]
+    assert items[1].published is None
+    assert warnings == [
+        '1 of 3 entries have a "title" (title_field) that is not text (the first: a number '
+        "too long); skipped",
+        '1 of 3 entries have no "when" (time_field)',
+        '1 of 3 entries have a "when" that is not a time (expected ISO 8601, epoch seconds or '
+        "milliseconds)",
+    ]
+
+
 def test_null_on_the_path_is_an_empty_ticker() -> None:
     assert read({"data": {"breakingNews": None}}, items="data.breakingNews") == ([], [])
     assert read({"data": None}, items="data.breakingNews") == ([], [])
@@ -226,7 +261,7 @@ def test_a_title_field_that_holds_no_text_is_warned_not_dropped_silently() -> No
             "not JSON: the response is an HTML or XML page",
         ),
         ("", "not JSON (Expecting value at line 1 column 1)"),
-        ("[" * 100_000 + "]" * 100_000, "too complex (JSON nested too deep or a number too long)"),
+        ("[" * 100_000 + "]" * 100_000, "too complex (JSON nested too deep)"),
         ('"just a string"', "the body is a string, not a list or an object"),
     ],
 )

@@ -409,6 +409,14 @@ async def test_the_command_exits_1_with_the_reason(sites: wild.Wild) -> None:
     code, out, err = await ajil("probe", f"{sites.base}/angular/")
     assert code == 1
     assert "render = true" in out and "nothing usable found" in err and "shell" in err
+    # The report printed says first that it failed, and offers its block to try, not to paste.
+    first = out.splitlines()[0]
+    assert first.startswith("NOTHING USABLE FOUND (exit status 1): ") and "shell" in first
+    assert "# paste into config.toml:" not in out
+    assert "# nothing usable as served; to try reading it rendered" in out
+    code, out, err = await ajil("probe", f"{sites.base}/about/")
+    assert code == 1 and out.splitlines()[0].startswith("NOTHING USABLE FOUND")
+    assert "[[sources]]" not in out and "nothing usable found: no headlines found" in err
     code, _, err = await ajil("probe", f"{sites.base}/no-such-page/")
     assert code == 1 and "cannot read the site: HTTP 404" in err
 

@@ -23,7 +23,7 @@ from bot.news.push_protocol import (
     reconnect_delay,
     socket_url,
 )
-from bot.news.pushed import message_of, pushed_items
+from bot.news.pushed import message_of, on_site, pushed_items
 from bot.sandbox.pusher import PushServer
 
 SITE = "https://kifache.example/"
@@ -322,6 +322,25 @@ def test_a_pushed_text_without_a_link_gets_the_sites_url_and_an_id_from_its_text
         '<a href="javascript:void(0)">حريق في سوق الخضر بالمدينة القديمة</a>', "kifache", SITE
     )
     assert dead.url == SITE and dead.uid.startswith("title:kifache:")
+
+
+def test_a_pushed_link_off_the_site_is_never_the_alerts_link() -> None:
+    # A message pushed on the site's channel may link anywhere (a hijacked channel, a share
+    # link, an ad): the alert keeps the headline and opens the source's own site instead.
+    for off in (
+        "https://phish.example/kifache/331601",
+        "https://kifache.example.phish.example/331601",
+        "http://example/331601",  # a parent of the source's host is not its site
+        "//evil.example/331601",
+    ):
+        (item,) = pushed_items(f'<a href="{off}">حريق في سوق الخضر بالمدينة القديمة</a>', "k", SITE)
+        assert item.url == SITE, off
+        assert item.uid == "title:k:حريق في سوق الخضر بالمدينه القديمه"
+    for on in ("https://www.kifache.example/9", "https://m.kifache.example/9", "/9"):
+        (item,) = pushed_items(f'<a href="{on}">حريق في سوق الخضر بالمدينة القديمة</a>', "k", SITE)
+        assert item.url != SITE and item.url.endswith("/9"), on
+    assert on_site("https://kifache.example/1", "https://www.kifache.example/")
+    assert not on_site("https://[::1/1", SITE)
 
 
 def test_scripts_and_styles_in_a_pushed_fragment_are_not_its_text() -> None:

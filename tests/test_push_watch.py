@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -211,3 +211,65 @@ async def test_ajil_fetch_reads_a_pusher_sources_site_and_says_where_its_urgent_
     assert "urgent block: div.urgent labelled «عاجل»" in err
     assert "madina: urgent stories are pushed on madina-channel (madina-push-event)" in err
     assert site.latest(1)[0].title in out
+
+
+async def test_a_push_flood_alerts_the_sources_cap_a_minute_and_stores_the_rest(
+    watcher: tuple[Watcher, Database],
+) -> None:
+    watch, db = watcher
+    cap = watch.sources["madina"].pushes_per_minute
+    assert cap == 10  # the default
+    start = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    alerted = []
+    for n in range(cap + 5):
+        sent = await watch.pushed("madina", pushed(f"حريق في المستودع رقم {n + 1} بالميناء"), start)
+        alerted += sent
+    assert len(alerted) == cap
+    assert len(await deliveries(db)) == cap * len(USERS)
+    # Held back, not lost: every story is stored (for /latest and /search).
+    (count,) = (await db.reader.execute_fetchall("SELECT count(*) FROM items"))[0]
+    assert count == cap + 5
+    state = await source_store.get(db, "madina")
+    assert state is not None and state.warning == (
+        "push channel flood: 5 pushed stories held back (more than 10 a minute): "
+        "stored, not alerted"
+    )
+    # The admins hear of it at once, not after the 30 minutes of an ordinary warning.
+    from bot.ops.incidents import Incidents
+
+    told: list[str] = []
+
+    async def notify(text: str) -> None:
+        told.append(text)
+
+    incidents = Incidents(db, ["madina"], 25, notify, clock=lambda: start)
+    (flood,) = await incidents.check()
+    assert flood.startswith("🌊 المصدر madina") and "أخبار حُفظت دون تنبيه: 5" in flood
+    assert await incidents.check() == []  # once
+    # A minute later the channel is heard again, and the warning stays while the flood is
+    # remembered; a poll ten minutes after the last story held back clears it.
+    later = start + timedelta(seconds=61)
+    (_alerted,) = await watch.pushed(
+        "madina", pushed("انقطاع الماء عن أحياء المدينة العتيقة"), later
+    )
+    assert len(await deliveries(db)) == (cap + 1) * len(USERS)
+    watch.clock = lambda: start + timedelta(minutes=5)
+    await watch.poll("madina")
+    state = await source_store.get(db, "madina")
+    assert state is not None and (state.warning or "").startswith("push channel flood: 5 ")
+    watch.clock = lambda: start + timedelta(minutes=11)
+    await watch.poll("madina")
+    state = await source_store.get(db, "madina")
+    assert state is not None and state.warning is None
+    (over,) = await incidents.check()
+    assert over.startswith("✅") and "madina" in over
+
+
+def test_pushes_per_minute_is_for_pusher_sources_and_bounded() -> None:
+    base = {"name": "m", "url": "https://m.example/"}
+    with pytest.raises(ValueError, match="pushes_per_minute: only for kind"):
+        SourceConfig(**base, pushes_per_minute=5)
+    pusher = {**base, "kind": "pusher", "key": "k", "cluster": "eu", "channel": "c", "event": "e"}
+    assert SourceConfig(**pusher, pushes_per_minute=3).pushes_per_minute == 3
+    with pytest.raises(ValueError):
+        SourceConfig(**pusher, pushes_per_minute=0)

@@ -100,3 +100,20 @@ async def test_eastern_arabic_digits_are_numbers(live: Live) -> None:
     text = listing.text.replace("\u200e", "").replace("\u200f", "")
     assert "1. " in text and "3. " in text and "4. " not in text
     assert "الاستعمال" not in (await live.say(user, "/urgent ٢")).text
+
+
+def test_a_users_url_is_checked_against_a_policy_made_once_per_set_of_sources() -> None:
+    from bot.config import Config, SourceConfig
+    from bot.reading import _policy, allowed_url
+
+    config = Config(
+        sources=[SourceConfig(name=f"s{i}", url=f"https://www.site{i}.ma/") for i in range(5)]
+    )
+    allowed_url("https://www.site1.ma/a", config)
+    before = _policy.cache_info()
+    assert allowed_url("https://WWW.SITE4.ma./2026/article", config)
+    assert not allowed_url("https://www.site4.ma:8443/article", config)
+    after = _policy.cache_info()  # the same policy served twice, not made again for each URL
+    assert (after.hits - before.hits, after.misses - before.misses) == (2, 0)
+    other = Config(sources=[SourceConfig(name="x", url="https://x.ma/")])
+    assert allowed_url("https://x.ma/a", other) and not allowed_url("https://www.site1.ma/a", other)

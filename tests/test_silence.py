@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.alerts.watcher import Watcher
+from bot.compose.reasons import reasons_text
 from bot.compose.views import sources_status
 from bot.config import Config
+from bot.i18n import translator
 from bot.news import homepage
 from bot.news.fetch import HttpFetcher
 from bot.news.models import PageReading
@@ -70,6 +72,29 @@ NEWS_TITLES = [t for _, t in wild.URGENT] + [t for _, t in wild.HEADLINES]
 def test_page_kinds(html: str, status: int, kind: str, target: str | None) -> None:
     found = classify(html, status, "http://s.ma/")
     assert (found.kind, found.target) == (kind, target)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        '<script src="/app.js"></script>',
+        '<div id="root"></div><script src="/app.js"></script>',
+        "<ajil-widget></ajil-widget><script>1</script>",
+    ],
+)
+def test_a_small_page_with_a_script_and_headlines_in_its_html_is_no_shell(script: str) -> None:
+    # Under 200 characters of text, one script: "a shell that its scripts fill", it was
+    # called, and `ajil probe` asked for render = true though the headlines are in the HTML.
+    page = (
+        "<html><body><ul>"
+        '<li><a href="/article/2026/11/29/1201">انقطاع الماء عن أحياء بالمدينة</a></li>'
+        '<li><a href="/article/2026/11/29/1202">افتتاح معرض الكتاب في الرباط</a></li>'
+        f"</ul>{script}</body></html>"
+    )
+    assert classify(page, 200, "http://s.ma/").kind == "news"
+    # The same page with its links gone is a shell.
+    bare = page.replace("<a ", "<span ").replace("</a>", "</span>")
+    assert classify(bare, 200, "http://s.ma/").kind == "shell"
 
 
 def test_a_captcha_in_a_full_news_page_is_still_a_news_page() -> None:
@@ -322,7 +347,9 @@ async def test_a_silent_source_is_not_healthy_and_the_admins_hear_of_it(
     clock[0] = start + SOURCE_WARNING + timedelta(minutes=1)
     await watcher.poll("site")
     (message,) = await incidents.check()
-    assert "site" in message and reason in message
+    # In the admins' language (Arabic here), the stored English reason told from the catalog.
+    assert "site" in message and reasons_text(state.warning, translator("ar")) in message
+    assert reason not in message
     assert await incidents.check() == []
 
     # The site lets us through again: the warning clears, and the admins hear that too.
@@ -346,7 +373,7 @@ async def test_a_source_that_never_yields_anything_warns_from_its_first_poll(
     state = await source_store.get(db, "site")
     assert state is not None and state.warning == NO_HEADLINES
     shown = sources_status(config, [state], set(), "ar", ZONE, now).text
-    assert NO_HEADLINES in shown and "✅" not in shown
+    assert "لم يُعثر على عناوين" in shown and NO_HEADLINES not in shown and "✅" not in shown
 
 
 async def test_a_failing_source_is_reported_as_failing_not_as_warning(db: Database) -> None:

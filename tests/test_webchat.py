@@ -59,6 +59,12 @@ async def test_web_chat_in_a_real_browser(caplog: pytest.LogCaptureFixture) -> N
             assert (
                 await page.evaluate("getComputedStyle(document.documentElement).direction") == "rtl"
             )
+            # An edited message says so in the page's language, as Telegram does.
+            edited = await page.evaluate(
+                "render({message_id: 1, from_bot: true, text: 'x', clock: '12:00', edits: [1]})"
+                ".querySelector('.meta').textContent"
+            )
+            assert edited == "12:00 · مُعدَّلة", edited
             await page.click("#start")
             await page.wait_for_selector(".row.bot .bubble", timeout=15_000)
             assert "عاجل" in await page.inner_text(".row.bot .bubble")

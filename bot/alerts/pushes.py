@@ -6,6 +6,12 @@ after every subscription, the first one included, the source is polled once at o
 homepage and its feed or REST API, as `auto` reads them): what was published during a
 reconnect, or before Ajil started, is caught up from the site, and what was both pushed and
 polled is one item (same id), one alert.
+
+A channel that floods (a hijacked or broken one pushing hundreds of stories a minute) must not
+flood the subscribers: PushCap lets at most `pushes_per_minute` pushed stories of a source be
+alerted in any 60 s; the rest are stored (never alerted later, never lost from /latest) and
+the source warns "push channel flood", which /sources, `ajil fetch` and the admins' incident
+show, until ten minutes pass without a story held back.
 """
 
 from __future__ import annotations
@@ -13,16 +19,57 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.config import SourceConfig
-from bot.news.push_client import PushClient, PushSettings
+from bot.news.push_client import FLOOD_PREFIX, PushClient, PushSettings
 from bot.news.push_protocol import socket_url
 from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+
+FLOOD_WINDOW = timedelta(minutes=1)
+# A flood is said (the source's warning) until this long has passed without a story held back.
+FLOOD_MEMORY = timedelta(minutes=10)
+
+
+class PushCap:
+    """At most `per_minute` pushed stories of one source alerted in any FLOOD_WINDOW; what is
+    over is held back (stored, not alerted) and counted for the source's warning."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._alerted: deque[datetime] = deque()
+        self.held = 0  # stories held back since the flood began
+        self.last_held: datetime | None = None
+
+    def admit(self, count: int, now: datetime) -> int:
+        """How many of `count` new stories pushed at `now` may be alerted (the first ones);
+        the others are counted as held back."""
+        while self._alerted and now - self._alerted[0] >= FLOOD_WINDOW:
+            self._alerted.popleft()
+        admitted = max(0, min(count, self.per_minute - len(self._alerted)))
+        self._alerted.extend([now] * admitted)
+        if admitted < count:
+            if self.problem(now) is None:
+                self.held = 0  # a new flood: count it from its start
+            self.held += count - admitted
+            self.last_held = now
+        return admitted
+
+    def problem(self, now: datetime) -> str | None:
+        """The flood, for the source's warning, while a story was held back in the last
+        FLOOD_MEMORY; else None."""
+        if self.last_held is None or now - self.last_held >= FLOOD_MEMORY:
+            return None
+        return (
+            f"{FLOOD_PREFIX}: {self.held} pushed stories held back (more than "
+            f"{self.per_minute} a minute): stored, not alerted"
+        )
 
 
 def _connected(client: PushClient) -> Callable[[], float]:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.alerts.pushes import PushWatch
+from bot.alerts.pushes import PushCap, PushWatch
 from bot.compose.alerts import DigestEntry, digest_body
 from bot.config import Config, SourceConfig
 from bot.news.fetch import Fetcher, Validators
@@ -88,6 +88,9 @@ class Watcher:
         # channel reconnects must not overlap.
         self._polling: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.push_watch: PushWatch | None = None  # once schedule() started it
+        self.push_caps = {
+            s.name: PushCap(s.pushes_per_minute) for s in config.sources if s.kind == "pusher"
+        }
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -175,8 +178,8 @@ class Watcher:
         # an admin incident): with the page's, or, when the page is unchanged (304), beside
         # the warning it left.
         push_warning: str | None = None
-        if self.push_watch is not None and name in self.push_watch.clients:
-            problem = self.push_watch.clients[name].problem()
+        if name in self.push_caps:
+            problem = self.push_problem(name, now)
             if not result.not_modified:
                 result = replace(result, warnings=[*result.warnings, *filter(None, [problem])])
             else:
@@ -215,7 +218,9 @@ class Watcher:
         """One message pushed on a `pusher` source's channel (`data` as the event carries it),
         received at `received`: its items go through the same dedup, freshness and outbox as
         a poll's, at once. Returns what was new (already in the outbox); never raises for a
-        message it cannot read or store (it logs why)."""
+        message it cannot read or store (it logs why). Past the source's pushes_per_minute
+        (bot.alerts.pushes.PushCap) new items are stored, not alerted nor returned, and the
+        source's warning says so at once."""
         source = self.sources[name]
         self.pushes += 1
         try:
@@ -233,10 +238,19 @@ class Watcher:
             return []
         # The push is the item's time: no page to fetch to date it before its alert.
         dated = {item.uid: received for item in items}
+        cap = self.push_caps[name]
+        held: list[NewArrival] = []
         try:
             async with self.db.transaction():
                 arrivals = await self.ingestor.store(state, items, received, dated)
+                admitted = cap.admit(len(arrivals), received)
+                arrivals, held = arrivals[:admitted], arrivals[admitted:]
                 await self._enqueue(state, arrivals, received)
+                if held:
+                    # Said at once, not at the next poll: the flood is under way now.
+                    warning = with_push_problem(state.warning, self.push_problem(name, received))
+                    if warning != state.warning:
+                        await source_store.record_warning(self.db, state.id, warning, received)
         except (sqlite3.Error, StorageError, OSError) as exc:
             self.ingestor.forget()
             log.error(
@@ -248,13 +262,23 @@ class Watcher:
             return []
         if arrivals:
             self.wake_sender()
-        self._count_push(name, "new" if arrivals else "seen")
+        self._count_push(name, "held" if held else "new" if arrivals else "seen")
+        if held and cap.held == len(held):
+            log.warning("source %s: %s", name, cap.problem(received))
         for item in items:
             new = any(a.item.uid == item.uid for a in arrivals)
-            log.info(
-                "source %s: pushed «%s» (%s)", name, item.title, "new" if new else "already seen"
-            )
+            kept = any(a.item.uid == item.uid for a in held)
+            outcome = "new" if new else "held back: a flood" if kept else "already seen"
+            log.info("source %s: pushed «%s» (%s)", name, item.title, outcome)
         return arrivals
+
+    def push_problem(self, name: str, now: datetime) -> str | None:
+        """What is wrong with a `pusher` source's channel at `now` (its connection, a flood),
+        for its warning; None when nothing is."""
+        problems = [self.push_caps[name].problem(now)]
+        if self.push_watch is not None and name in self.push_watch.clients:
+            problems.insert(0, self.push_watch.clients[name].problem())
+        return "; ".join(filter(None, problems)) or None
 
     def _count_push(self, name: str, result: str) -> None:
         if self.metrics is not None:

@@ -13,6 +13,7 @@ from bot.compose.limits import clean_line, shorten
 from bot.compose.lines import clock, escaped, lines, link, one_line, shown_at
 from bot.compose.links import safe_url
 from bot.compose.outgoing import Button, Outgoing, fit
+from bot.compose.reasons import reasons_text
 from bot.config import Config
 from bot.i18n import Language, translator
 from bot.preferences import format_time
@@ -159,7 +160,7 @@ def sources_status(
                     "source-failing",
                     name=name,
                     since=_when(state.failing_since, zone, now),
-                    error=one_line(state.last_error or "?", 200),
+                    error=one_line(reasons_text(state.last_error or "?", t), 200),
                 )
             )
         elif state.warning and state.warning_since:
@@ -169,7 +170,7 @@ def sources_status(
                     "source-warning",
                     name=name,
                     since=_when(state.warning_since, zone, now),
-                    why=html.escape(state.warning),
+                    why=one_line(reasons_text(state.warning, t), 600),
                 )
             )
         elif state.last_success_at:

@@ -210,20 +210,28 @@ class HttpFetcher:
         self, url: str, headers: dict[str, str], validators: Validators | None, confined: bool
     ) -> Fetched:
         request = self._client.build_request("GET", url, headers=headers)
-        for _ in range(MAX_REDIRECTS + 1):
-            response = await self._client.send(request, stream=True)
+        for hop in range(MAX_REDIRECTS + 1):
+            try:
+                response = await self._client.send(request, stream=True)
+            except Refused as exc:
+                if hop == 0:
+                    raise
+                # Refused at connection (a private address): name the hop, not only its host.
+                raise _refused_redirect(str(request.url), exc) from None
             try:
                 if not response.has_redirect_location:
                     return await self._read(response, validators)
                 target = response.next_request
                 if target is None:
                     raise FetchError("a redirect without a usable Location")
+                # As the server wrote it: httpx fills a host into "file:///etc/passwd".
+                location = response.headers.get("location") or str(target.url)
             finally:
                 await response.aclose()
             try:
                 self._check(str(target.url), confined)
             except Refused as exc:
-                raise FetchError(f"{exc.reason} (redirected to it)", refused=True) from None
+                raise _refused_redirect(location, exc) from None
             request = target
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
@@ -324,6 +332,15 @@ class BoundedDecoder:
         if self.coding == "deflate" and head[:1] and (head[0] & 0x0F) != 8:
             return zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no zlib header
         return zlib.decompressobj(zlib.MAX_WBITS | (16 if self.coding != "deflate" else 0))
+
+
+def _refused_redirect(target: str, exc: Refused) -> FetchError:
+    """A redirect refused by the policy, naming where it led: "refused: redirected to
+    file:///etc/passwd (not a web address (file scheme))". The target is cut at 200
+    characters."""
+    shown = target if len(target) <= 200 else target[:197] + "..."
+    why = exc.reason.removeprefix("refused: ")
+    return FetchError(f"refused: redirected to {shown} ({why})", refused=True)
 
 
 def _short(exc: Exception) -> str:

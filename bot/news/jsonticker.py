@@ -93,7 +93,7 @@ def parse_ticker(
     items: list[Item] = []
     no_title: list[Any] = []
     not_text: list[Any] = []  # titles that are objects, lists or flags
-    no_url = no_time = bad_time = not_objects = 0
+    no_url = no_time = bad_time = not_objects = empty = 0
     for entry in entries:
         if isinstance(entry, str):
             entry = {mapping.title_field: entry}
@@ -101,15 +101,17 @@ def parse_ticker(
             not_objects += 1
             continue
         raw_title = _field(entry, mapping.title_field)
-        if not isinstance(raw_title, str | int | float) or isinstance(raw_title, bool):
+        if not isinstance(raw_title, str):
+            # A number is no headline (an id or a count in the wrong field), nor a list or a flag.
             if raw_title is None:
                 no_title.append(entry)
             else:
                 not_text.append(raw_title)
             continue
-        title, link = _text_and_link(str(raw_title), url)
+        title, link = _text_and_link(raw_title, url)
         if not title:
-            continue  # an empty message: nothing is breaking now
+            empty += 1  # an empty message: nothing is breaking now, or a broken entry
+            continue
         entry_url = None
         if mapping.url_field:
             raw_url = _field(entry, mapping.url_field)
@@ -142,6 +144,13 @@ def parse_ticker(
         warnings.append(
             f'{len(not_text)} of {total} entries have a "{mapping.title_field}" (title_field) '
             f"that is not text (the first: {_kind(not_text[0])}); skipped"
+        )
+    if empty and empty < total:
+        # Every entry empty is an empty ticker, the usual state of such an endpoint; some
+        # empty among headlines are entries skipped, and said.
+        warnings.append(
+            f'{empty} of {total} entries have an empty "{mapping.title_field}" (title_field); '
+            "skipped"
         )
     if not_objects:
         warnings.append(f"{not_objects} of {total} entries are not objects; skipped")
@@ -197,14 +206,29 @@ def _load(text: str) -> Any:
     if wrapped:
         text = wrapped.group(1)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_integer)
     except json.JSONDecodeError as exc:
         if text.lstrip()[:1] == "<":
             raise ParseError("not JSON: the response is an HTML or XML page") from None
         raise ParseError(f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except (RecursionError, ValueError):
-        # Nesting past the interpreter's limit, or a number of thousands of digits.
-        raise ParseError("too complex (JSON nested too deep or a number too long)") from None
+        # Nesting past the interpreter's limit.
+        raise ParseError("too complex (JSON nested too deep)") from None
+
+
+class LongNumber:
+    """An integer of more digits than Python reads (sys.get_int_max_str_digits, 4,300): kept
+    as this marker, so that the one entry holding it is skipped, not the whole ticker."""
+
+    def __repr__(self) -> str:
+        return "LongNumber()"
+
+
+def _integer(text: str) -> int | LongNumber:
+    try:
+        return int(text)
+    except ValueError:
+        return LongNumber()
 
 
 def _follow(data: Any, path: str, key: str) -> Any:
@@ -262,6 +286,8 @@ def _kind(value: Any) -> str:
         return "a string"
     if isinstance(value, int | float):
         return "a number"
+    if isinstance(value, LongNumber):
+        return "a number too long"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):

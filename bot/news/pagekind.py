@@ -7,7 +7,9 @@ Markers come from what such pages carry: Cloudflare's "Just a moment..." interst
 and reCAPTCHA/hCaptcha walls, the cookie-and-reload JavaScript challenges of cheap hosts
 (aes.js, `__test=`), Angular/React/Vue/Next/Nuxt app roots, and <noscript> "enable JavaScript"
 notices. A marker only counts on a page with next to no text: a news page that embeds a
-captcha in its comment form, or mounts a React widget, is still a news page.
+captcha in its comment form, or mounts a React widget, is still a news page. And a page whose
+HTML holds a headline (bot.news.headlines: a link to one of the site's articles with its
+title) is never a shell, however small it is and whatever scripts it has: it is read as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Literal
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
+
+from bot.news.headlines import find_headlines
+from bot.news.outline import outline
 
 Kind = Literal["news", "challenge", "refresh", "redirect", "shell"]
 
@@ -99,7 +104,7 @@ def classify(html: str, status: int, url: str) -> PageKind:
             target = _first_link(tree, url)
             if target and target != url:
                 return PageKind("redirect", "the page is a redirect notice", target)
-        shell = _shell(tree, text)
+        shell = _shell(tree, text, url)
         if shell:
             return PageKind("shell", shell)
     return PageKind("news")
@@ -137,7 +142,9 @@ def _first_link(tree: LexborHTMLParser, url: str) -> str | None:
     return None
 
 
-def _shell(tree: LexborHTMLParser, text: str) -> str | None:
+def _shell(tree: LexborHTMLParser, text: str, url: str) -> str | None:
+    if find_headlines(outline(tree), url, limit=1):
+        return None  # its headlines are in its HTML: what its scripts add is extra
     for noscript in tree.css("noscript"):
         if _NOSCRIPT_JS.search(noscript.text(deep=True)):
             return "page is a shell that its scripts fill (it asks to enable JavaScript)"

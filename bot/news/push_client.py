@@ -36,6 +36,9 @@ from bot.news.push_protocol import (
 
 log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 256 * 1024
+# How a push channel's flood begins in its source's warning (bot.alerts.pushes.PushCap); the
+# admins' incidents (bot.ops.incidents) tell it at once.
+FLOOD_PREFIX = "push channel flood"
 _LOUD_FAILURES = (1, 5, 20, 100)  # consecutive failures worth a warning; the others are debug
 
 

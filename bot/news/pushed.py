@@ -5,7 +5,9 @@ script appends to the empty urgent bar. The fragment is read with the homepage's
 (bot.news.ticker.block_entries): its links' titles, else its text items; a fragment that is
 only text is one entry. Links resolve against the site's homepage; an entry without a usable
 link gets the site's front page as its URL, and so its id from its normalized text
-(bot.news.identity.stable_id). Pure: no I/O.
+(bot.news.identity.stable_id). So does an entry whose link leaves the site (another host than
+the source's own or one of its subdomains): an alert's «read» button opens the source's site,
+never an address a pushed message chose. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -29,6 +31,18 @@ _WRAPPER = "ajil-pushed"
 MAX_MESSAGE_BYTES = 64 * 1024
 # Elements whose content is code or hidden markup, never the text a reader sees in the bar.
 _NOT_TEXT = ["script", "style", "noscript", "template"]
+
+
+def on_site(url: str, site_url: str) -> bool:
+    """Whether `url` is on the site of `site_url`: the same host, or one of its subdomains
+    (`www.` ignored on both). Another host, a parent domain (example.com for a source on
+    news.example.com), or a malformed URL is off-site."""
+    try:
+        host = (urlsplit(url).hostname or "").removeprefix("www.")
+        site = (urlsplit(site_url).hostname or "").removeprefix("www.")
+    except ValueError:
+        return False
+    return bool(host) and bool(site) and (host == site or host.endswith("." + site))
 
 
 def message_of(data: Any, field: str) -> str:
@@ -62,7 +76,9 @@ def pushed_items(message: str, source: str, site_url: str) -> list[Item]:
     """The urgent items of one pushed message (HTML fragment or text), in their order.
 
     Each is urgent and `from_ticker` (it is the bar's entry), undated (the push is its time),
-    its title without an urgent marker («عاجل: ...»). Empty for a message with no readable
+    its title without an urgent marker («عاجل: ...»). A link off the site of `site_url`
+    (on_site) is dropped: the entry points to the site's front page, its id from its text, as
+    an entry without a link. Empty for a message with no readable
     entry (empty, or only a label). Raises ParseError for a message too large to be an entry.
     """
     if len(message.encode("utf-8", "replace")) > MAX_MESSAGE_BYTES:
@@ -88,6 +104,8 @@ def pushed_items(message: str, source: str, site_url: str) -> list[Item]:
         pairs = [(text, None)] if text and label_kind(text) is None else []
     for title, url in pairs:
         _, title = title_urgency(title)
+        if url is not None and not on_site(url, site_url):
+            url = None
         item = Item(source, title, url or site, urgent=True, from_ticker=True)
         if item.title and item.uid not in seen:
             seen.add(item.uid)

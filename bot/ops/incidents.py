@@ -1,7 +1,8 @@
 """Telling the admins in Telegram when something needs them, once per incident: a source
 failing for over 30 minutes, a source read without failing but warning for over 30 minutes
 (no headlines found, a bot challenge, an urgent block its script fills...), an outbox backlog
-of more than 10 minutes of sending. (A refused alert is reported by the sender the moment it
+of more than 10 minutes of sending, and at once a push channel flooding (its stories held back
+past the source's pushes_per_minute). (A refused alert is reported by the sender the moment it
 happens.)"""
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.compose.reasons import reasons_text
 from bot.i18n import translator
+from bot.news.push_client import FLOOD_PREFIX
 from storage import Database, meta, outbox
 from storage import sources as source_store
 from storage.models import SourceState
@@ -58,7 +61,7 @@ class Incidents:
                         name=state.name,
                         minutes=self.t.n("n-minutes", minutes),
                         failures=self.t.n("n-failures", state.consecutive_failures),
-                        error=state.last_error or "?",
+                        error=reasons_text(state.last_error or "?", self.t),
                     )
                     await self._send(text, sent)
                     await meta.put(self.db, key, since)
@@ -66,6 +69,7 @@ class Incidents:
                 await self._send(self.t("incident-source-back", name=state.name), sent)
                 await meta.put(self.db, key, "")
             await self._warning(state, now, sent)
+            await self._flood(state, sent)
         pending = await outbox.pending_count(self.db, now)
         minutes_of_sending = pending / max(self.rate, 1) / 60
         backlog = await meta.get(self.db, "incident:backlog")
@@ -82,6 +86,23 @@ class Incidents:
             await meta.put(self.db, "incident:backlog", "")
         return sent
 
+    async def _flood(self, state: SourceState, sent: list[str]) -> None:
+        """A push channel flooding: at once (a flood is said for ten minutes after its last
+        story held back, never long enough for SOURCE_WARNING), then once when it is over."""
+        key = f"incident:flood:{state.name}"
+        marker = await meta.get(self.db, key)
+        flooding = bool(state.warning) and FLOOD_PREFIX in (state.warning or "")
+        since = state.warning_since
+        if flooding and since is not None:
+            stamp = str(int(since.timestamp()))
+            if marker != stamp:
+                why = reasons_text(state.warning or "", self.t)
+                await self._send(self.t("incident-push-flood", name=state.name, why=why), sent)
+                await meta.put(self.db, key, stamp)
+        elif marker and not flooding:
+            await self._send(self.t("incident-push-flood-over", name=state.name), sent)
+            await meta.put(self.db, key, "")
+
     async def _warning(self, state: SourceState, now: datetime, sent: list[str]) -> None:
         """A source warning for longer than SOURCE_WARNING: once, then once when it stops."""
         if state.failing_since:
@@ -94,7 +115,10 @@ class Incidents:
             if marker != stamp:
                 minutes = int((now - since).total_seconds() // 60)
                 text = self.t(
-                    "incident-source-warning", name=state.name, minutes=minutes, why=state.warning
+                    "incident-source-warning",
+                    name=state.name,
+                    minutes=minutes,
+                    why=reasons_text(state.warning, self.t),
                 )
                 await self._send(text, sent)
                 await meta.put(self.db, key, stamp)
