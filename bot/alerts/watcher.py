@@ -190,7 +190,9 @@ class Watcher:
             state, result, now, self.pollers[name].read_published
         )
         try:
-            async with self.db.transaction():
+            # Serial: the story index in memory is read and grown inside the transaction, and
+            # the one-alert-per-story rule reads the deliveries other polls write.
+            async with self.db.transaction(serial=True):
                 arrivals = await self.ingestor.ingest(state, result, now, dated)
                 await self._enqueue(state, arrivals, now)
                 if push_warning != state.warning and result.not_modified:
@@ -234,7 +236,7 @@ class Watcher:
         # The push is the item's time: no page to fetch to date it before its alert.
         dated = {item.uid: received for item in items}
         try:
-            async with self.db.transaction():
+            async with self.db.transaction(serial=True):  # as a poll's
                 arrivals = await self.ingestor.store(state, items, received, dated)
                 await self._enqueue(state, arrivals, received)
         except (sqlite3.Error, StorageError, OSError) as exc:
