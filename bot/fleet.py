@@ -147,6 +147,9 @@ class Leadership:
         # `now` was floored to whole seconds: count from it, so that the fence never outlives
         # the lease in the database.
         until = now + self.ttl - self.margin
+        took = self._clock() - started
+        if took >= self.renew_every:  # the sign of an overloaded worker or database
+            log.warning("leadership: the lease took %.1f s to take or renew", took)
         if self._clock() >= until:  # it came back too late to act on: take it afresh
             if self.leading:
                 await self._lose("its lease was renewed too late")
