@@ -7,8 +7,11 @@ without a webhook, is the one that asks Telegram for updates (getUpdates takes o
 per token). Leadership is a lease row (storage.leases) renewed every RENEW_EVERY seconds; a
 leader that dies stops renewing, and another worker takes the lease once it expires and puts
 the dead leader's claimed deliveries back in the queue. A leader that cannot renew in time
-(paused, cut off from the database) stops acting MARGIN seconds before its lease can pass to
-another worker: `valid()` is the fence its sender and its fan-out walker check.
+(paused, cut off from the database, its renewal stuck) stops acting MARGIN seconds before its
+lease can pass to another worker: `valid()` is the fence its sender and its fan-out walker
+check, and `run` stops every duty then, without waiting for the renewal to come back. The
+renewal itself never queues behind the worker's command writes (storage.leases: a priority
+transaction).
 
 On PostgreSQL an advisory lock held by a session could replace the lease row; the lease keeps
 one mechanism for both backends and a fence the sender can check without a round trip.
@@ -104,6 +107,7 @@ class Leadership:
         renew_every: float = RENEW_EVERY,
         try_every: float = TRY_EVERY,
         margin: float = MARGIN,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.db = db
         self.duties = duties
@@ -113,6 +117,7 @@ class Leadership:
         self.renew_every = renew_every
         self.try_every = try_every
         self.margin = margin
+        self._sleep = sleep  # waits seconds of `clock`: a seam for tests on an injected clock
         self._until: float | None = None  # when this worker must stop acting as the leader
         self.leading = False
         self.terms = 0  # how many times this worker took the lead
@@ -141,7 +146,15 @@ class Leadership:
             return self.try_every
         # `now` was floored to whole seconds: count from it, so that the fence never outlives
         # the lease in the database.
-        self._until = now + self.ttl - self.margin
+        until = now + self.ttl - self.margin
+        took = self._clock() - started
+        if took >= self.renew_every:  # the sign of an overloaded worker or database
+            log.warning("leadership: the lease took %.1f s to take or renew", took)
+        if self._clock() >= until:  # it came back too late to act on: take it afresh
+            if self.leading:
+                await self._lose("its lease was renewed too late")
+            return self.try_every
+        self._until = until
         if not self.leading:
             self.leading = True
             self.terms += 1
@@ -174,12 +187,31 @@ class Leadership:
         self._until = None
         await self.duties.stop()
 
+    async def _attempt(self) -> float:
+        """One `step`; while it runs, a leader whose fence falls (the renewal has not come
+        back) stops its duties at once, before its lease can pass to another worker."""
+        attempt = asyncio.ensure_future(self.step())
+        try:
+            while self.leading and self._until is not None:
+                left = self._until - self._clock()
+                if left <= 0:
+                    await self._lose("its lease could not be renewed in time")
+                    break
+                timer = asyncio.ensure_future(self._sleep(left))
+                await asyncio.wait({attempt, timer}, return_when=asyncio.FIRST_COMPLETED)
+                timer.cancel()
+                if attempt.done():
+                    break
+            return await attempt
+        finally:
+            attempt.cancel()  # when this is cancelled itself; a no-op once the step is done
+
     async def run(self, stop: asyncio.Event) -> None:
         """Lead or wait until `stop`; then stop the duties and give the lease up at once, so
         that another worker leads without waiting it out. Raises when a duty dies."""
         try:
             while not stop.is_set():
-                wait = await self.step()
+                wait = await self._attempt()
                 if self.leading:
                     self.duties.check()
                 with suppress(TimeoutError):

@@ -7,9 +7,12 @@ function sees a `Database` with `transaction()`, which yields a `Connection` (ex
 executemany), and `reader` for queries outside a transaction. Statements are written once, in
 the SQL both share (storage.dialect translates them for PostgreSQL).
 
-Within one process writes are serialised on both backends (transactions are taken under one
-lock, so two tasks never interleave statements of different transactions), and a
-`transaction()` inside another of the same task joins it.
+Transactions: on SQLite a process writes through one connection, so its write transactions
+take turns in the process's write queue; on PostgreSQL each takes a pool connection of its own
+and they run at once, except those a caller asks to be `serial` (they take turns among
+themselves, as on SQLite). A `priority` transaction (the fleet's lease) never waits behind
+the others of its process: on SQLite it is the queue's next turn, on PostgreSQL it runs on a
+connection of its own. A `transaction()` inside another of the same task joins it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -111,6 +115,59 @@ class Reader(Protocol):
     async def execute_fetchall(self, sql: str, parameters: Parameters = ()) -> list[Any]: ...
 
 
+class WriteQueue:
+    """The process's turns at writing: one holder at a time, waiters served in order, except
+    that a `priority` waiter goes before every ordinary one (the lease's renewal must not wait
+    for a backlog of command writes; bot.fleet).
+
+    The turn passes straight from the holder to the next waiter, so that no task arriving in
+    between takes it first.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._ordinary: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        """How many tasks wait for a turn."""
+        return len(self._urgent) + len(self._ordinary)
+
+    async def acquire(self, priority: bool = False) -> None:
+        if not self._held and not self.waiting:
+            self._held = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line = self._urgent if priority else self._ordinary
+        line.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the turn as it was cancelled: pass it on
+            else:
+                line.remove(turn)
+            raise
+
+    def release(self) -> None:
+        for line in (self._urgent, self._ordinary):
+            while line:
+                turn = line.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the turn passes on; _held stays True
+                    return
+        self._held = False
+
+    @asynccontextmanager
+    async def turn(self, priority: bool = False) -> AsyncIterator[None]:
+        await self.acquire(priority)
+        try:
+            yield
+        finally:
+            self.release()
+
+
 class Database(ABC):
     """An open Ajil database: `transaction()` for changes, `reader` for queries.
 
@@ -120,13 +177,16 @@ class Database(ABC):
 
     dialect: str = SQLITE
     reader: Reader
+    # Whether every write transaction of the process takes its turn in the write queue (one
+    # writer connection: SQLite), or only the `serial` ones do (a pool: PostgreSQL).
+    one_writer: bool = True
 
     def __init__(self, target: Path | str, where: str) -> None:
         # What `open` was given (a URL may carry a password: never show it) and what messages
         # name: the file, or the URL without its password.
         self.target = target
         self.where = where
-        self._write_lock = asyncio.Lock()
+        self.write_queue = WriteQueue()
         # The transaction the current task is in, so that nested `transaction()` blocks join
         # it: a caller can make several storage calls one atomic change.
         self._active: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
@@ -150,19 +210,30 @@ class Database(ABC):
         """The number of the last migration applied."""
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(
+        self, *, serial: bool = False, priority: bool = False
+    ) -> AsyncIterator[Connection]:
         """BEGIN ... COMMIT; ROLLBACK if the block raises.
 
         Inside another `transaction()` of the same task, it joins the outer one: everything
-        commits or rolls back together. Raises StorageError when the database cannot take
-        the write (SQLite: another process holds the lock past storage.sqlite.LOCK_PATIENCE_S).
+        commits or rolls back together (and the outer one's `serial` and `priority` hold).
+
+        `serial`: this transaction never runs beside another serial one of this process (on
+        SQLite no write transaction ever does): for a read-modify-write whose reads are not
+        all in the database, such as the watcher's story index in memory. `priority`: it does
+        not wait for the process's other write transactions (SQLite: it takes the next turn,
+        after the one running; PostgreSQL: its own connection); for the fleet's lease, whose
+        renewal must land within seconds whatever the load.
+
+        Raises StorageError when the database cannot take the write (SQLite: another process
+        holds the lock past storage.sqlite.LOCK_PATIENCE_S).
         """
         joined = self._active.get()
         if joined is not None:
             yield joined
             return
-        async with self._write_lock:
-            conn = await self._begin()
+        async with self._turn(serial, priority):
+            conn = await self._begin(priority)
             token = self._active.set(conn)
             try:
                 yield conn
@@ -173,9 +244,17 @@ class Database(ABC):
                 self._active.reset(token)
             await self._commit(conn)
 
+    def _turn(self, serial: bool, priority: bool) -> AbstractAsyncContextManager[None]:
+        """What a transaction waits for before `_begin`: a turn in the write queue, on SQLite
+        always; elsewhere for `serial` ones only (a `priority` one has its own connection)."""
+        if self.one_writer or (serial and not priority):
+            return self.write_queue.turn(priority)
+        return nullcontext()
+
     @abstractmethod
-    async def _begin(self) -> Connection:
-        """Start a write transaction and return its connection."""
+    async def _begin(self, priority: bool = False) -> Connection:
+        """Start a write transaction and return its connection (`priority`: see
+        `transaction`)."""
 
     @abstractmethod
     async def _commit(self, conn: Connection) -> None:

@@ -188,7 +188,9 @@ async def step(
         " AND expires_at > ?)"
     )
     fenced = () if leader is None else (leader, stamp)
-    async with db.transaction() as conn:
+    # Serial, as the polls whose transactions start fan-outs (bot.alerts.watcher): the one
+    # alert per story rule reads the deliveries they write.
+    async with db.transaction(serial=True) as conn:
         cursor = await conn.execute(
             f"SELECT {_FANOUT_COLUMNS} FROM fanouts"
             " ORDER BY urgent DESC, next_queue_at, item_id LIMIT 1"

@@ -5,6 +5,10 @@ SQLite and PostgreSQL and needs no lock of our own. A holder renews well before 
 another worker may take the row only once it has expired. Times are epoch seconds from the
 callers' clocks, so the workers' clocks must agree to within the margin the caller keeps
 (a second or two: NTP does much better).
+
+The leader lease's writes are `priority` transactions (storage.database): a renewal must not
+queue behind the process's backlog of command writes, or the lease passes while its holder
+is alive and leadership flaps under load.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ async def acquire(db: Database, name: str, holder: str, now: int, ttl: int) -> L
     lease has expired (`expires_at <= now`); returns the lease then, None otherwise. One
     statement: two workers racing for an expired lease cannot both win.
     """
-    async with db.transaction() as conn:
+    async with db.transaction(priority=True) as conn:
         cursor = await conn.execute(
             "INSERT INTO leases (name, holder, previous, expires_at, since)"
             " VALUES (:name, :holder, NULL, :expires, :now)"
@@ -57,7 +61,7 @@ async def acquire(db: Database, name: str, holder: str, now: int, ttl: int) -> L
 
 async def release(db: Database, name: str, holder: str) -> bool:
     """Give the lease up at once (a clean stop), if `holder` still has it; whether it had."""
-    async with db.transaction() as conn:
+    async with db.transaction(priority=True) as conn:
         cursor = await conn.execute(
             "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?", (name, holder)
         )
@@ -68,7 +72,7 @@ async def take_from(db: Database, name: str, holder: str, gone: str, now: int, t
     """Take the lease from `gone`, a holder known to be dead (its process no longer exists on
     this machine), without waiting for its lease to expire; False when `gone` no longer holds
     it (it was renewed by someone else, or released and taken meanwhile)."""
-    async with db.transaction() as conn:
+    async with db.transaction(priority=True) as conn:
         cursor = await conn.execute(
             "UPDATE leases SET previous = holder, holder = ?, expires_at = ?, since = ?"
             " WHERE name = ? AND holder = ?",

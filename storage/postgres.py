@@ -5,14 +5,18 @@ speaks the binary protocol and pipelines `executemany`/`fetchmany` (one round tr
 of rows, which the outbox's bulk writes need), and its numbered `$n` parameters are what
 storage.dialect produces.
 
-Every statement goes through storage.dialect.to_postgres. Writes of one process are
-serialised as on SQLite (one transaction at a time, READ COMMITTED); reads run on the pool's
-other connections. Errors from the server or the connection surface as StorageError, the one
+Every statement goes through storage.dialect.to_postgres. Write transactions (READ COMMITTED)
+run at once, each on a pool connection of its own, at most WRITERS together so that reads
+always find a connection (a transaction may read through the pool before it commits); those a
+caller asks to be `serial` take turns (storage.database). A `priority` transaction (the
+fleet's lease) runs on a connection kept for it alone, so that no backlog of command writes
+delays it. Errors from the server or the connection surface as StorageError, the one
 exception storage's callers handle for either backend.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable
@@ -35,6 +39,10 @@ from storage.dialect import to_postgres as _translate
 
 log = logging.getLogger(__name__)
 POOL_SIZE = 10
+# Write transactions of one process at once: the rest of the pool stays for reads, which a
+# transaction may make before it commits (and would wait for forever with every connection
+# held by transactions waiting the same way).
+WRITERS = 7
 # pg_advisory_xact_lock key taken while migrating, so that workers starting together migrate
 # once: "ajil" in ASCII.
 MIGRATION_LOCK = 0x616A696C
@@ -86,9 +94,19 @@ def _args(names: tuple[str, ...] | None, parameters: Parameters) -> list[Any]:
 class PostgresConnection:
     """A pooled asyncpg connection as a storage `Connection`, translating each statement."""
 
-    def __init__(self, connection: asyncpg.Connection, where: str) -> None:
+    def __init__(
+        self,
+        connection: asyncpg.Connection,
+        where: str,
+        transaction: Any = None,
+        pool: asyncpg.Pool | None = None,
+    ) -> None:
         self.connection = connection
         self._where = where
+        # The transaction this connection runs and the pool it goes back to after (None for a
+        # connection used outside storage.database's transactions, as the migration's).
+        self.transaction = transaction
+        self.pool = pool
 
     async def execute(self, sql: str, parameters: Parameters = ()) -> Rows:
         text, names = _translate(sql)
@@ -174,16 +192,18 @@ class PostgresReader:
 
 
 class PostgresDatabase(Database):
-    """A PostgreSQL database reached through a pool of POOL_SIZE connections at most."""
+    """A PostgreSQL database reached through a pool of POOL_SIZE connections at most, and one
+    more connection for `priority` transactions (`lease_pool`)."""
 
     dialect = POSTGRESQL
+    one_writer = False
 
-    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+    def __init__(self, url: str, pool: asyncpg.Pool, lease_pool: asyncpg.Pool) -> None:
         super().__init__(url, redact(url))
         self.pool = pool
+        self.lease_pool = lease_pool
         self.reader = PostgresReader(pool, self.where)
-        self._held: asyncpg.Connection | None = None
-        self._transaction: Any = None
+        self._writers = asyncio.Semaphore(WRITERS)
 
     @classmethod
     async def connect(cls, url: str, migrations: list[Migration]) -> PostgresDatabase:
@@ -198,17 +218,20 @@ class PostgresDatabase(Database):
         try:
             async with pool.acquire() as conn:
                 await _migrate(conn, where, migrations)
+            # A pool of one rather than a bare connection: it reconnects after a lost one.
+            lease_pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
         except StorageError:
             await pool.close()
             raise
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, DialectError) as exc:
             await pool.close()
             raise StorageError(f"{where}: migrating failed ({exc})") from None
-        return cls(url, pool)
+        return cls(url, pool, lease_pool)
 
     async def close(self) -> None:
-        async with self._write_lock:
-            await self.pool.close()
+        # Each pool waits for its connections to come back (the transactions in flight).
+        await self.lease_pool.close()
+        await self.pool.close()
 
     async def schema_version(self) -> int:
         (row,) = await self.reader.execute_fetchall(
@@ -216,41 +239,54 @@ class PostgresDatabase(Database):
         )
         return int(row[0])
 
-    async def _begin(self) -> Connection:
+    async def _begin(self, priority: bool = False) -> Connection:
+        pool = self.lease_pool if priority else self.pool
+        if not priority:
+            await self._writers.acquire()
         try:
-            held = await self.pool.acquire()
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise _error(self.where, exc) from exc
+            held = await pool.acquire()
+        except BaseException as exc:
+            if not priority:
+                self._writers.release()
+            if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
+                raise _error(self.where, exc) from exc
+            raise
         try:
             transaction = held.transaction()
             await transaction.start()
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            await self.pool.release(held)
-            raise _error(self.where, exc) from exc
-        self._held, self._transaction = held, transaction
-        return PostgresConnection(held, self.where)
+        except BaseException as exc:
+            await self._give_back(pool, held)
+            if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
+                raise _error(self.where, exc) from exc
+            raise
+        return PostgresConnection(held, self.where, transaction, pool)
 
-    async def _finish(self, commit: bool) -> None:
-        held, transaction = self._held, self._transaction
-        self._held = self._transaction = None
-        assert held is not None and transaction is not None
+    async def _give_back(self, pool: asyncpg.Pool, held: asyncpg.Connection) -> None:
+        try:
+            await pool.release(held)
+        finally:
+            if pool is self.pool:
+                self._writers.release()
+
+    async def _finish(self, conn: Connection, commit: bool) -> None:
+        assert isinstance(conn, PostgresConnection) and conn.pool is not None
         try:
             if commit:
-                await transaction.commit()
+                await conn.transaction.commit()
             else:
-                await transaction.rollback()
+                await conn.transaction.rollback()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             if commit:
                 raise _error(self.where, exc) from exc
             log.warning("%s: rollback failed (%s); the connection is dropped", self.where, exc)
         finally:
-            await self.pool.release(held)
+            await self._give_back(conn.pool, conn.connection)
 
     async def _commit(self, conn: Connection) -> None:
-        await self._finish(commit=True)
+        await self._finish(conn, commit=True)
 
     async def _rollback(self, conn: Connection) -> None:
-        await self._finish(commit=False)
+        await self._finish(conn, commit=False)
 
 
 async def _migrate(conn: asyncpg.Connection, where: str, migrations: list[Migration]) -> None:

@@ -1,7 +1,8 @@
 """The SQLite backend (the default): opening a file safely, migrating it, one writer connection.
 
-One long-lived writer connection serialises every write (transactions are taken under a lock,
-so two tasks never interleave statements of different transactions); a second, read-only
+One long-lived writer connection serialises every write (transactions take turns in the
+process's write queue, storage.database.WriteQueue, so two tasks never interleave statements of
+different transactions; the lease's renewal takes the next turn, ahead of the others); a second, read-only
 connection serves queries without waiting behind writes, which WAL allows.
 """
 
@@ -124,14 +125,14 @@ class SqliteDatabase(Database):
         return cls(path, writer, reader)
 
     async def close(self) -> None:
-        async with self._write_lock:
+        async with self.write_queue.turn():
             await self.reader.close()
             await self.writer.close()
 
     async def schema_version(self) -> int:
         return await _user_version(self.reader.connection)
 
-    async def _begin(self) -> Connection:
+    async def _begin(self, priority: bool = False) -> Connection:
         """BEGIN IMMEDIATE, waiting for another process's write lock (LOCK_PATIENCE_S at most).
 
         Raises StorageError when the lock is still held after that."""

@@ -68,15 +68,24 @@ async def ensure(
             " updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (chat_id) DO NOTHING",
             (chat_id, chat_type, language, title, now, now),
         )
-        found = await _written(conn, chat_id)
+        # Locked until the caller's transaction ends (PostgreSQL; SQLite's one writer needs
+        # no lock): a use case that reads the chat's filters or sources and then writes them
+        # (bot.actions) runs one at a time per chat, as it did when every write transaction
+        # of a process took its turn.
+        found = await _written(conn, chat_id, lock=True)
     assert found is not None
     return found
 
 
-async def _written(conn: Connection, chat_id: int) -> Subscriber | None:
+async def _written(conn: Connection, chat_id: int, lock: bool = False) -> Subscriber | None:
     """The chat's record as the writer sees it: inside a caller's transaction the reader does
-    not see the rows written so far, the writer does."""
-    cursor = await conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE chat_id = ?", (chat_id,))
+    not see the rows written so far, the writer does. `lock`: FOR NO KEY UPDATE, which
+    excludes the same lock and writes but not the fan-out's inserts of deliveries (their
+    foreign key takes KEY SHARE)."""
+    cursor = await conn.execute(
+        f"SELECT {_COLUMNS} FROM subscribers WHERE chat_id = ?{' FOR NO KEY UPDATE' if lock else ''}",
+        (chat_id,),
+    )
     row = await cursor.fetchone()
     return _subscriber(row) if row else None
 

@@ -193,7 +193,9 @@ class Watcher:
             state, result, now, self.pollers[name].read_published
         )
         try:
-            async with self.db.transaction():
+            # Serial: the story index in memory is read and grown inside the transaction, and
+            # the one-alert-per-story rule reads the deliveries other polls write.
+            async with self.db.transaction(serial=True):
                 arrivals = await self.ingestor.ingest(state, result, now, dated)
                 await self._enqueue(state, arrivals, now)
                 if push_warning != state.warning and result.not_modified:
@@ -241,7 +243,7 @@ class Watcher:
         cap = self.push_caps[name]
         held: list[NewArrival] = []
         try:
-            async with self.db.transaction():
+            async with self.db.transaction(serial=True):  # as a poll's
                 arrivals = await self.ingestor.store(state, items, received, dated)
                 admitted = cap.admit(len(arrivals), received)
                 arrivals, held = arrivals[:admitted], arrivals[admitted:]
