@@ -195,10 +195,11 @@ async def _serve(
                 name="bot-api-probe",
                 job_kwargs={"coalesce": True, "max_instances": 1},
             )
-        # Only the fleet's leader polls (and keeps the push channels), digests, checks
-        # incidents, walks the fan-outs and sends (bot.fleet); with a webhook every worker answers the updates
-        # posted to it, without one only the leader may ask for updates (getUpdates takes one
-        # consumer per token).
+        # Only the fleet's leader keeps the push channels (and polls their sources), digests,
+        # checks incidents, walks the fan-outs and sends (bot.fleet); every worker polls its
+        # share of the other sources (bot.sharing). With a webhook every worker answers the
+        # updates posted to it, without one only the leader may ask for updates (getUpdates
+        # takes one consumer per token).
         receive = None
         if not config.telegram.webhook.url:
 

@@ -130,3 +130,13 @@ async def pollers(db: Database, now: int) -> dict[str, str]:
         for row in await cursor.fetchall()
         if str(row[0]).startswith(POLL)
     }
+
+
+async def live(db: Database, now: int) -> list[str]:
+    """The workers whose membership has not expired at `now`, sorted (a read: for operators
+    and tests; a member learns the fleet from `beat`)."""
+    cursor = await db.reader.execute(
+        "SELECT holder FROM leases WHERE name LIKE ? AND expires_at > ? ORDER BY holder",
+        (_like(MEMBER), now),
+    )
+    return [str(row[0]) for row in await cursor.fetchall()]

@@ -7,21 +7,30 @@ SIGKILL: tests/test_spread_e2e.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.alerts.fanout import FanOutWalker
+from bot.alerts.watcher import Watcher
+from bot.config import from_mapping
+from bot.news.fetch import HttpFetcher
 from bot.news.ingest import Ingestor
 from bot.news.models import Item
+from bot.news.netguard import FetchPolicy
+from bot.sandbox.newsroom import CASABLANCA, Newsroom
 from bot.sharing import Sharing, owner, share
-from storage import Database, members
+from storage import Database, fanout, members, subscribers
 from storage import sources as source_store
 from storage.sources import SourceSpec
+from tests.test_outbox_promises import _alert, _item, _source
 
 T0 = 1_800_000_000
 
@@ -255,3 +264,64 @@ async def test_a_story_one_worker_stored_is_the_same_story_for_another(db: Datab
     second = await ingestors[1].store(two, [item("two", "1", title + " حسب المعهد")], later)
     assert first[0].story_id is None
     assert second[0].story_id == first[0].item_id
+
+
+# -- the watcher's fence --------------------------------------------------------------------
+
+
+async def test_a_poll_whose_lease_passed_meanwhile_stores_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    site = Newsroom()
+    await site.start()
+    config = from_mapping(
+        {"sources": [{"name": "site", "url": f"{site.url}feed/", "kind": "rss"}]},
+        tmp_path / "c.toml",
+        {},
+    )
+    fetcher = HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
+    try:
+        await source_store.sync(db, [SourceSpec("site", f"{site.url}feed/", "rss")])
+        watcher = Watcher(db, config, fetcher)
+        answers: list[bool] = []
+        fence = iter([True, False])  # held when the poll starts, gone when it would write
+
+        def may_poll(name: str) -> bool:
+            answers.append(next(fence, False))
+            return answers[-1]
+
+        assert watcher.spread_out(may_poll) == {"site"}
+        assert await watcher.poll("site") == []
+        assert answers == [True, False] and len(site.requests) == 1  # fetched, not stored
+        state = await source_store.get(db, "site")
+        assert state is not None and not state.primed and state.etag is None
+        assert (await db.reader.execute_fetchall("SELECT count(*) FROM items"))[0][0] == 0
+        # Not held at all: not even fetched.
+        assert await watcher.poll("site") == [] and len(site.requests) == 1
+    finally:
+        await fetcher.aclose()
+        await site.stop()
+
+
+async def test_the_leader_walks_a_fan_out_another_worker_started(db: Database) -> None:
+    """A follower's poll writes an alert's first batch and cannot wake the leader's walker:
+    the walker finds it by looking."""
+    source = await _source(db)
+    await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 8)])
+    walker = FanOutWalker(db, CASABLANCA, batch=2, look_every=0.05)
+    stop = asyncio.Event()
+    walking = asyncio.create_task(walker.run(stop))
+    try:
+        await asyncio.sleep(0.1)  # the walker idles: nothing to walk
+        item = await _item(db, source, 1)
+        await _alert(db, item, source, batch=2)  # no wake()
+        for _ in range(200):
+            if not await fanout.unfinished(db):
+                break
+            await asyncio.sleep(0.05)
+        assert await fanout.unfinished(db) == 0
+        rows = await db.reader.execute_fetchall("SELECT count(*) FROM deliveries")
+        assert rows[0][0] == 7
+    finally:
+        stop.set()
+        await walking
