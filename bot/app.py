@@ -220,7 +220,7 @@ async def _serve(
         health.state.leading = lambda: leadership.leading
         # Every worker polls its share of the sources (all of them when it is alone), the
         # `pusher` ones aside (the leader's, with their channels): bot.sharing.
-        spread = services.watcher.spread_out(lambda name: sharing.may_poll(name))
+        spread = services.watcher.spread_out(lambda name: sharing.ready(name))
         sharing = Sharing(db, job_queue, services.watcher, spread, leadership.worker)
         if config.telegram.webhook.url:
             await _start_webhook(application, config, db)

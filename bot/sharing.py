@@ -10,7 +10,7 @@ membership, and when a member joins or leaves only the sources it gains or held 
 Members' views of the fleet differ for a moment while one joins or dies, so the rule alone
 could let two workers poll one source: a worker polls a source only while it holds the
 source's poll lease (storage.members.hold: taken only when free, expired or its own), and it
-stops polling MARGIN seconds before that lease could pass to another worker (`may_poll`,
+stops polling MARGIN seconds before that lease could pass to another worker (`ready`,
 checked by the watcher before a fetch and again before the poll's write). A worker gives a
 source up (stops its job, waits for a poll under way, releases the lease) as soon as the rule
 names another member, and the new owner takes it at its next step. A worker that dies stops
@@ -103,25 +103,50 @@ class Sharing:
         self.fleet: list[str] = []
         self._until: float | None = None
         self._started = False
+        self._stepped = asyncio.Event()  # set at the end of each step
 
     def may_poll(self, source: str) -> bool:
         """Whether this worker may poll `source` now: it holds its lease, with the margin."""
         return source in self.held and self._until is not None and self._clock() < self._until
 
+    async def ready(self, source: str) -> bool:
+        """`may_poll`, but when the fence has closed on a source still held (a renewal that
+        waits its turn for the writer behind a burst of polls' writes), once a step renews it:
+        a poll waits for the renewal rather than being skipped for its whole interval. False
+        as soon as the source is no longer held (given up, or every lease dropped because the
+        database cannot be reached, or the worker stops)."""
+        while source in self.held and not self.may_poll(source):
+            await self._stepped.wait()
+        return self.may_poll(source)
+
     async def step(self) -> float:
         """Renew the membership, recompute this worker's share, give up what left it and take
         what came to it; returns the seconds to wait before the next step."""
-        now = int(self._clock())
         try:
-            fleet = await members.beat(self.db, self.worker, now, self.ttl)
+            return await self._step()
+        finally:
+            # Wake the polls waiting for this step (`ready`), and have the next ones wait anew.
+            self._stepped.set()
+            self._stepped = asyncio.Event()
+
+    async def _step(self) -> float:
+        try:
+            # The times are read once the writer is this step's, so that a renewal that waited
+            # behind other writes is counted from when it is written, not from when it asked.
+            async with self.db.transaction():
+                now = int(self._clock())
+                fleet = await members.beat(self.db, self.worker, now, self.ttl)
             dead = {m for m in fleet if m != self.worker and gone_here(m)}
             alive = sorted({*fleet, self.worker} - dead)
             mine = [s for s in self.sources if owner(s, alive) == self.worker]
             leaving = self.held - set(mine)
-            if leaving:
+            if leaving:  # outside the transaction: the polls under way may be writing
                 await self._stop_polling(leaving)
-                await members.release(self.db, self.worker, leaving)
-            held = await members.hold(self.db, self.worker, mine, now, self.ttl, gone=dead)
+            async with self.db.transaction():
+                now = int(self._clock())
+                if leaving:
+                    await members.release(self.db, self.worker, leaving)
+                held = await members.hold(self.db, self.worker, mine, now, self.ttl, gone=dead)
         except Exception as exc:  # the database is away (as bot.fleet: any error of it)
             log.warning("polling share: cannot reach the leases (%s)", exc)
             if self.held and not (self._until is not None and self._clock() < self._until):
@@ -167,6 +192,7 @@ class Sharing:
         finally:
             await self._stop_polling(set(self.held))
             self._until = None
+            self._stepped.set()  # the polls waiting in `ready`: nothing is held any more
             try:
                 await members.leave(self.db, self.worker)
             except Exception as exc:  # the leases expire on their own

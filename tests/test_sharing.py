@@ -286,7 +286,7 @@ async def test_a_poll_whose_lease_passed_meanwhile_stores_nothing(
         answers: list[bool] = []
         fence = iter([True, False])  # held when the poll starts, gone when it would write
 
-        def may_poll(name: str) -> bool:
+        async def may_poll(name: str) -> bool:
             answers.append(next(fence, False))
             return answers[-1]
 
@@ -325,3 +325,21 @@ async def test_the_leader_walks_a_fan_out_another_worker_started(db: Database) -
     finally:
         stop.set()
         await walking
+
+
+async def test_a_poll_waits_for_a_late_renewal_rather_than_skipping(db: Database) -> None:
+    """A renewal that waited behind a burst of polls' writes closes the fence for a moment:
+    the polls then wait for the step under way instead of skipping a whole interval."""
+    clock = Clock()
+    fleet = _fleet(db, clock, "a")
+    a, _ = fleet["a"]
+    await a.step()
+    clock.at += 7  # the renewal due at +2 s was held up: the fence closed at +6 s
+    assert not a.may_poll("s1")
+    waiting = asyncio.create_task(a.ready("s1"))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    await a.step()
+    assert await waiting is True
+    # A source the worker does not hold is refused at once, without waiting.
+    assert await a.ready("not a source") is False

@@ -18,7 +18,7 @@ import random
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,12 +95,13 @@ class Watcher:
         # The sources polled by the worker that holds their poll lease (bot.sharing) rather
         # than by the leader, and the fence that says whether this worker holds it now.
         self.spread: frozenset[str] = frozenset()
-        self._may_poll: Callable[[str], bool] = lambda _: True
+        self._may_poll: Callable[[str], Awaitable[bool]] | None = None
 
-    def spread_out(self, may_poll: Callable[[str], bool]) -> frozenset[str]:
+    def spread_out(self, may_poll: Callable[[str], Awaitable[bool]]) -> frozenset[str]:
         """Leave the polling of every source but the `pusher` ones (whose live channels stay
         with the leader, and their polls with them) to bot.sharing: `schedule` then skips them,
-        and `poll` polls one only while `may_poll(name)` holds. Returns their names."""
+        and `poll` polls one only when `await may_poll(name)` says this worker holds it now
+        (before the fetch, and again before the write). Returns their names."""
         self.spread = frozenset(n for n, s in self.sources.items() if s.kind != "pusher")
         self._may_poll = may_poll
         return self.spread
@@ -191,7 +192,7 @@ class Watcher:
             return await self._poll(name)
 
     async def _poll(self, name: str) -> list[NewArrival]:
-        if not self._polled_here(name):
+        if not await self._polled_here(name):
             return []
         state = await source_store.get(self.db, name)
         if state is None or state.disabled:
@@ -205,7 +206,7 @@ class Watcher:
             result = await self.pollers[name].poll(validators, now)
         except SourceError as exc:
             self._measure(name, "failed", started)
-            if self._polled_here(name):
+            if await self._polled_here(name):
                 await self._failed(state, exc.reason, now)
             return []
         # A push channel's trouble is said as the source's warning (`ajil fetch`, the state,
@@ -226,7 +227,7 @@ class Watcher:
         dated = await self.ingestor.date_urgent(
             state, result, now, self.pollers[name].read_published
         )
-        if not self._polled_here(name):
+        if not await self._polled_here(name):
             # The lease may be passing to another worker while this poll ran: its owner now
             # polls again, with the validators this poll did not store.
             log.info("source %s: no longer polled here; this poll's result is left", name)
@@ -255,8 +256,8 @@ class Watcher:
             self.wake_sender()
         return arrivals
 
-    def _polled_here(self, name: str) -> bool:
-        return name not in self.spread or self._may_poll(name)
+    async def _polled_here(self, name: str) -> bool:
+        return name not in self.spread or self._may_poll is None or await self._may_poll(name)
 
     async def pushed(self, name: str, data: Any, received: datetime) -> list[NewArrival]:
         """One message pushed on a `pusher` source's channel (`data` as the event carries it),
