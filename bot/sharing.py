@@ -125,9 +125,7 @@ class Sharing:
         try:
             return await self._step()
         finally:
-            # Wake the polls waiting for this step (`ready`), and have the next ones wait anew.
-            self._stepped.set()
-            self._stepped = asyncio.Event()
+            self._wake_waiting()
 
     async def _step(self) -> float:
         try:
@@ -179,7 +177,14 @@ class Sharing:
     async def _stop_polling(self, names: set[str]) -> None:
         self.held -= names
         self.watcher.unschedule_polls(self.job_queue, names)
+        # The polls of these sources waiting in `ready` must see it before we wait for them.
+        self._wake_waiting()
         await self.watcher.settle(names)
+
+    def _wake_waiting(self) -> None:
+        """Wake the polls waiting in `ready`, and have the next ones wait anew."""
+        self._stepped.set()
+        self._stepped = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Share until `stop`; then stop polling, and leave the fleet at once so that the
@@ -192,7 +197,6 @@ class Sharing:
         finally:
             await self._stop_polling(set(self.held))
             self._until = None
-            self._stepped.set()  # the polls waiting in `ready`: nothing is held any more
             try:
                 await members.leave(self.db, self.worker)
             except Exception as exc:  # the leases expire on their own

@@ -343,3 +343,34 @@ async def test_a_poll_waits_for_a_late_renewal_rather_than_skipping(db: Database
     assert await waiting is True
     # A source the worker does not hold is refused at once, without waiting.
     assert await a.ready("not a source") is False
+
+
+async def test_a_poll_waiting_for_a_renewal_is_let_go_when_its_source_is(db: Database) -> None:
+    """A source given up while its poll waits for the fence: the poll is refused, and giving
+    the source up (which waits for its poll to end) does not wait for itself."""
+    clock = Clock()
+    polls: dict[str, asyncio.Lock] = {}
+
+    class Settling(Jobs):
+        async def settle(self, names: Collection[str]) -> None:
+            for name in names:
+                async with polls.setdefault(name, asyncio.Lock()):
+                    pass
+
+    jobs = Settling()
+    a = Sharing(db, None, jobs, SOURCES, "a", clock=clock)
+    await a.step()
+    clock.at += 7  # the fence closed
+
+    async def poll(name: str) -> bool:
+        async with polls.setdefault(name, asyncio.Lock()):
+            return await a.ready(name)
+
+    leaving = next(s for s in SOURCES if owner(s, ["a", "b"]) == "b")
+    waiting = asyncio.create_task(poll(leaving))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    await members.beat(db, "b", int(clock.at), 8)  # b joins: a gives up b's share
+    await asyncio.wait_for(a.step(), 10)  # (a step that waited for itself would hang)
+    assert await waiting is False
+    assert leaving not in a.held and a.may_poll(next(iter(a.held)))
