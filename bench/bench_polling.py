@@ -206,6 +206,26 @@ async def spread_worker(config_path: Path, fleet: int) -> dict[str, float]:
         await db.close()
 
 
+async def upkeep(config_path: Path) -> float:
+    """CPU seconds of a minute of lease upkeep for a worker holding every source: 30 steps
+    (one each RENEW_EVERY = 2 s) of the membership write and the poll leases' upsert."""
+    config = config_module.load(config_path, env={})
+    db = await Database.open(config.storage.database)
+    names = [s.name for s in config.sources]
+    try:
+        start = int(time.time())
+        await members.hold(db, "upkeep", names, start, 8)
+        cpu = time.process_time()
+        for n in range(30):
+            await members.beat(db, "upkeep", start + n, 8)
+            await members.hold(db, "upkeep", names, start + n, 8)
+        spent = time.process_time() - cpu
+        await members.leave(db, "upkeep")
+        return spent
+    finally:
+        await db.close()
+
+
 async def prepare_spread(config_path: Path) -> None:
     config = config_module.load(config_path, env={})
     db = await Database.open(config.storage.database)
@@ -220,6 +240,8 @@ def measure_spread(folder: Path, count: int, port: int, fleet: int, database: st
     target = database or str(folder / f"polling-{count}-{fleet}.db")
     path = write_config(folder, count, port, target)
     asyncio.run(prepare_spread(path))
+    if fleet == 1:
+        print(f"{count:,} sources: lease upkeep {asyncio.run(upkeep(path)):.2f} s CPU a minute")
     command = [sys.executable, "-m", "bench.bench_polling", "--worker-of", str(path)]
     workers = [
         subprocess.Popen(
