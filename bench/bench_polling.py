@@ -12,6 +12,14 @@ state: the process's CPU seconds for one round are its CPU seconds a minute at
 
     .venv/bin/python -m bench.bench_polling [--sources 100,1000,5000] [--database FOLDER]
 
+With `--workers 1,2` the polling is spread as `ajil run` spreads it (bot.sharing): each
+worker is a process of its own on the one database (`--database` a folder for a SQLite file,
+or a `postgresql://` URL), keeps its membership and poll leases renewed, and polls only the
+sources it holds, through the same `Watcher.poll` and its lease fence, IN_FLIGHT at a time;
+each worker's CPU for a round of its sources is printed, the lease upkeep included:
+
+    .venv/bin/python -m bench.bench_polling --sources 1000 --workers 1,2 [--database URL]
+
 Figures and their reading: docs/BENCHMARKS.md.
 """
 
@@ -19,11 +27,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -33,13 +43,17 @@ from aiohttp import web
 
 from bot import config as config_module
 from bot.alerts.watcher import Watcher
+from bot.fleet import worker_id
 from bot.news.fetch import HttpFetcher
 from bot.news.netguard import FetchPolicy
-from storage import Database
+from bot.sharing import Sharing, share
+from storage import Database, members
 from storage import sources as source_store
 from storage.sources import SourceSpec
 
 FEED_ITEMS = 20
+# Polls under way at once in a worker of a spread fleet (`--workers`).
+IN_FLIGHT = 50
 ETAG = '"v1"'
 
 
@@ -85,30 +99,40 @@ async def serve(port: int) -> None:
     await asyncio.Event().wait()
 
 
-async def measure(folder: Path, count: int, port: int) -> tuple[float, float, float, float]:
-    """(CPU s, wall s) of the first round and of the second."""
+def write_config(folder: Path, count: int, port: int, database: str) -> Path:
+    """The configuration of `count` sources on the feeds' server at `port`."""
     path = folder / f"polling-{count}.toml"
-    lines = [f"[storage]\ndatabase = '{folder / f'polling-{count}.db'}'\n"]
+    lines = [f"[storage]\ndatabase = '{database}'\n"]
     for n in range(count):
         lines.append(
             f"[[sources]]\nname = 's{n}'\nurl = 'http://127.0.0.1:{port}/feed/{n}'\n"
             "kind = 'rss'\ninterval = 60\n"
         )
     path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+async def prepare(db: Database, config: config_module.Config) -> None:
+    """The sources stored; those that keep an ETag have been read before: their validator is
+    stored, as their first poll would have left it (storing 100,000 first headlines,
+    deduplicated one against the other, is another benchmark's business)."""
+    states = await source_store.sync(
+        db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources]
+    )
+    now = datetime.now(UTC)
+    for state in states:
+        if int(state.name[1:]) % 10 != 0:
+            await source_store.record_success(db, state.id, now, ETAG, None)
+
+
+async def measure(folder: Path, count: int, port: int) -> tuple[float, float, float, float]:
+    """(CPU s, wall s) of the first round and of the second."""
+    path = write_config(folder, count, port, str(folder / f"polling-{count}.db"))
     config = config_module.load(path, env={})
     db = await Database.open(config.storage.database)
     fetcher = HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
     try:
-        states = await source_store.sync(
-            db, [SourceSpec(s.name, s.url, s.kind) for s in config.sources]
-        )
-        # The sources that keep an ETag have been read before: their validator is stored, as
-        # their first poll would have left it (storing 100,000 first headlines, deduplicated
-        # one against the other, is another benchmark's business).
-        now = datetime.now(UTC)
-        for state in states:
-            if int(state.name[1:]) % 10 != 0:
-                await source_store.record_success(db, state.id, now, ETAG, None)
+        await prepare(db, config)
         watcher = Watcher(db, config, fetcher)
         rounds = []
         for _ in range(2):
@@ -121,14 +145,137 @@ async def measure(folder: Path, count: int, port: int) -> tuple[float, float, fl
         await db.close()
 
 
+class _Unscheduled:
+    """The watcher's scheduling, left out: the benchmark polls the held sources itself."""
+
+    def schedule_polls(self, job_queue: object, names: Collection[str], soon: bool) -> None:
+        return None
+
+    def unschedule_polls(self, job_queue: object, names: Collection[str]) -> None:
+        return None
+
+    async def settle(self, names: Collection[str]) -> None:
+        return None
+
+
+async def spread_worker(config_path: Path, fleet: int) -> dict[str, float]:
+    """One worker of a fleet of `fleet`: join, wait until the shares settle, then two rounds
+    of polls of the sources it holds; the CPU and wall seconds of the second round."""
+    config = config_module.load(config_path, env={})
+    db = await Database.open(config.storage.database)
+    fetcher = HttpFetcher(policy=FetchPolicy(s.url for s in config.sources))
+    stop = asyncio.Event()
+    try:
+        watcher = Watcher(db, config, fetcher)
+        spread = watcher.spread_out(lambda name: sharing.ready(name))
+        sharing = Sharing(db, None, _Unscheduled(), spread, worker_id())
+        task = asyncio.create_task(sharing.run(stop))
+        names = sorted(spread)
+        while True:
+            await asyncio.sleep(0.5)
+            fleet_now = await members.live(db, int(time.time()))
+            mine = {s for s, w in share(names, fleet_now).items() if w == sharing.worker}
+            if len(fleet_now) == fleet and sharing.held == mine:
+                break
+        held = sorted(sharing.held)
+        # The job queue spreads a worker's polls over the interval; all of them at once would
+        # queue hundreds of writes ahead of the lease renewal (docs/BENCHMARKS.md).
+        gate = asyncio.Semaphore(IN_FLIGHT)
+
+        async def poll(name: str) -> None:
+            async with gate:
+                await watcher.poll(name)
+
+        rounds = []
+        for _ in range(2):
+            polls, cpu, wall = watcher.polls, time.process_time(), time.perf_counter()
+            await asyncio.gather(*(poll(name) for name in held))
+            rounds += [time.process_time() - cpu, time.perf_counter() - wall]
+        stop.set()
+        await task
+        return {
+            "sources": len(held),
+            "polled": watcher.polls - polls,
+            "cpu": rounds[2],
+            "wall": rounds[3],
+            "first_cpu": rounds[0],
+        }
+    finally:
+        stop.set()
+        await fetcher.aclose()
+        await db.close()
+
+
+async def upkeep(config_path: Path) -> float:
+    """CPU seconds of a minute of lease upkeep for a worker holding every source: 30 steps
+    (one each RENEW_EVERY = 2 s) of the membership write and the poll leases' upsert."""
+    config = config_module.load(config_path, env={})
+    db = await Database.open(config.storage.database)
+    names = [s.name for s in config.sources]
+    try:
+        start = int(time.time())
+        await members.hold(db, "upkeep", names, start, 8)
+        cpu = time.process_time()
+        for n in range(30):
+            await members.beat(db, "upkeep", start + n, 8)
+            await members.hold(db, "upkeep", names, start + n, 8)
+        spent = time.process_time() - cpu
+        await members.leave(db, "upkeep")
+        return spent
+    finally:
+        await db.close()
+
+
+async def prepare_spread(config_path: Path) -> None:
+    config = config_module.load(config_path, env={})
+    db = await Database.open(config.storage.database)
+    try:
+        await prepare(db, config)
+    finally:
+        await db.close()
+
+
+def measure_spread(folder: Path, count: int, port: int, fleet: int, database: str | None) -> None:
+    """Print each worker's CPU a round with `fleet` workers sharing `count` sources."""
+    target = database or str(folder / f"polling-{count}-{fleet}.db")
+    path = write_config(folder, count, port, target)
+    asyncio.run(prepare_spread(path))
+    if fleet == 1:
+        print(f"{count:,} sources: lease upkeep {asyncio.run(upkeep(path)):.2f} s CPU a minute")
+    command = [sys.executable, "-m", "bench.bench_polling", "--worker-of", str(path)]
+    workers = [
+        subprocess.Popen(
+            [*command, "--fleet", str(fleet)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(fleet)
+    ]
+    results = [json.loads(w.communicate()[0].strip().splitlines()[-1]) for w in workers]
+    for n, result in enumerate(results):
+        cpu = result["cpu"]
+        print(
+            f"{count:,} sources, {fleet} worker(s): worker {n + 1} holds {result['sources']:.0f}"
+            f" (polled {result['polled']:.0f} in the round; first round {result['first_cpu']:.2f} s),"
+            f" {cpu:.2f} s CPU a round ({result['wall']:.1f} s), {cpu / 60:.1%} of a core at"
+            f" interval = 60 ({cpu / max(result['sources'], 1) * 1000:.2f} ms CPU a poll)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", default="100,1000,5000")
     parser.add_argument("--database", help="a folder for the databases (default: temporary)")
+    parser.add_argument("--workers", help="spread over this many workers, e.g. 1,2")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the server's part
+    parser.add_argument("--worker-of", type=Path, help=argparse.SUPPRESS)  # one worker's part
+    parser.add_argument("--fleet", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         asyncio.run(serve(args.serve))
+        return
+    if args.worker_of is not None:
+        print(json.dumps(asyncio.run(spread_worker(args.worker_of, args.fleet))), flush=True)
         return
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -141,6 +288,15 @@ def main() -> None:
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         with tempfile.TemporaryDirectory(prefix="ajil-polling-") as tmp:
+            url = args.database if args.database and "://" in args.database else None
+            if args.workers:
+                folder = Path(tmp if url or not args.database else args.database)
+                for count in (int(c) for c in args.sources.split(",")):
+                    for fleet in (int(w) for w in args.workers.split(",")):
+                        if url:  # a fresh start for each fleet: no leases of the last one
+                            asyncio.run(_empty(url))
+                        measure_spread(folder, count, port, fleet, url)
+                return
             folder = Path(args.database or tmp)
             for count in (int(c) for c in args.sources.split(",")):
                 first_cpu, first_wall, cpu, wall = asyncio.run(measure(folder, count, port))
@@ -152,6 +308,16 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+
+
+async def _empty(url: str) -> None:
+    """Drop what an earlier run left in the PostgreSQL database at `url` (its own schema)."""
+    db = await Database.open(url)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute("DELETE FROM leases")
+    finally:
+        await db.close()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from bot.ops.health import HealthServer, HealthState
 from bot.ops.incidents import Incidents
 from bot.ops.metrics import Metrics
 from bot.services import Services
+from bot.sharing import Sharing
 from bot.updates import ChatOrderedProcessor
 from storage import Database, StorageError, StorageUnavailable, meta
 from storage import sources as source_store
@@ -156,6 +157,7 @@ async def _serve(
     _route_signals(loop, stop.set)
     leader_stop = asyncio.Event()
     leader_task: asyncio.Task[None] | None = None
+    sharing_task: asyncio.Task[None] | None = None
     config, db = services.config, services.db
     health = HealthServer(db, services.metrics, HealthState(api=contact))
     try:
@@ -193,10 +195,11 @@ async def _serve(
                 name="bot-api-probe",
                 job_kwargs={"coalesce": True, "max_instances": 1},
             )
-        # Only the fleet's leader polls (and keeps the push channels), digests, checks
-        # incidents, walks the fan-outs and sends (bot.fleet); with a webhook every worker answers the updates
-        # posted to it, without one only the leader may ask for updates (getUpdates takes one
-        # consumer per token).
+        # Only the fleet's leader keeps the push channels (and polls their sources), digests,
+        # checks incidents, walks the fan-outs and sends (bot.fleet); every worker polls its
+        # share of the other sources (bot.sharing). With a webhook every worker answers the
+        # updates posted to it, without one only the leader may ask for updates (getUpdates
+        # takes one consumer per token).
         receive = None
         if not config.telegram.webhook.url:
 
@@ -215,6 +218,10 @@ async def _serve(
         services.sender.fence_with(leadership.valid)
         walker.fence_with(leadership.worker, leadership.valid)
         health.state.leading = lambda: leadership.leading
+        # Every worker polls its share of the sources (all of them when it is alone), the
+        # `pusher` ones aside (the leader's, with their channels): bot.sharing.
+        spread = services.watcher.spread_out(lambda name: sharing.ready(name))
+        sharing = Sharing(db, job_queue, services.watcher, spread, leadership.worker)
         if config.telegram.webhook.url:
             await _start_webhook(application, config, db)
         await application.start()
@@ -224,22 +231,25 @@ async def _serve(
         gc.collect()
         gc.freeze()
         leader_task = asyncio.create_task(leadership.run(leader_stop), name="leadership")
+        sharing_task = asyncio.create_task(sharing.run(leader_stop), name="polling share")
         log.info(
             "running with %d sources as worker %s; stop with Ctrl-C or SIGTERM",
             len(services.config.sources),
             leadership.worker,
         )
-        await _wait(stop, leader_task)
+        await _wait(stop, leader_task, sharing_task)
         log.info("stopping")
         leader_stop.set()
         await leader_task  # the leader's duties stop and its lease is given up
+        await sharing_task  # its polls stop and its poll leases are given up
         await _stop_quietly(application)
     finally:
         await handlers.stop_background(application)
         leader_stop.set()
-        if leader_task is not None:
-            with contextlib.suppress(Exception):
-                await leader_task
+        for task in (leader_task, sharing_task):
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await task
         await services.watcher.close()
         await health.stop()
         await sender_client.close()
@@ -363,15 +373,16 @@ async def _start_webhook(application: Application, config: Config, db: Database)
     )
 
 
-async def _wait(stop: asyncio.Event, leadership: asyncio.Task[None]) -> None:
-    """Until asked to stop; a leader's duty that dies (the sender, the fan-out walker) is an
-    error, not a silent stop of alerts."""
+async def _wait(stop: asyncio.Event, *tasks: asyncio.Task[None]) -> None:
+    """Until asked to stop; a leader's duty that dies (the sender, the fan-out walker), or the
+    polling share, is an error, not a silent stop of alerts."""
     stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait([stopper, leadership], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
-    if leadership.done() and not stop.is_set():
-        error = leadership.exception()
-        raise RuntimeError(str(error) or "the leadership stopped") from error
+    for task in tasks:
+        if task.done() and not stop.is_set():
+            error = task.exception()
+            raise RuntimeError(str(error) or f"the {task.get_name()} stopped") from error
 
 
 def _host(base_url: str) -> str:

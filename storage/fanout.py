@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.database import Database
+from storage.dialect import POSTGRESQL
 from storage.models import FanOutStep, to_epoch
 
 # Chats walked per transaction. At 1M subscribers one chat costs 4 to 9 µs in the insert, so a
@@ -96,6 +97,23 @@ class _Alert:
     rate: float
 
 
+# pg_advisory_xact_lock key held by a transaction that stores new items and enqueues their
+# alerts (storage.postgres's migration lock is another key).
+NEWS_LOCK = 0x616A696C_6E657773  # "ajilnews"
+
+
+async def one_news_writer(db: Database) -> None:
+    """Inside a transaction: wait until no other worker's transaction stores news, and keep
+    the others waiting until this one ends. Two workers storing items of the same story at
+    once would each miss the other's uncommitted rows, in the recent-stories index and in the
+    outbox's one-alert-per-story rule. On PostgreSQL a transaction-level advisory lock; on
+    SQLite nothing to do: the write transaction already holds the whole file."""
+    if db.dialect != POSTGRESQL:
+        return
+    async with db.transaction() as conn:
+        await conn.execute("SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))", (NEWS_LOCK,))
+
+
 async def enqueue_alert(
     db: Database,
     *,
@@ -137,6 +155,7 @@ async def enqueue_alert(
     stamp = to_epoch(now)
     queue_at = round(now.timestamp() * 1000)
     async with db.transaction() as conn:
+        await one_news_writer(db)  # held already when the caller stored the item under it
         upto, more = await _upper_bound(conn, FIRST_CHAT, batch)
         added = await _walk(conn, alert, FIRST_CHAT, upto, queue_at, stamp, local_minute)
         if more:
@@ -191,6 +210,8 @@ async def step(
     # Serial, as the polls whose transactions start fan-outs (bot.alerts.watcher): the one
     # alert per story rule reads the deliveries they write.
     async with db.transaction(serial=True) as conn:
+        # A follower's poll may be writing an alert's first batch (bot.sharing).
+        await one_news_writer(db)
         cursor = await conn.execute(
             f"SELECT {_FANOUT_COLUMNS} FROM fanouts"
             " ORDER BY urgent DESC, next_queue_at, item_id LIMIT 1"

@@ -179,6 +179,15 @@ async def recent_titles(db: Database, since: datetime) -> list[tuple[int, str, i
     return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
 
 
+async def titles_after(db: Database, after: int) -> list[tuple[int, str, int | None]]:
+    """(id, normalized title, story id) of the items whose id is above `after`, by id: what
+    other workers of the fleet stored since (the primary key's range, no scan)."""
+    cursor = await db.reader.execute(
+        "SELECT id, normalized_title, story_id FROM items WHERE id > ? ORDER BY id", (after,)
+    )
+    return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+
+
 async def known_uids(db: Database, uids: Sequence[str]) -> set[str]:
     """Which of these stable ids are already stored."""
     found: set[str] = set()

@@ -29,6 +29,9 @@ from storage import Database, StorageError, fanout
 log = logging.getLogger(__name__)
 # After a failed batch (a full disk, a locked file), the walker tries again this much later.
 RETRY_S = 5.0
+# Without a wake, the walker looks for unfinished fan-outs this often: those whose first batch
+# another worker's poll wrote (bot.sharing). An audience past one batch waits this long more.
+LOOK_EVERY_S = 1.0
 
 
 class NotLeading(Exception):
@@ -48,6 +51,7 @@ class FanOutWalker:
         retry_s: float = RETRY_S,
         worker: str | None = None,
         fence: Callable[[], bool] | None = None,
+        look_every: float = LOOK_EVERY_S,
     ) -> None:
         """`worker` and `fence`: with them (the fleet's leader, bot.fleet), a batch is walked
         only while `fence()` is true and `worker` holds the leader lease in the database."""
@@ -60,6 +64,7 @@ class FanOutWalker:
         self.worker = worker
         self._fence = fence
         self._wake = asyncio.Event()
+        self.look_every = look_every
 
     def fence_with(self, worker: str, fence: Callable[[], bool]) -> None:
         """From now on walk only while `fence()` is true and `worker` holds the lease."""
@@ -124,9 +129,25 @@ class FanOutWalker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.retry_s)
                 continue
+            await self._idle(stop)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for a wake, `stop`, or a fan-out another worker's poll started (bot.sharing:
+        its first batch is written by the poll, on whichever worker polled): the fan-outs
+        table is looked at every `look_every` seconds, a read, no writer taken."""
+        while not stop.is_set() and not self._wake.is_set():
             waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    waits, timeout=self.look_every, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 for wait in waits:
                     wait.cancel()
+            if stop.is_set() or self._wake.is_set():
+                return
+            try:
+                if await fanout.unfinished(self.db):
+                    return
+            except (sqlite3.Error, StorageError, OSError) as exc:
+                log.warning("fan-out: cannot look for unfinished fan-outs (%s)", exc)

@@ -1,6 +1,10 @@
 """Scheduled polling: one repeating job per source, the minute job for digests, and the live
 push channels of `pusher` sources (bot.alerts.pushes), which run where the polling runs.
 
+In `ajil run` the leader schedules the digests and the `pusher` sources (`schedule`); every
+other source is polled by the one worker of the fleet that holds its poll lease (bot.sharing,
+through `schedule_polls`), which `poll` checks before the fetch and again before the write.
+
 Jobs run on python-telegram-bot's JobQueue (APScheduler underneath). It keeps nothing across
 restarts, so it holds no durable work: a poll stores its items and enqueues their deliveries in
 one transaction, and the sender drains the outbox from the database.
@@ -14,7 +18,7 @@ import random
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,6 +95,19 @@ class Watcher:
         self.push_caps = {
             s.name: PushCap(s.pushes_per_minute) for s in config.sources if s.kind == "pusher"
         }
+        # The sources polled by the worker that holds their poll lease (bot.sharing) rather
+        # than by the leader, and the fence that says whether this worker holds it now.
+        self.spread: frozenset[str] = frozenset()
+        self._may_poll: Callable[[str], Awaitable[bool]] | None = None
+
+    def spread_out(self, may_poll: Callable[[str], Awaitable[bool]]) -> frozenset[str]:
+        """Leave the polling of every source but the `pusher` ones (whose live channels stay
+        with the leader, and their polls with them) to bot.sharing: `schedule` then skips them,
+        and `poll` polls one only when `await may_poll(name)` says this worker holds it now
+        (before the fetch, and again before the write). Returns their names."""
+        self.spread = frozenset(n for n, s in self.sources.items() if s.kind != "pusher")
+        self._may_poll = may_poll
+        return self.spread
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -100,25 +117,7 @@ class Watcher:
         if self.push_watch is None and any(s.kind == "pusher" for s in self.sources.values()):
             self.push_watch = PushWatch(self)
             self.push_watch.start()
-        for name, source in self.sources.items():
-            job_name = f"poll:{name}"
-            if job_queue.get_jobs_by_name(job_name):
-                continue
-            interval = source.interval
-            job_queue.run_repeating(
-                self._job(name),
-                interval=interval,
-                # Spread the first polls so that sources do not all fire in the same second.
-                first=random.uniform(1, min(interval, 5)),
-                name=job_name,
-                job_kwargs={
-                    # A poll that could not start on time is still worth doing soon after...
-                    "misfire_grace_time": interval,
-                    # ...but never twice in a row to catch up, and never two at once.
-                    "coalesce": True,
-                    "max_instances": 1,
-                },
-            )
+        self.schedule_polls(job_queue, [n for n in self.sources if n not in self.spread])
         if not job_queue.get_jobs_by_name("digests"):
             now = self.clock()
             job_queue.run_repeating(
@@ -132,9 +131,45 @@ class Watcher:
     def unschedule(self, job_queue: Any) -> None:
         """Remove the jobs `schedule` made: no poll or digest starts after this (one already
         running ends)."""
-        for name in [*(f"poll:{source}" for source in self.sources), "digests"]:
-            for job in job_queue.get_jobs_by_name(name):
+        self.unschedule_polls(job_queue, [n for n in self.sources if n not in self.spread])
+        for job in job_queue.get_jobs_by_name("digests"):
+            job.schedule_removal()
+
+    def schedule_polls(self, job_queue: Any, names: Collection[str], soon: bool = False) -> None:
+        """A repeating poll job for each of `names` (none added twice); the first polls are
+        spread over the first seconds, or, `soon`, over the first second (sources taken over
+        from another worker)."""
+        for name in names:
+            job_name = f"poll:{name}"
+            if job_queue.get_jobs_by_name(job_name):
+                continue
+            interval = self.sources[name].interval
+            job_queue.run_repeating(
+                self._job(name),
+                interval=interval,
+                # Spread the first polls so that sources do not all fire in the same second.
+                first=random.uniform(0.1, 1) if soon else random.uniform(1, min(interval, 5)),
+                name=job_name,
+                job_kwargs={
+                    # A poll that could not start on time is still worth doing soon after...
+                    "misfire_grace_time": interval,
+                    # ...but never twice in a row to catch up, and never two at once.
+                    "coalesce": True,
+                    "max_instances": 1,
+                },
+            )
+
+    def unschedule_polls(self, job_queue: Any, names: Collection[str]) -> None:
+        """Remove the poll jobs of `names`: no poll of them starts after this."""
+        for name in names:
+            for job in job_queue.get_jobs_by_name(f"poll:{name}"):
                 job.schedule_removal()
+
+    async def settle(self, names: Collection[str]) -> None:
+        """Wait for the polls of `names` under way to end (after `unschedule_polls`)."""
+        for name in names:
+            async with self._polling[name]:
+                pass
 
     def _job(self, name: str) -> Callable[[Any], Any]:
         async def job(_: Any) -> None:
@@ -160,6 +195,8 @@ class Watcher:
             return await self._poll(name)
 
     async def _poll(self, name: str) -> list[NewArrival]:
+        if not await self._polled_here(name):
+            return []
         state = await source_store.get(self.db, name)
         if state is None or state.disabled:
             return []
@@ -172,7 +209,8 @@ class Watcher:
             result = await self.pollers[name].poll(validators, now)
         except SourceError as exc:
             self._measure(name, "failed", started)
-            await self._failed(state, exc.reason, now)
+            if await self._polled_here(name):
+                await self._failed(state, exc.reason, now)
             return []
         # A push channel's trouble is said as the source's warning (`ajil fetch`, the state,
         # an admin incident): with the page's, or, when the page is unchanged (304), beside
@@ -192,10 +230,17 @@ class Watcher:
         dated = await self.ingestor.date_urgent(
             state, result, now, self.pollers[name].read_published
         )
+        if not await self._polled_here(name):
+            # The lease may be passing to another worker while this poll ran: its owner now
+            # polls again, with the validators this poll did not store.
+            log.info("source %s: no longer polled here; this poll's result is left", name)
+            return []
         try:
             # Serial: the story index in memory is read and grown inside the transaction, and
             # the one-alert-per-story rule reads the deliveries other polls write.
             async with self.db.transaction(serial=True):
+                if result.items:
+                    await fanout.one_news_writer(self.db)
                 arrivals = await self.ingestor.ingest(state, result, now, dated)
                 await self._enqueue(state, arrivals, now)
                 if push_warning != state.warning and result.not_modified:
@@ -215,6 +260,9 @@ class Watcher:
             )
             self.wake_sender()
         return arrivals
+
+    async def _polled_here(self, name: str) -> bool:
+        return name not in self.spread or self._may_poll is None or await self._may_poll(name)
 
     async def pushed(self, name: str, data: Any, received: datetime) -> list[NewArrival]:
         """One message pushed on a `pusher` source's channel (`data` as the event carries it),
@@ -244,6 +292,7 @@ class Watcher:
         held: list[NewArrival] = []
         try:
             async with self.db.transaction(serial=True):  # as a poll's
+                await fanout.one_news_writer(self.db)
                 arrivals = await self.ingestor.store(state, items, received, dated)
                 admitted = cap.admit(len(arrivals), received)
                 arrivals, held = arrivals[:admitted], arrivals[admitted:]

@@ -13,6 +13,8 @@ stored at the time it was first seen.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -97,14 +99,34 @@ def _clamped(item: Item, now: datetime) -> Item:
     return item
 
 
-class Ingestor:
-    """Stores what sources yield and reports what is new; holds the recent-stories index."""
+# How long a transaction that stored items may take to commit after a later one: the items
+# stored by other workers are read again from the highest id known this long ago, since on
+# PostgreSQL ids are handed out before commit, not in commit order.
+CATCH_UP_SLACK_S = 30.0
 
-    def __init__(self, db: Database, max_age: timedelta, dedup_window: timedelta) -> None:
+
+class Ingestor:
+    """Stores what sources yield and reports what is new; holds the recent-stories index.
+
+    Several workers of a fleet store items (bot.sharing): before matching new headlines the
+    index reads what the others stored since it last looked (`_catch_up`), so that a story
+    one worker stored is the same story when another sees it."""
+
+    def __init__(
+        self,
+        db: Database,
+        max_age: timedelta,
+        dedup_window: timedelta,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.max_age = max_age
         self.stories = StoryIndex(window=dedup_window)
         self._warm = False
+        self._monotonic = monotonic
+        self._ids: set[int] = set()  # ids in the index above the floor
+        self._marks: deque[tuple[float, int]] = deque()  # (when, the highest id read then)
+        self._floor = 0  # the items up to this id are in the index (or were never to be)
 
     async def _warm_up(self, now: datetime) -> None:
         if self._warm:
@@ -113,13 +135,42 @@ class Ingestor:
             self.db, now - self.stories.window
         ):
             self.stories.add(item_id, title, now, story_id)
+            self._ids.add(item_id)
+        # A transaction still committing an older id now is missed: dedup's loss only, for one
+        # story, once (the outbox's same-story rule still holds its alert back).
+        self._floor = max(self._ids, default=0)
+        self._ids.clear()
+        self._marks.append((self._monotonic(), self._floor))
         self._warm = True
+
+    async def _catch_up(self, now: datetime) -> None:
+        """Add to the index the items stored since it last looked (by this worker or another),
+        from the highest id known CATCH_UP_SLACK_S ago, skipping those it holds."""
+        if not self._warm:
+            await self._warm_up(now)
+            return
+        clock = self._monotonic()
+        while len(self._marks) > 1 and self._marks[1][0] <= clock - CATCH_UP_SLACK_S:
+            self._marks.popleft()
+        if self._marks and self._marks[0][0] <= clock - CATCH_UP_SLACK_S:
+            self._floor = max(self._floor, self._marks[0][1])
+            self._ids = {i for i in self._ids if i > self._floor}
+        highest = self._floor
+        for item_id, title, story_id in await item_store.titles_after(self.db, self._floor):
+            highest = max(highest, item_id)
+            if item_id not in self._ids:
+                self.stories.add(item_id, title, now, story_id)
+                self._ids.add(item_id)
+        self._marks.append((clock, highest))
 
     def forget(self) -> None:
         """Drop the recent-stories index after a rolled-back write: it may name items that
         were never stored. The next ingest reloads it from storage."""
         self.stories = StoryIndex(window=self.stories.window)
         self._warm = False
+        self._ids = set()
+        self._marks = deque()
+        self._floor = 0
 
     async def record_failure(
         self, source: SourceState, reason: str, interval: timedelta, now: datetime
@@ -208,10 +259,11 @@ class Ingestor:
         state alone: what `ingest` does for a poll, and what a pushed message needs (a push is
         new by nature, so `primed` is True even before the source's first poll).
         """
-        await self._warm_up(now)
         dated = dated or {}
         items = [_clamped(i, now) for i in _unique(found)]
         known = await item_store.known_uids(self.db, [i.uid for i in items])
+        if any(i.uid not in known for i in items):
+            await self._catch_up(now)
         announce = {
             i.uid for i in select_new(items, known, primed, now, self.max_age, dated, listed)
         }
@@ -247,6 +299,7 @@ class Ingestor:
             if item_id is None:
                 continue
             self.stories.add(item_id, item.title, now, story_id)
+            self._ids.add(item_id)
             if item.uid in announce:
                 arrivals.append(NewArrival(item_id, item, story_id, item.urgent))
 
