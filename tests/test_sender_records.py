@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.alerts.botapi import BotApiClient
 from bot.alerts.sender import RETRY_CAP_S, Sender, SenderSettings, retry_delay
@@ -95,7 +98,7 @@ async def _users(db: Database, emulator: Emulator | None, ids: list[int]) -> Non
     await subscribers.add_many(db, [(i, "private", "ar") for i in ids])
 
 
-async def _item(db: Database, n: int = 1, title: str = TITLE) -> int:
+async def _item(db: Database, n: int = 1, title: str = TITLE, url: str | None = None) -> int:
     (state,) = await sources.sync(db, [SourceSpec("site", "https://site.ma/", "rss")])
     now = datetime.now(UTC)
     (item_id,) = await items.insert_new(
@@ -104,7 +107,7 @@ async def _item(db: Database, n: int = 1, title: str = TITLE) -> int:
             NewItem(
                 uid=f"https://site.ma/{n}",
                 source_id=state.id,
-                url=f"https://site.ma/{n}",
+                url=url or f"https://site.ma/{n}",
                 title=title,
                 normalized_title=title,
                 published_at=now,
@@ -429,3 +432,69 @@ async def test_a_shutdown_puts_back_what_was_claimed_and_not_sent(db: Database) 
     )
     assert claimed[0][0] == 0
     assert len(run.texts(1)) == 1
+
+
+# -- two refusals at once, a late answer, an outage's log --------------------------------------
+
+
+async def test_refusals_in_flight_at_once_stop_the_alert_once(db: Database) -> None:
+    """Both chats' sends are in flight (each answer takes 0.3 s) when the first refusal comes
+    back: each row carries its own try, the admins are told once. Telegram's reason quotes the
+    button's URL, here long: the row keeps its first 300 characters."""
+    url = "https://site.ma/1?" + "x" * 400
+    item = await _item(db, url=url)
+    async with running(db) as run:
+        run.emulator.faults.latency = 0.3
+        run.emulator.faults.button_url_refusals["site.ma/1"] = BUTTON_URL_WORDINGS[1]
+        await _users(db, run.emulator, [1, 2])
+        ids = await _deliveries(db, [1, 2], item_id=item)
+        run.sender.wake()
+        rows = await _until(db, lambda r: all(s[:2] == ("broken", 1) for s in r.values()))
+    reason = f"Bad Request: inline keyboard button URL '{url}' is invalid"
+    assert rows[ids[1]][:4] == rows[ids[2]][:4] == ("broken", 1, reason[:300], None)
+    assert len(run.texts(ADMIN)) == 1
+    assert _count(run.metrics, "broken") == 2
+
+
+async def test_answers_for_deliveries_another_worker_took_over_are_not_written(
+    db: Database,
+) -> None:
+    """While the answers are on their way (1 s), another worker claims both rows (this one was
+    paused past its claim): the sender's late outcomes must not overwrite that worker's rows.
+    The sent one stays that worker's; the refused alert is still stopped, untried by it."""
+    item = await _item(db, 1)
+    other = await _item(db, 2, "حريق محدود في مستودع للأخشاب")
+    async with running(db) as run:
+        run.emulator.faults.latency = 1.0
+        run.emulator.faults.button_url_refusals["site.ma/1"] = BUTTON_URL_WORDINGS[1]
+        await _users(db, run.emulator, [1, 2])
+        refused = await _deliveries(db, [1], item_id=item)
+        fine = await _deliveries(db, [2], item_id=other)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sending" for s in r.values()))
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE deliveries SET claimed_by = 'sender/other'")
+        await _until(db, lambda r: r[refused[1]][0] == "broken")
+    rows = await _rows(db)  # the sender has stopped: every outcome it had is flushed
+    assert rows[fine[2]][:2] == ("sending", 0)
+    assert rows[refused[1]][:3] == ("broken", 0, BUTTON_REFUSED)
+    assert len(run.texts(2)) == 1
+
+
+async def test_an_outage_is_logged_once_and_its_end_once(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three deliveries fail in one outage: one warning, with the reason, not one per
+    delivery; when the Bot API answers again (their retry, 2 s later), one line says so."""
+    item = await _item(db)
+    caplog.set_level(logging.INFO, logger="bot.alerts.sender")
+    async with running(db) as run:
+        run.emulator.faults.outage_until = time.monotonic() + 1
+        await _users(db, run.emulator, [1, 2, 3])
+        await _deliveries(db, [1, 2, 3], item_id=item)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    failing = [r.getMessage() for r in caplog.records if "fails" in r.getMessage()]
+    assert failing == ["sender: the Bot API fails (HTTP 502, not JSON); deliveries are retried"]
+    again = [r.getMessage() for r in caplog.records if "answers again" in r.getMessage()]
+    assert len(again) == 1 and again[0].startswith("sender: the Bot API answers again after ")
