@@ -29,7 +29,7 @@ from bot.i18n import translator
 from bot.ops.metrics import Metrics
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import BUTTON_URL_WORDINGS
-from storage import Database, items, notices, sources, subscribers
+from storage import Database, items, leases, notices, sources, subscribers
 from storage.models import NewItem, Priority
 from storage.sources import SourceSpec
 from tests.conftest import TOKEN
@@ -64,6 +64,7 @@ async def running(
     token: str = TOKEN,
     paid: bool = False,
     clock: Callable[[], float] = time.monotonic,
+    fence: Callable[[], bool] | None = None,
     before: Callable[[Emulator], None] = lambda emulator: None,
 ) -> AsyncIterator[Run]:
     """A sender draining `db`'s outbox into a fresh emulator until the block ends; then it
@@ -81,7 +82,7 @@ async def running(
     )
     client = BotApiClient(emulator.api_url, token, connections=8)
     metrics = Metrics()
-    sender = Sender(db, client, settings, clock, metrics=metrics, worker="sender/test")
+    sender = Sender(db, client, settings, clock, metrics=metrics, worker="sender/test", fence=fence)
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     try:
@@ -131,6 +132,7 @@ async def _deliveries(
     attempts: int = 0,
     created_ago: timedelta = timedelta(0),
     due_in: timedelta = timedelta(0),
+    priority: int = Priority.URGENT,
 ) -> dict[int, int]:
     """Put one delivery per chat in the outbox as the fan-out would (chat -> delivery id):
     `attempts` tries already made, queued `created_ago`, due `due_in` from now."""
@@ -148,7 +150,7 @@ async def _deliveries(
                     item_id,
                     notice_id,
                     chat,
-                    Priority.URGENT,
+                    priority,
                     due * 1000,
                     due,
                     attempts,
@@ -210,6 +212,30 @@ async def test_a_send_records_its_message_id_and_one_more_attempt(db: Database) 
     assert one.disable_notification is False and not one.paid and one.thread_id is None
     assert run.sender.sent == 2
     assert _count(run.metrics, "sent") == 2
+
+
+async def test_what_a_send_asks_of_telegram(db: Database) -> None:
+    """An urgent alert rings, another is silent; no link preview; a forum's chosen topic; paid
+    broadcast when set. The sender leads the fleet here (a fence that holds): it sends."""
+    item = await _item(db)
+    await leases.acquire(db, "leader", "sender/test", int(time.time()), 600)
+
+    def forum(emulator: Emulator) -> None:
+        emulator.world.add_group(-100, "منتدى", [], [], forum=True)
+
+    async with running(db, paid=True, fence=lambda: True, before=forum) as run:
+        await _users(db, run.emulator, [1, 2])
+        await subscribers.add_many(db, [(-100, "supergroup", "ar")])
+        await subscribers.set_preferences(db, -100, topic_id=7)
+        await _deliveries(db, [1, -100], item_id=item)
+        await _deliveries(db, [2], item_id=item, priority=Priority.NORMAL)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    (urgent,), (normal,) = run.emulator.world.bot_messages(1), run.emulator.world.bot_messages(2)
+    (topic,) = run.emulator.world.bot_messages(-100)
+    assert not urgent.disable_notification and normal.disable_notification
+    assert urgent.thread_id is None and topic.thread_id == 7
+    assert all(m.paid and not m.link_preview for m in (urgent, normal, topic))
 
 
 # -- Telegram down: retried with backoff while still news, then expired ----------------------
