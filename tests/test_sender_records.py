@@ -65,6 +65,7 @@ async def running(
     paid: bool = False,
     clock: Callable[[], float] = time.monotonic,
     fence: Callable[[], bool] | None = None,
+    client_type: type[BotApiClient] = BotApiClient,
     before: Callable[[Emulator], None] = lambda emulator: None,
 ) -> AsyncIterator[Run]:
     """A sender draining `db`'s outbox into a fresh emulator until the block ends; then it
@@ -80,7 +81,7 @@ async def running(
         expire_after=expire_after,
         admins=(ADMIN,),
     )
-    client = BotApiClient(emulator.api_url, token, connections=8)
+    client = client_type(emulator.api_url, token, connections=8)
     metrics = Metrics()
     sender = Sender(db, client, settings, clock, metrics=metrics, worker="sender/test", fence=fence)
     stop = asyncio.Event()
@@ -323,6 +324,27 @@ async def test_any_other_refusal_is_recorded_as_failed_with_its_reason(db: Datab
     assert rows[ids[1]][:4] == ("failed", 2, "Unauthorized", None)
     subscriber = await subscribers.get(db, 1)
     assert subscriber is not None and subscriber.active
+
+
+class _BuggyClient(BotApiClient):
+    """A client with a bug: it raises what the sender does not expect (neither an answer of
+    Telegram nor a transport error)."""
+
+    async def send_message(
+        self, params: dict[str, Any], on_wire: Callable[[], None] | None = None
+    ) -> int:
+        raise RuntimeError("a bug in the client")
+
+
+async def test_an_unexpected_error_fails_the_delivery_once_with_its_repr(db: Database) -> None:
+    item = await _item(db)
+    async with running(db, client_type=_BuggyClient) as run:
+        await _users(db, run.emulator, [1])
+        ids = await _deliveries(db, [1], item_id=item, attempts=2)
+        run.sender.wake()
+        rows = await _until(db, lambda r: r[ids[1]][0] == "failed")
+    assert rows[ids[1]][:4] == ("failed", 3, "RuntimeError('a bug in the client')", None)
+    assert _count(run.metrics, "failed") == 1
 
 
 async def test_a_429_pauses_and_the_message_goes_after_without_an_attempt_lost(
