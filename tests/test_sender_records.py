@@ -419,14 +419,15 @@ async def test_a_refused_broadcast_is_stopped_for_the_chats_not_yet_due(db: Data
         notice = await notices.create(db, "broadcast", LONG_BROADCAST)
         fine_notice = await notices.create(db, "broadcast", "تحديث: الخدمة تعود غدا")
         waiting = await _deliveries(db, [2, 3], notice_id=notice, due_in=timedelta(hours=1))
-        fine = await _deliveries(db, [2], notice_id=fine_notice, due_in=timedelta(hours=1))
+        # Due a second later: claimed after the refusal, and sent (another text).
+        fine = await _deliveries(db, [2], notice_id=fine_notice, due_in=timedelta(seconds=1))
         tried = await _deliveries(db, [1], notice_id=notice)
         run.sender.wake()
         rows = await _until(db, lambda r: r[tried[1]][0] == "broken")
         assert rows[tried[1]][:4] == ("broken", 1, CANT_PARSE, None)
+        rows = await _until(db, lambda r: r[fine[2]][0] == "sent")
     assert rows[waiting[2]][:4] == ("broken", 0, CANT_PARSE, None)
     assert rows[waiting[3]][:4] == ("broken", 0, CANT_PARSE, None)
-    assert rows[fine[2]][0] == "pending"
     assert run.texts(1) == [] and len(run.texts(ADMIN)) == 1
 
 
@@ -440,13 +441,17 @@ async def test_a_refused_digest_stops_nothing_else(db: Database) -> None:
     digest = json.dumps([entry], ensure_ascii=False)
     async with running(db) as run:
         run.emulator.faults.refuse_texts.append(TITLE)
-        await _users(db, run.emulator, [1, 2])
+        await _users(db, run.emulator, [1, 2, 3])
         mine = await notices.create(db, "digest", digest)
         theirs = await notices.create(db, "digest", digest)
+        fine = await notices.create(db, "digest", "[]")  # another chat's, due a second later
         later = await _deliveries(db, [2], notice_id=theirs, due_in=timedelta(hours=1))
+        next_one = await _deliveries(db, [3], notice_id=fine, due_in=timedelta(seconds=1))
         tried = await _deliveries(db, [1], notice_id=mine)
         run.sender.wake()
-        rows = await _until(db, lambda r: r[tried[1]][0] == "broken")
+        rows = await _until(
+            db, lambda r: r[tried[1]][0] == "broken" and r[next_one[3]][0] == "sent"
+        )
     assert rows[tried[1]][:4] == ("broken", 1, CANT_PARSE, None)
     assert rows[later[2]][0] == "pending"
     (notice,) = run.texts(ADMIN)
