@@ -187,28 +187,60 @@ async def requeue_claims(db: Database, now: datetime, gone: Sequence[str] = ()) 
         return max(cursor.rowcount, 0)
 
 
-async def break_item(db: Database, item_id: int, reason: str) -> int:
-    """Stop every unsent delivery of an item whose message Telegram refuses (a content bug)."""
-    now = int(time.time())
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE deliveries SET state = 'broken', last_error = ?, updated_at = ?"
-            " WHERE item_id = ? AND state IN ('pending', 'sending')",
-            (reason[:300], now, item_id),
-        )
-        return max(cursor.rowcount, 0)
+async def break_item(
+    db: Database,
+    item_id: int,
+    reason: str,
+    refused: DeliveryOutcome | None = None,
+    worker: str | None = None,
+) -> int:
+    """Stop every unsent delivery of an item whose message Telegram refuses (a content bug);
+    how many were stopped.
+
+    `refused` is the outcome of the delivery Telegram refused (state broken, its attempts,
+    Telegram's reason): it is written in the same transaction, as `record_outcomes` writes it
+    (fenced by `worker`), so that row carries its own try rather than being swept with the
+    deliveries never tried, and it is not counted among the stopped.
+    """
+    return await _break(db, "item_id = ?", (item_id,), reason, refused, worker)
 
 
-async def break_notice(db: Database, kind: str, body: str, reason: str) -> int:
+async def break_notice(
+    db: Database,
+    kind: str,
+    body: str,
+    reason: str,
+    refused: DeliveryOutcome | None = None,
+    worker: str | None = None,
+) -> int:
     """Stop every unsent delivery of the notices of this kind and text (a broadcast Telegram
-    refuses); how many were stopped."""
+    refuses); how many were stopped. `refused`, `worker`: as for `break_item`."""
+    return await _break(
+        db,
+        "notice_id IN (SELECT id FROM notices WHERE kind = ? AND body = ?)",
+        (kind, body),
+        reason,
+        refused,
+        worker,
+    )
+
+
+async def _break(
+    db: Database,
+    which: str,
+    args: tuple[object, ...],
+    reason: str,
+    refused: DeliveryOutcome | None,
+    worker: str | None,
+) -> int:
     now = int(time.time())
     async with db.transaction() as conn:
+        if refused is not None:
+            await record_outcomes(db, [refused], worker)
         cursor = await conn.execute(
             "UPDATE deliveries SET state = 'broken', last_error = ?, updated_at = ?"
-            " WHERE state IN ('pending', 'sending') AND notice_id IN"
-            " (SELECT id FROM notices WHERE kind = ? AND body = ?)",
-            (reason[:300], now, kind, body),
+            f" WHERE state IN ('pending', 'sending') AND {which}",
+            (reason[:300], now, *args),
         )
         return max(cursor.rowcount, 0)
 

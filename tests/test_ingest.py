@@ -142,3 +142,44 @@ async def test_one_story_listed_twice_in_one_poll_is_one_story(db: Database) -> 
     assert second.duplicate
     listed = await items.latest(db, 10)
     assert [i.id for i in listed] == [first.item_id]  # /latest shows the story once
+
+
+async def test_a_restart_remembers_the_stories_of_the_dedup_window(db: Database) -> None:
+    """The story index lives in memory: a restarted Ingestor loads the headlines stored in the
+    last `dedup_window` (storage's recent_titles), each under its own story, so a rewording
+    after a restart is no new alert. Loaded headlines count from the restart (they are not
+    reloaded at each poll), and one seen over a window ago starts a new story."""
+    a, b = await sources.sync(
+        db, [SourceSpec("a", "https://a.ma/", "rss"), SourceSpec("b", "https://b.ma/", "rss")]
+    )
+    day = timedelta(hours=24)
+    before = Ingestor(db, SIX_HOURS, day)
+    await before.ingest(a, PollResult([], None), NOW)
+    await before.ingest(b, PollResult([], None), NOW)
+    a, b = (await sources.get(db, "a")), (await sources.get(db, "b"))
+    assert a is not None and b is not None
+    story = Item("a", "حريق مهول يأتي على سوق شعبي بمدينة فاس", "https://a.ma/1", NOW, True)
+    again = Item("b", "حريق مهول يأتي على سوق شعبي بفاس", "https://b.ma/2", NOW, True)
+    (first,) = await before.ingest(a, PollResult([story], None), NOW)
+    (second,) = await before.ingest(b, PollResult([again], None), NOW)
+    assert second.story_id == first.item_id
+
+    # A restart an hour later: the same title from another site is the first's story; a
+    # rewording whose closest stored headline is the second is too.
+    hour = NOW + timedelta(hours=1)
+    after = Ingestor(db, SIX_HOURS, day)
+    echo_item = Item("b", story.title, "https://b.ma/6", hour)
+    (echo,) = await after.ingest(b, PollResult([echo_item], None), hour)
+    assert echo.duplicate and echo.story_id == first.item_id
+    third_item = Item("a", "حريق مهول يأتي على سوق شعبي بفاس صباح اليوم", "https://a.ma/3", hour)
+    (third,) = await after.ingest(a, PollResult([third_item], None), hour)
+    assert third.duplicate and third.story_id == first.item_id
+
+    # Polls go on; 25.5 hours after the start the loaded headlines (counted from the restart)
+    # and the third (seen an hour in) are over a day old: a rewording starts a new story.
+    other = Item("b", "افتتاح معرض الكتاب بالرباط", "https://b.ma/4", NOW + timedelta(hours=24))
+    await after.ingest(b, PollResult([other], None), NOW + timedelta(hours=24, minutes=30))
+    late = NOW + timedelta(hours=25, minutes=30)
+    fourth_item = Item("b", "حريق مهول يأتي على سوق شعبي بفاس صباح اليوم", "https://b.ma/5", late)
+    (fourth,) = await after.ingest(b, PollResult([fourth_item], None), late)
+    assert not fourth.duplicate and fourth.story_id is None

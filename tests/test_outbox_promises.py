@@ -417,6 +417,44 @@ async def test_a_refused_item_is_stopped_for_every_unsent_delivery(db: Database)
     assert sending.chat_id == 2
 
 
+async def test_the_refused_delivery_is_recorded_with_the_stop_as_tried(db: Database) -> None:
+    """The delivery Telegram refused carries its own try (state broken, its attempts, the
+    reason), written with the stop; it is not counted among the stopped. A broadcast the same,
+    by its text. The outcome is fenced like `record_outcomes`: a row another worker holds now
+    is only stopped."""
+    source = await _source(db)
+    await subscribers.add_many(db, [(n, "private", "ar") for n in (1, 2, 3)])
+    item = await _item(db, source, 1)
+    await _alert(db, item, source)
+    (refused, taken) = await outbox.claim_due(db, 2, NOW, worker="w1")
+    reason = "Bad Request: can't parse entities"
+    outcome = DeliveryOutcome(refused.delivery_id, DeliveryState.BROKEN, 1, reason)
+    assert await outbox.break_item(db, item, reason, outcome, "w1") == 2  # taken, and chat 3
+    rows = await db.reader.execute_fetchall(
+        "SELECT chat_id, state, attempts, last_error FROM deliveries ORDER BY chat_id"
+    )
+    assert [tuple(r) for r in rows] == [
+        (1, "broken", 1, reason),
+        (2, "broken", 0, reason),
+        (3, "broken", 0, reason),
+    ]
+    assert taken.chat_id == 2
+    notice = await notices.create(db, "broadcast", "نص مرفوض")
+    await outbox.enqueue_notice(db, notice, [1, 2], 0)
+    (first, second) = await outbox.claim_due(db, 2, datetime.now(UTC), worker="w1")
+    async with db.transaction() as conn:  # another worker took it over meanwhile
+        await conn.execute(
+            "UPDATE deliveries SET claimed_by = 'w2' WHERE id = ?", (second.delivery_id,)
+        )
+    late = DeliveryOutcome(second.delivery_id, DeliveryState.BROKEN, 1, reason)
+    assert await outbox.break_notice(db, "broadcast", "نص مرفوض", reason, late, "w1") == 2
+    rows = await db.reader.execute_fetchall(
+        "SELECT chat_id, state, attempts FROM deliveries WHERE notice_id = ? ORDER BY chat_id",
+        (notice,),
+    )
+    assert [tuple(r) for r in rows] == [(first.chat_id, "broken", 0), (second.chat_id, "broken", 0)]
+
+
 async def test_backlog_and_the_stats_window(db: Database) -> None:
     source = await _source(db)
     await subscribers.add_many(db, [(n, "private", "ar") for n in (1, 2, 3)])

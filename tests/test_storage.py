@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -225,6 +226,33 @@ async def test_items_are_stored_once_and_listed_newest_first(db: Database) -> No
     assert [i.url for i in latest] == [f"https://site.ma/{n}" for n in (1, 2, 3)]
     assert latest[0].source_name == "site"
     assert (await items.latest(db, limit=2, offset=3))[0].url == "https://site.ma/4"
+
+
+async def test_an_item_reads_back_as_stored_and_unknown_ones_are_none(db: Database) -> None:
+    """get and id_of give back every field as stored (the watcher reads the source and the
+    story of a promoted headline, bot/alerts/watcher.py); an id or uid not stored is None;
+    /urgent lists urgent items only, each story once."""
+    source_id = await one_source(db)
+    (first,) = await items.insert_new(db, [new_item(source_id, 1, urgent=True)])
+    assert first is not None
+    later = replace(new_item(source_id, 2), story_id=first)
+    (second, third) = await items.insert_new(db, [later, new_item(source_id, 3)])
+    assert second is not None and third is not None
+    stored = await items.get(db, second)
+    assert stored is not None
+    assert (stored.id, stored.uid, stored.source_id, stored.source_name, stored.story_id) == (
+        second,
+        "https://site.ma/2",
+        source_id,
+        "site",
+        first,
+    )
+    assert stored.title == "خبر رقم 2" and not stored.urgent
+    assert await items.id_of(db, "https://site.ma/3") == third
+    assert await items.id_of(db, "https://site.ma/404") is None
+    assert await items.get(db, third + 1000) is None
+    assert [i.id for i in await items.latest(db, 10, urgent_only=True)] == [first]
+    assert [i.id for i in await items.latest(db, 10)] == [first, third]
 
 
 async def test_future_dates_do_not_pin_items_to_the_top(db: Database) -> None:

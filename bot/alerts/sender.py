@@ -411,23 +411,30 @@ class Sender:
     async def _broken_content(self, claim: Claim, reason: str) -> None:
         """Telegram refused the message itself: stop it for everyone (an alert, a broadcast; a
         digest is one chat's own) and tell the admins once."""
-        self._outcomes.append(
-            DeliveryOutcome(
-                claim.delivery_id, DeliveryState.BROKEN, claim.attempts + 1, reason[:300]
-            )
+        outcome = DeliveryOutcome(
+            claim.delivery_id, DeliveryState.BROKEN, claim.attempts + 1, reason[:300]
         )
         key = _content_key(claim)
         if key in self._broken:
+            self._outcomes.append(outcome)
             return
         self._broken.add(key)  # before any await: concurrent refusals of it stop here
+        # The refused delivery's own outcome is written with the stop, in one transaction:
+        # written later, with the other outcomes, the row would read "broken, never tried"
+        # until then (and for good after a crash in between).
         if claim.item is not None:
-            stopped = await outbox.break_item(self.db, claim.item.id, reason)
+            stopped = await outbox.break_item(self.db, claim.item.id, reason, outcome, self.worker)
+            self._count([outcome])
             title = claim.item.title
         elif claim.notice_kind == "broadcast":
             body = claim.notice_body or ""
-            stopped = await outbox.break_notice(self.db, "broadcast", body, reason)
+            stopped = await outbox.break_notice(
+                self.db, "broadcast", body, reason, outcome, self.worker
+            )
+            self._count([outcome])
             title = body
         else:
+            self._outcomes.append(outcome)
             stopped, title = 0, translator("ar")("digest-title")
         log.error(
             "sender: Telegram refuses %s %r (%s); %d more deliveries stopped",
@@ -465,11 +472,15 @@ class Sender:
             await outbox.record_outcomes(self.db, outcomes, self.worker)
             for chat_id, why in gone:
                 await subscribers.deactivate(self.db, [chat_id], why)
+        self._count(outcomes)
+        self._last_flush = self._clock()
+        self.chats.forget_idle()
+
+    def _count(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        """Outcomes written, by state, for /metrics."""
         if self.metrics is not None:
             for outcome in outcomes:
                 self.metrics.deliveries.labels(outcome.state.value).inc()
-        self._last_flush = self._clock()
-        self.chats.forget_idle()
 
     async def _shutdown(self) -> None:
         if self._tasks:
