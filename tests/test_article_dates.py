@@ -148,6 +148,20 @@ def test_numeric_dateline_in_the_page_order(lang: str, expected: datetime) -> No
     assert_moment(read(html), expected)
 
 
+@pytest.mark.parametrize(
+    ("stamp", "lang"),
+    [
+        ("June 9, 2024 / 9:05 PM / Updated 2 minutes ago", "en"),  # Reuters' dateline
+        ("9 يونيو 2024 / 21:05", "ar"),
+        ("الأحد 9 يونيو 2024 · 21:05", "ar"),
+        ("9 juin 2024 | 21h05", "fr"),
+    ],
+)
+def test_the_clock_after_a_slash_a_pipe_or_a_dot_is_the_datelines(stamp: str, lang: str) -> None:
+    html = page(f'<h1>{TITLE}</h1><p class="date">{stamp}</p>{BODY}', lang=lang)
+    assert_moment(read(html), local(2024, 6, 9, 21, 5, offset=1))
+
+
 def test_an_ambiguous_numeric_date_on_a_page_of_unknown_order_is_not_guessed() -> None:
     html = page(f'<h1>{TITLE}</h1><p class="date">03/05/2022 12:00</p>{BODY}', lang="en")
     assert read(html) is None

@@ -273,6 +273,51 @@ def test_dateline_found_in_page_text() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "June 9, 2024 / 9:05 PM",  # Reuters' dateline: a slash between the date and the clock
+        "June 9, 2024 · 9:05 PM",
+        "9 يونيو 2024 / 21:05",
+        "9 يونيو 2024/21:05",
+        "الأحد 9 يونيو 2024 · 21:05",
+        "الأحد 9 يونيو 2024 • 21:05",
+        "9 يونيو 2024 / 09:05 م",
+        "9 يونيو 2024 | على الساعة 21:05",
+        "الأحد 9 يونيو 2024 على الساعة 21:05",
+        "9 juin 2024 | 21h05",
+        "9 juin 2024 / 21h05",
+        "9 juin 2024 — 21h05",
+        "09/06/2024 / 21:05",
+    ],
+)
+def test_a_clock_after_a_separator_belongs_to_the_dateline(text: str) -> None:
+    from bot.news.article import find_dateline
+
+    # 9 June 2024, 21:05 in Casablanca (UTC+01).
+    assert find_dateline(text, ZoneInfo("Africa/Casablanca")) == utc(2024, 6, 9, 20, 5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9 يونيو 2024 / 10/06/2024",  # another date after the slash: not a clock
+        "9 juin 2024 / 3/4",  # a ratio
+        "9 juin 2024 / page 21",
+        "9 juin 2024 / 21",  # a bare number
+        "9 June 2024 / 45:30",  # a video's length: no hour 45
+        "9 يونيو 2024 - 25:00",  # no hour 25: the day is still read
+        "9 يونيو 2024 / 21:75",
+        "9 juin 2024 / 21hommes",
+        "9 juin 2024 | 21:051",
+    ],
+)
+def test_a_number_after_a_separator_that_is_no_clock_leaves_the_day_alone(text: str) -> None:
+    from bot.news.article import find_dateline
+
+    assert find_dateline(text, ZoneInfo("Africa/Casablanca")) == utc(2024, 6, 8, 23, 0)
+
+
 # -- numeric dates, Arabic commas ------------------------------------------------------------
 
 CASABLANCA = ZoneInfo("Africa/Casablanca")

@@ -33,10 +33,14 @@ _DATE_META = (
 )
 # A dateline in running text: a day, one or two month words (with an optional «/ other name»),
 # commas allowed between the parts («الخميس، 17 نوفمبر، 2016»), a year; or a numeric date
-# (17/03/2018, 24.08.2020, 2020/08/24). Then an optional time with «على الساعة», «الساعة», «à»
-# or a dash, and ص/م.
+# (17/03/2018, 24.08.2020, 2020/08/24). Then an optional clock, after a separator (a dash, a
+# comma, a pipe, a slash: Reuters' «January 13, 2020 / 1:39 PM», a middle dot or a bullet) and
+# «على الساعة», «الساعة» or «à», with ص/م. Only a clock of a day is attached (hour 0-23, minute
+# 0-59, h or a colon between): after a slash a day, a ratio, a page number or a video's length
+# («/ 45:30») is not a time, and a date with an impossible time would not be read at all.
 _TIME = (
-    r"(?:\s*[-–،,|]?\s*(?:علي\s+)?(?:الساعه\s+)?(?:a\s+)?\d{1,2}(?::\d{2}(?::\d{2})?|h\d{0,2})"
+    r"(?:\s*[-–—،,|/·•]?\s*(?:علي\s+)?(?:الساعه\s+)?(?:a\s+)?"
+    r"(?:[01]?\d|2[0-3])(?::[0-5]\d(?::[0-5]\d)?(?![\d:])|h(?:[0-5]\d)?(?![^\W_]))"
     r"(?:\s*(?:[صم]|مسا|مساا|صباحا|صباح|pm|am)\b)?)?"
 )
 _DATELINE = re.compile(
