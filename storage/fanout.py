@@ -31,7 +31,7 @@ from typing import Any
 
 from storage.database import Database
 from storage.dialect import POSTGRESQL, SQLITE
-from storage.models import FanOutStep, to_epoch
+from storage.models import FanOutProgress, FanOutStep, to_epoch
 
 # Chats walked per transaction, by backend. SQLite: at 1M subscribers one chat costs 4 to 9 µs
 # in the insert, so 2,000 hold the writer for some 10 to 30 ms. PostgreSQL: some 25 µs of the
@@ -237,6 +237,17 @@ async def unfinished(db: Database) -> int:
     """How many alerts are still being fanned out."""
     rows = await db.reader.execute_fetchall("SELECT count(*) FROM fanouts")
     return int(rows[0][0])
+
+
+async def progress(db: Database) -> FanOutProgress:
+    """The unfinished fan-outs and the chats they have left to walk, for /stats.
+
+    A read (no writer waits for it), counting primary-key entries past each cursor: some
+    50 ms an alert at 1M subscribers."""
+    rows = await db.reader.execute_fetchall(
+        "SELECT (SELECT count(*) FROM subscribers s WHERE s.chat_id > f.after_chat) FROM fanouts f"
+    )
+    return FanOutProgress(len(rows), sum(int(row[0]) for row in rows))
 
 
 def batch_size(db: Database) -> int:

@@ -17,6 +17,7 @@ import pytest
 
 from bot.alerts.fanout import FanOutWalker, NotLeading
 from storage import Database, fanout, leases, outbox, sources, subscribers
+from storage.models import FanOutProgress
 from storage.sources import SourceSpec
 from tests import test_outbox_promises as promises
 from tests.test_outbox_promises import NOW, _item, _source
@@ -50,13 +51,17 @@ async def test_a_large_audience_is_walked_in_batches_each_chat_once(db: Database
     assert await _alert(db, item, source, batch=3) == 3  # the first batch, in the poll
     assert await _deliveries(db) == [(item, -1001), (item, -5), (item, 1)]
     assert await fanout.unfinished(db) == 1
+    assert await fanout.progress(db) == FanOutProgress(alerts=1, chats_left=7)
     steps = []
     while (done := await fanout.step(db, now=NOW, local_minute=600, batch=3)) is not None:
         steps.append((done.added, done.done))
         assert len(steps) < 10, "the cursor does not move"
+        if len(steps) == 1:
+            assert await fanout.progress(db) == FanOutProgress(alerts=1, chats_left=4)
     assert steps == [(3, False), (3, False), (1, True)]
     assert await _deliveries(db) == [(item, c) for c in chats]
     assert await fanout.unfinished(db) == 0
+    assert await fanout.progress(db) == FanOutProgress(alerts=0, chats_left=0)
     # Ranks: each batch later than the last by its size over the rate (3 at 10/s: 300 ms).
     rows = await db.reader.execute_fetchall(
         "SELECT chat_id, queue_at FROM deliveries ORDER BY chat_id"

@@ -16,7 +16,7 @@ from bot.compose.outgoing import Button, Outgoing, fit
 from bot.config import Config
 from bot.i18n import Language, translator
 from bot.preferences import format_time
-from storage.models import DeliveryState, SourceState, StoredItem, Subscriber
+from storage.models import DeliveryState, FanOutProgress, SourceState, StoredItem, Subscriber
 from storage.subscribers import Keyword
 
 LANGUAGE_NAMES: dict[Language, str] = {"ar": "العربية", "fr": "Français", "en": "English"}
@@ -219,9 +219,11 @@ def stats(
     states: Sequence[SourceState],
     config: Config,
     language: Language,
+    walking: FanOutProgress | None = None,
     now: datetime | None = None,
 ) -> Outgoing:
-    """/stats; `pending`: deliveries not yet sent and when the oldest was queued."""
+    """/stats; `pending`: deliveries not yet sent and when the oldest was queued; `walking`:
+    the alerts whose fan-out is not finished (a line only when there are some)."""
     t = translator(language)
     count, oldest = pending
     waited = ((now or datetime.now(UTC)) - oldest).total_seconds() if oldest else 0
@@ -234,6 +236,9 @@ def stats(
         ", ".join(f"{state.value} {count}" for state, count in outcomes.items() if count) or "0"
     )
     text = t("stats", total=total, active=active, outcomes=summary, pending=count, oldest=age)
+    if walking is not None and walking.alerts:
+        alerts = t.n("n-alerts", walking.alerts)
+        text += "\n" + t("stats-fanouts", alerts=alerts, chats=t.n("n-chats", walking.chats_left))
     health = sources_status(config, states, set(), language, config.schedule.zone)
     return Outgoing(fit(lines(language, text) + "\n" + health.text), silent=True)
 
