@@ -277,16 +277,23 @@ async def test_a_stopping_walker_leaves_the_rest_to_the_next(db: Database) -> No
     assert await _deliveries(db) == [(item, n) for n in range(1, 12)]
 
 
-async def test_a_deposed_leaders_walker_writes_nothing(db: Database) -> None:
-    """The walker is fenced like the sender's claims: once another worker holds the leader
-    lease, a batch of the old leader's walker is refused whole (no delivery, the cursor where
-    it was), and the new leader's walker carries on from the cursor."""
+async def _alert_led_by_a(db: Database) -> int:
+    """Seven chats, an alert's first batch of 2 written, and worker "A" leading from NOW for
+    8 s; returns the alert's item id."""
     source = await _source(db)
     await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 8)])
     item = await _item(db, source, 1)
     await _alert(db, item, source, batch=2)
+    assert await leases.acquire(db, leases.LEADER, "A", int(NOW.timestamp()), 8) is not None
+    return item
+
+
+async def test_a_deposed_leaders_walker_writes_nothing(db: Database) -> None:
+    """The walker is fenced like the sender's claims: once another worker holds the leader
+    lease, a batch of the old leader's walker is refused whole (no delivery, the cursor where
+    it was), and the new leader's walker carries on from the cursor."""
+    item = await _alert_led_by_a(db)
     t0 = int(NOW.timestamp())
-    assert await leases.acquire(db, leases.LEADER, "A", t0, 8) is not None
     assert await fanout.step(db, now=NOW, local_minute=600, batch=2, leader="A") is not None
     assert len(await _deliveries(db)) == 4  # A leads: its batch is written
     later = NOW + timedelta(seconds=9)
@@ -304,6 +311,21 @@ async def test_a_deposed_leaders_walker_writes_nothing(db: Database) -> None:
     b = _walker(db, batch=2, now=later, worker="B", fence=lambda: True)
     assert await b.drain() == 3
     assert await _deliveries(db) == [(item, n) for n in range(1, 8)]
+
+
+async def test_a_leader_whose_lease_ran_out_walks_nothing(db: Database) -> None:
+    """The lease fences by its end too, not only by its holder: a leader that could not renew
+    (no successor yet) writes no batch from the second its lease ends, as its claims."""
+    await _alert_led_by_a(db)
+    last = await fanout.step(
+        db, now=NOW + timedelta(seconds=7), local_minute=600, batch=2, leader="A"
+    )
+    assert last is not None and not last.refused and last.added == 2
+    ended = await fanout.step(
+        db, now=NOW + timedelta(seconds=8), local_minute=600, batch=2, leader="A"
+    )
+    assert ended is not None and ended.refused and ended.added == 0
+    assert len(await _deliveries(db)) == 4 and await fanout.unfinished(db) == 1
 
 
 async def _refuse_deliveries(db: Database, refuse: bool) -> None:
