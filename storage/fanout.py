@@ -242,8 +242,9 @@ async def unfinished(db: Database) -> int:
 async def progress(db: Database) -> FanOutProgress:
     """The unfinished fan-outs and the chats they have left to walk, for /stats.
 
-    A read (no writer waits for it), counting primary-key entries past each cursor: some
-    50 ms an alert at 1M subscribers."""
+    A read (no writer waits for it) counting the subscribers past each cursor: 0.27-0.30 s an
+    alert whose cursor is at the start or the middle of 1M subscribers on PostgreSQL, at load
+    average 11 on 2 shared cores (psql, the bench's 1M schema): fine for an admin's /stats."""
     rows = await db.reader.execute_fetchall(
         "SELECT (SELECT count(*) FROM subscribers s WHERE s.chat_id > f.after_chat) FROM fanouts f"
     )
