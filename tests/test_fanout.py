@@ -161,7 +161,9 @@ async def _claimed(db: Database, now: datetime) -> list[tuple[int | None, int]]:
     return taken
 
 
-async def test_a_second_alert_goes_before_the_first_ones_tail(db: Database) -> None:
+async def _second_alert_mid_first(db: Database) -> tuple[int, int, datetime]:
+    """Nine chats; a first alert walked in batches of 3 and its first batch claimed; a
+    second alert 400 ms later, walked too. Returns (first, second, the second's time)."""
     source = await _source(db)
     await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 10)])
     first = await _item(db, source, 1)
@@ -173,6 +175,23 @@ async def test_a_second_alert_goes_before_the_first_ones_tail(db: Database) -> N
     second = await _item(db, source, 2)
     await _alert(db, second, source, batch=3, now=later, text="زلزال في المطار")
     await _walker(db, batch=3, now=later).drain()  # +400, +700 and +1000 ms
+    return first, second, later
+
+
+async def test_one_claim_returns_the_alerts_in_turns(db: Database) -> None:
+    """The sender sends a claim in the order it is returned: by rank, not by row id (the
+    first alert's tail was written before the second alert's head)."""
+    first, second, later = await _second_alert_mid_first(db)
+    claims = await outbox.claim_due(db, 9, later)
+    assert [(c.item.id if c.item else None, c.chat_id) for c in claims] == [
+        *[(first, n) for n in (4, 5, 6)],
+        *[(second, n) for n in (1, 2, 3)],
+        *[(first, n) for n in (7, 8, 9)],
+    ]
+
+
+async def test_a_second_alert_goes_before_the_first_ones_tail(db: Database) -> None:
+    first, second, later = await _second_alert_mid_first(db)
     # The two alerts take turns from the second's arrival, instead of the second waiting
     # behind all of the first.
     assert await _claimed(db, later) == [
