@@ -42,8 +42,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "story clause off",
         FANOUT,
-        "AND NOT EXISTS (\n              SELECT 1 FROM deliveries d",
-        "AND 1 OR NOT EXISTS (\n              SELECT 1 FROM deliveries d",
+        "AND d.created_at >= :since) = 0",
+        "AND d.created_at >= :since) >= 0",
     ),
     (
         "story: any chat",
@@ -91,6 +91,12 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ),
     ("keyword at the start missed", FANOUT, "instr(:text, f.word) > 0", "instr(:text, f.word) > 1"),
     ("keywords ignored", FANOUT, "WHERE f.chat_id = s.chat_id AND instr", "WHERE instr"),
+    (
+        "keywords: a chat without any skipped",
+        FANOUT,
+        "FROM subscriber_filters f WHERE f.chat_id = s.chat_id) = 0",
+        "FROM subscriber_filters f WHERE f.chat_id = s.chat_id) < 0",
+    ),
     (
         "quiet to digest always",
         FANOUT,

@@ -14,7 +14,7 @@ from bot.i18n import translator
 from bot.services import Services
 from handlers.guard import say
 from handlers.replies import language_for, reply
-from storage import outbox, subscribers
+from storage import fanout, outbox, subscribers
 
 
 class AdminHandlers:
@@ -29,7 +29,8 @@ class AdminHandlers:
         return False
 
     async def stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Subscribers, deliveries of the last 24 hours by outcome, and each source's health."""
+        """Subscribers, deliveries of the last 24 hours by outcome, the fan-outs still walking
+        their audience, and each source's health."""
         if not await self._admin(update):
             return
         db, config = self._services.db, self._services.config
@@ -37,9 +38,13 @@ class AdminHandlers:
         total, active = await subscribers.count(db)
         outcomes = await outbox.outcomes_since(db, now - timedelta(hours=24))
         pending = await outbox.pending_summary(db)
+        walking = await fanout.progress(db)
         states = await actions.configured_sources(db, config)
         language = await language_for(update, db)
-        await reply(update, views.stats(total, active, outcomes, pending, states, config, language))
+        await reply(
+            update,
+            views.stats(total, active, outcomes, pending, states, config, language, walking),
+        )
 
     async def broadcast(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/broadcast TEXT: a message to every active subscriber, through the alerts outbox."""

@@ -122,6 +122,15 @@ class FanOutStep:
 
 
 @dataclass(frozen=True)
+class FanOutProgress:
+    """The fan-outs not finished yet: how many alerts, and how many chats their walks have
+    still to reach (every chat past each one's cursor, active or not)."""
+
+    alerts: int
+    chats_left: int
+
+
+@dataclass(frozen=True)
 class DeliveryOutcome:
     """What the sender learned about one delivery; written back in batches."""
 

@@ -43,6 +43,11 @@ POOL_SIZE = 10
 # transaction may make before it commits (and would wait for forever with every connection
 # held by transactions waiting the same way).
 WRITERS = 7
+# Set on every connection of the pool. No JIT: Ajil's statements are short ones over a key
+# range or a batch, and the fan-out's walk of 2,000 chats (per-chat probes, estimated at some
+# 100,000 cost units at 1M subscribers, more under a generic plan) crosses jit_above_cost,
+# where compiling took 150-200 ms, longer than the batch itself (docs/BENCHMARKS.md).
+SERVER_SETTINGS = {"jit": "off"}
 # pg_advisory_xact_lock key taken while migrating, so that workers starting together migrate
 # once: "ajil" in ASCII.
 MIGRATION_LOCK = 0x616A696C
@@ -212,7 +217,9 @@ class PostgresDatabase(Database):
         migrate. Raises StorageError naming the server (never the password)."""
         where = redact(url)
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE)
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=POOL_SIZE, server_settings=SERVER_SETTINGS
+            )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError) as exc:
             raise _error(where, exc) from None
         try:

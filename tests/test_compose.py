@@ -39,7 +39,7 @@ from bot.reading import listing, summary_message
 from bot.sandbox.faults import Refusal
 from storage import Database, items
 from storage import sources as source_store
-from storage.models import NewItem, SourceState, StoredItem
+from storage.models import FanOutProgress, NewItem, SourceState, StoredItem
 from storage.sources import SourceSpec
 from storage.subscribers import Keyword, keyword_id
 from tests.conftest import TOKEN
@@ -272,3 +272,23 @@ def test_outgoing_guards_every_message() -> None:
     assert json.dumps(message.text)  # serializable as Telegram's JSON
     for empty in ("", "<b></b>", "\u200f\n \u200e"):
         assert_accepted(Outgoing(empty))
+
+
+def test_stats_show_the_fan_outs_still_walking_only_when_there_are_some() -> None:
+    config = _config_with_title("أخبار")
+    pending = (0, None)
+    walking = FanOutProgress(alerts=2, chats_left=1500)
+    expected = {
+        "ar": "قيد التوزيع: تنبيهان، ما زال أمامها 1500 محادثة",
+        "fr": "En cours de distribution : 2 alertes, encore 1500 conversations à parcourir",
+        "en": "Being fanned out: 2 alerts, 1500 chats still to reach",
+    }
+    for language in LANGUAGES:
+        shown = views.stats(10, 9, {}, pending, [], config, language, walking, NOW)
+        assert_accepted(shown)
+        marks = str.maketrans("", "", "\u200e\u200f")  # the Arabic line isolates its digits
+        assert expected[language] in visible_text(shown.text).translate(marks)
+        quiet = views.stats(10, 9, {}, pending, [], config, language, FanOutProgress(0, 0), NOW)
+        assert "📤" not in quiet.text
+    one = views.stats(10, 9, {}, pending, [], config, "en", FanOutProgress(1, 1), NOW)
+    assert "Being fanned out: 1 alert, 1 chat still to reach" in visible_text(one.text)

@@ -17,6 +17,7 @@ import pytest
 
 from bot.alerts.fanout import FanOutWalker, NotLeading
 from storage import Database, fanout, leases, outbox, sources, subscribers
+from storage.models import FanOutProgress
 from storage.sources import SourceSpec
 from tests import test_outbox_promises as promises
 from tests.test_outbox_promises import NOW, _item, _source
@@ -50,13 +51,17 @@ async def test_a_large_audience_is_walked_in_batches_each_chat_once(db: Database
     assert await _alert(db, item, source, batch=3) == 3  # the first batch, in the poll
     assert await _deliveries(db) == [(item, -1001), (item, -5), (item, 1)]
     assert await fanout.unfinished(db) == 1
+    assert await fanout.progress(db) == FanOutProgress(alerts=1, chats_left=7)
     steps = []
     while (done := await fanout.step(db, now=NOW, local_minute=600, batch=3)) is not None:
         steps.append((done.added, done.done))
         assert len(steps) < 10, "the cursor does not move"
+        if len(steps) == 1:
+            assert await fanout.progress(db) == FanOutProgress(alerts=1, chats_left=4)
     assert steps == [(3, False), (3, False), (1, True)]
     assert await _deliveries(db) == [(item, c) for c in chats]
     assert await fanout.unfinished(db) == 0
+    assert await fanout.progress(db) == FanOutProgress(alerts=0, chats_left=0)
     # Ranks: each batch later than the last by its size over the rate (3 at 10/s: 300 ms).
     rows = await db.reader.execute_fetchall(
         "SELECT chat_id, queue_at FROM deliveries ORDER BY chat_id"
@@ -156,7 +161,9 @@ async def _claimed(db: Database, now: datetime) -> list[tuple[int | None, int]]:
     return taken
 
 
-async def test_a_second_alert_goes_before_the_first_ones_tail(db: Database) -> None:
+async def _second_alert_mid_first(db: Database) -> tuple[int, int, datetime]:
+    """Nine chats; a first alert walked in batches of 3 and its first batch claimed; a
+    second alert 400 ms later, walked too. Returns (first, second, the second's time)."""
     source = await _source(db)
     await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 10)])
     first = await _item(db, source, 1)
@@ -168,6 +175,23 @@ async def test_a_second_alert_goes_before_the_first_ones_tail(db: Database) -> N
     second = await _item(db, source, 2)
     await _alert(db, second, source, batch=3, now=later, text="زلزال في المطار")
     await _walker(db, batch=3, now=later).drain()  # +400, +700 and +1000 ms
+    return first, second, later
+
+
+async def test_one_claim_returns_the_alerts_in_turns(db: Database) -> None:
+    """The sender sends a claim in the order it is returned: by rank, not by row id (the
+    first alert's tail was written before the second alert's head)."""
+    first, second, later = await _second_alert_mid_first(db)
+    claims = await outbox.claim_due(db, 9, later)
+    assert [(c.item.id if c.item else None, c.chat_id) for c in claims] == [
+        *[(first, n) for n in (4, 5, 6)],
+        *[(second, n) for n in (1, 2, 3)],
+        *[(first, n) for n in (7, 8, 9)],
+    ]
+
+
+async def test_a_second_alert_goes_before_the_first_ones_tail(db: Database) -> None:
+    first, second, later = await _second_alert_mid_first(db)
     # The two alerts take turns from the second's arrival, instead of the second waiting
     # behind all of the first.
     assert await _claimed(db, later) == [
@@ -272,16 +296,23 @@ async def test_a_stopping_walker_leaves_the_rest_to_the_next(db: Database) -> No
     assert await _deliveries(db) == [(item, n) for n in range(1, 12)]
 
 
-async def test_a_deposed_leaders_walker_writes_nothing(db: Database) -> None:
-    """The walker is fenced like the sender's claims: once another worker holds the leader
-    lease, a batch of the old leader's walker is refused whole (no delivery, the cursor where
-    it was), and the new leader's walker carries on from the cursor."""
+async def _alert_led_by_a(db: Database) -> int:
+    """Seven chats, an alert's first batch of 2 written, and worker "A" leading from NOW for
+    8 s; returns the alert's item id."""
     source = await _source(db)
     await subscribers.add_many(db, [(n, "private", "ar") for n in range(1, 8)])
     item = await _item(db, source, 1)
     await _alert(db, item, source, batch=2)
+    assert await leases.acquire(db, leases.LEADER, "A", int(NOW.timestamp()), 8) is not None
+    return item
+
+
+async def test_a_deposed_leaders_walker_writes_nothing(db: Database) -> None:
+    """The walker is fenced like the sender's claims: once another worker holds the leader
+    lease, a batch of the old leader's walker is refused whole (no delivery, the cursor where
+    it was), and the new leader's walker carries on from the cursor."""
+    item = await _alert_led_by_a(db)
     t0 = int(NOW.timestamp())
-    assert await leases.acquire(db, leases.LEADER, "A", t0, 8) is not None
     assert await fanout.step(db, now=NOW, local_minute=600, batch=2, leader="A") is not None
     assert len(await _deliveries(db)) == 4  # A leads: its batch is written
     later = NOW + timedelta(seconds=9)
@@ -299,6 +330,21 @@ async def test_a_deposed_leaders_walker_writes_nothing(db: Database) -> None:
     b = _walker(db, batch=2, now=later, worker="B", fence=lambda: True)
     assert await b.drain() == 3
     assert await _deliveries(db) == [(item, n) for n in range(1, 8)]
+
+
+async def test_a_leader_whose_lease_ran_out_walks_nothing(db: Database) -> None:
+    """The lease fences by its end too, not only by its holder: a leader that could not renew
+    (no successor yet) writes no batch from the second its lease ends, as its claims."""
+    await _alert_led_by_a(db)
+    last = await fanout.step(
+        db, now=NOW + timedelta(seconds=7), local_minute=600, batch=2, leader="A"
+    )
+    assert last is not None and not last.refused and last.added == 2
+    ended = await fanout.step(
+        db, now=NOW + timedelta(seconds=8), local_minute=600, batch=2, leader="A"
+    )
+    assert ended is not None and ended.refused and ended.added == 0
+    assert len(await _deliveries(db)) == 4 and await fanout.unfinished(db) == 1
 
 
 async def _refuse_deliveries(db: Database, refuse: bool) -> None:

@@ -60,7 +60,7 @@ async def _alert(
     now: datetime = NOW,
     minute: int = 600,
     text: str = "انقطاع التيار الكهربائي",
-    batch: int = fanout.BATCH,
+    batch: int | None = None,
     rate: float = RATE,
 ) -> int:
     return await fanout.enqueue_alert(

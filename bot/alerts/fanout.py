@@ -47,7 +47,7 @@ class FanOutWalker:
         zone: ZoneInfo,
         wake_sender: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        batch: int = fanout.BATCH,
+        batch: int | None = None,
         retry_s: float = RETRY_S,
         worker: str | None = None,
         fence: Callable[[], bool] | None = None,

@@ -372,7 +372,7 @@ class Watcher:
         push's). One batch of chats in all is written here, shared by the alerts, so that a
         flood of new items does not hold the writer for many batches: the fan-out walker
         writes the rest (bot/alerts/fanout.py)."""
-        first = max(1, fanout.BATCH // max(1, len(arrivals)))
+        first = max(1, fanout.batch_size(self.db) // max(1, len(arrivals)))
         for arrival in arrivals:
             await fanout.enqueue_alert(
                 self.db,

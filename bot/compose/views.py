@@ -17,7 +17,7 @@ from bot.compose.reasons import reasons_text
 from bot.config import Config
 from bot.i18n import Language, translator
 from bot.preferences import format_time
-from storage.models import DeliveryState, SourceState, StoredItem, Subscriber
+from storage.models import DeliveryState, FanOutProgress, SourceState, StoredItem, Subscriber
 from storage.subscribers import Keyword
 
 LANGUAGE_NAMES: dict[Language, str] = {"ar": "العربية", "fr": "Français", "en": "English"}
@@ -220,9 +220,11 @@ def stats(
     states: Sequence[SourceState],
     config: Config,
     language: Language,
+    walking: FanOutProgress | None = None,
     now: datetime | None = None,
 ) -> Outgoing:
-    """/stats; `pending`: deliveries not yet sent and when the oldest was queued."""
+    """/stats; `pending`: deliveries not yet sent and when the oldest was queued; `walking`:
+    the alerts whose fan-out is not finished (a line only when there are some)."""
     t = translator(language)
     count, oldest = pending
     waited = ((now or datetime.now(UTC)) - oldest).total_seconds() if oldest else 0
@@ -235,6 +237,9 @@ def stats(
         ", ".join(f"{state.value} {count}" for state, count in outcomes.items() if count) or "0"
     )
     text = t("stats", total=total, active=active, outcomes=summary, pending=count, oldest=age)
+    if walking is not None and walking.alerts:
+        alerts = t.n("n-alerts", walking.alerts)
+        text += "\n" + t("stats-fanouts", alerts=alerts, chats=t.n("n-chats", walking.chats_left))
     health = sources_status(config, states, set(), language, config.schedule.zone)
     return Outgoing(fit(lines(language, text) + "\n" + health.text), silent=True)
 
