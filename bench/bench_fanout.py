@@ -9,7 +9,11 @@ transaction (`batch` = the whole audience: how Ajil wrote it before) is measured
 data for comparison.
 
     .venv/bin/python -m bench.bench_fanout [--database TARGET] [--sizes 10000,100000,1000000]
-        [--batch N] [--no-single]
+        [--batch N] [--no-single] [--broadcast]
+
+With --broadcast, an admin's /broadcast to every active subscriber is measured instead of the
+alerts (`fanout.enqueue_broadcast` in the use case's transaction, then the walker's batches),
+and, unless --no-single, the same broadcast in one transaction for comparison.
 
 TARGET is a folder for SQLite files (default: a temporary folder; one file per size) or a
 PostgreSQL URL: the bench then works in a schema of its own, created in that database and
@@ -39,9 +43,9 @@ from typing import Any
 
 import asyncpg
 
-from storage import Database, fanout, items, subscribers
+from storage import Database, fanout, items, notices, subscribers
 from storage import sources as source_store
-from storage.models import NewItem
+from storage.models import NewItem, Priority
 from storage.sources import SourceSpec
 
 ITEMS = 2000  # headlines already stored: what /latest reads among
@@ -50,6 +54,7 @@ TEXT = "زلزال بقوة 5 درجات يضرب المنطقة قرب المط
 STORY_WINDOW = 24 * 3600
 RATE = 25.0
 TABLES = (
+    "notice_fanouts",
     "fanouts",
     "deliveries",
     "subscriber_filters",
@@ -283,8 +288,9 @@ async def fan_out(
     story_id: int | None,
     batch: int,
     server: ServerClock,
+    notice_id: int | None = None,
 ) -> tuple[float, list[float], list[float], list[float], int]:
-    """The poll's first batch, then the walker's batches, each timed alone: (total seconds,
+    """The poll's first batch (the /broadcast use case's, with `notice_id`), then the walker's batches, each timed alone: (total seconds,
     each transaction's seconds, each transaction's CPU seconds in this process and in the
     server, deliveries written).
 
@@ -299,19 +305,24 @@ async def fan_out(
     server.mark()
     now = datetime.now(UTC)
     async with db.transaction():  # the poll's transaction, as the watcher takes it
-        added = await fanout.enqueue_alert(
-            db,
-            item_id=item_id,
-            source_id=source_id,
-            urgent=True,
-            story_id=story_id,
-            text=TEXT,
-            now=now,
-            local_minute=now.hour * 60 + now.minute,
-            story_window=STORY_WINDOW,
-            rate=RATE,
-            batch=batch,
-        )
+        if notice_id is not None:  # the /broadcast use case's (bot.actions.queue_broadcast)
+            added = await fanout.enqueue_broadcast(
+                db, notice_id, priority=Priority.URGENT, now=now, rate=RATE, batch=batch
+            )
+        else:
+            added = await fanout.enqueue_alert(
+                db,
+                item_id=item_id,
+                source_id=source_id,
+                urgent=True,
+                story_id=story_id,
+                text=TEXT,
+                now=now,
+                local_minute=now.hour * 60 + now.minute,
+                story_window=STORY_WINDOW,
+                rate=RATE,
+                batch=batch,
+            )
     holds.append(time.perf_counter() - started)
     cpu.append(time.process_time() - cpu_started)
     server_cpu.append(server.spent())
@@ -365,7 +376,27 @@ async def probe(db: Database, stop: asyncio.Event) -> tuple[list[float], list[fl
     return reads, writes
 
 
-async def measure(database: str, size: int, batch: int | None, single: bool) -> dict[str, Any]:
+async def start(
+    db: Database, n: int, story_id: int | None, broadcast: bool
+) -> tuple[int, int, int | None]:
+    """What one run fans out: (item, source, None) for an alert, (0, 0, notice) for a
+    broadcast."""
+    if broadcast:
+        return 0, 0, await notices.create(db, "broadcast", "صيانة مجدولة الليلة")
+    item_id, source_id = await new_item(db, n, story_id)
+    return item_id, source_id, None
+
+
+async def forget_notice(db: Database, notice_id: int) -> None:
+    """Delete a measured broadcast and its deliveries."""
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM deliveries WHERE notice_id = ?", (notice_id,))
+        await conn.execute("DELETE FROM notices WHERE id = ?", (notice_id,))
+
+
+async def measure(
+    database: str, size: int, batch: int | None, single: bool, broadcast: bool = False
+) -> dict[str, Any]:
     name = f"ajil_bench_{os.getpid()}" if is_url(database) else None
     if name is not None:
         database = f"{database}{'&' if '?' in database else '?'}application_name={name}"
@@ -382,20 +413,24 @@ async def measure(database: str, size: int, batch: int | None, single: bool) -> 
         result["idle"] = {"latest": quantiles(reads), "settings": quantiles(writes)}
         root = await items.id_of(db, "bench:20")
         cases = [("first item of a story", None), ("later item of a story", root)]
+        if broadcast:
+            cases = [("broadcast to everyone", None)]
+        result["cases"] = [name for name, _ in cases]
         for n, (name, story_id) in enumerate(cases):
-            item_id, source_id = await new_item(db, n, story_id)
+            item_id, source_id, notice_id = await start(db, n, story_id, broadcast)
             stop = asyncio.Event()
             reset_peak_memory()
             resident = resident_mb()  # the last case's clean-up leaves SQLite's caches grown
             probes = asyncio.create_task(probe(db, stop))
             load = os.getloadavg()[0]
             total, holds, cpu, server_cpu, added = await fan_out(
-                db, item_id, source_id, story_id, batch, server
+                db, item_id, source_id, story_id, batch, server, notice_id
             )
             stop.set()
             reads, writes = await probes
             peak = peak_memory_mb()
-            await forget(db, item_id)  # the next run finds the same story and audience
+            # The next run finds the same story and audience.
+            await (forget(db, item_id) if notice_id is None else forget_notice(db, notice_id))
             result[name] = {
                 "deliveries": added,
                 "total_s": round(total, 3),
@@ -410,17 +445,17 @@ async def measure(database: str, size: int, batch: int | None, single: bool) -> 
                 "growth_mb": round(peak - resident, 1),
             }
             if single:
-                item_id, source_id = await new_item(db, n + 10, story_id)
+                item_id, source_id, notice_id = await start(db, n + 10, story_id, broadcast)
                 stop = asyncio.Event()
                 reset_peak_memory()
                 probes = asyncio.create_task(probe(db, stop))
                 total, _, cpu, server_cpu, added = await fan_out(
-                    db, item_id, source_id, story_id, size + 1, server
+                    db, item_id, source_id, story_id, size + 1, server, notice_id
                 )
                 stop.set()
                 reads, writes = await probes
                 peak = peak_memory_mb()
-                await forget(db, item_id)
+                await (forget(db, item_id) if notice_id is None else forget_notice(db, notice_id))
                 result[name]["one transaction"] = {
                     "deliveries": added,
                     "hold_s": round(total, 3),
@@ -439,7 +474,7 @@ async def measure(database: str, size: int, batch: int | None, single: bool) -> 
 def report(result: dict[str, Any]) -> None:
     size = result["size"]
     print(f"\n{size:,} subscribers (batch {result['batch']}), idle: {result['idle']}")
-    for name in ("first item of a story", "later item of a story"):
+    for name in result["cases"]:
         case = result[name]
         line = (
             f"  {name}: {case['deliveries']:,} deliveries in {case['total_s']} s,"
@@ -466,6 +501,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--batch", type=int, help="chats a batch (default: the backend's)")
     parser.add_argument("--no-single", action="store_true", help="skip the one-transaction run")
+    parser.add_argument("--broadcast", action="store_true", help="measure a /broadcast")
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)  # the child's part
     args = parser.parse_args()
     if args.measure is not None:
@@ -475,6 +511,7 @@ def main() -> None:
                 args.measure,
                 args.batch,
                 not args.no_single,
+                args.broadcast,
             )
         )
         print(json.dumps(result))
@@ -498,6 +535,8 @@ def main() -> None:
                 child += ["--batch", str(args.batch)]
             if args.no_single:
                 child.append("--no-single")
+            if args.broadcast:
+                child.append("--broadcast")
             out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
             report(json.loads(out.strip().splitlines()[-1]))
             if not is_url(target):

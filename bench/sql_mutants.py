@@ -10,7 +10,8 @@ the chosen tests there. A mutant survives when every test still passes.
 
 --rev takes the tree (code and tests) of a commit instead of the working files: how the figures
 "before" in docs/TESTING.md were made. Default tests: tests/test_outbox_promises.py
-tests/test_fanout.py tests/test_storage.py tests/test_alerts.py tests/test_fleet.py.
+tests/test_fanout.py tests/test_broadcast_fanout.py tests/test_storage.py tests/test_alerts.py
+tests/test_fleet.py.
 Prints one line per mutant and the score; exits 1 when a mutant survives. Slow (one pytest run
 per mutant): a run by hand, never in CI.
 """
@@ -31,6 +32,7 @@ SESSIONS = "storage/sessions.py"
 DEFAULT_TESTS = [
     "tests/test_outbox_promises.py",
     "tests/test_fanout.py",
+    "tests/test_broadcast_fanout.py",
     "tests/test_storage.py",
     "tests/test_alerts.py",
     "tests/test_fleet.py",
@@ -157,8 +159,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "walk not urgent first",
         FANOUT,
-        "ORDER BY urgent DESC, next_queue_at, item_id",
-        "ORDER BY next_queue_at, item_id",
+        "ORDER BY 3 DESC, 4, 1, 2 LIMIT 1",
+        "ORDER BY 4, 1, 2 LIMIT 1",
     ),
     (
         "batches not spaced",
@@ -282,9 +284,28 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ),
     (
         "notice to inactive chats",
-        OUTBOX,
-        'FROM subscribers"\n                " WHERE active = 1"\n                " ON CONFLICT (chat_id, notice_id)',
-        'FROM subscribers"\n                " ON CONFLICT (chat_id, notice_id)',
+        FANOUT,
+        'f" WHERE chat_id > ?{bound} AND active = 1"',
+        'f" WHERE chat_id > ?{bound}"',
+    ),
+    # a broadcast's fan-out (storage/fanout.py's notice_fanouts)
+    (
+        "broadcast: cursor does not move",
+        FANOUT,
+        '"UPDATE notice_fanouts SET after_chat = ?"',
+        '"UPDATE notice_fanouts SET after_chat = after_chat + 0 * ?"',
+    ),
+    (
+        "broadcast: cursor past the batch",
+        FANOUT,
+        "(upto, notice_id, after, *fenced)",
+        "(upto + 1, notice_id, after, *fenced)",
+    ),
+    (
+        "broadcast: no cursor kept",
+        FANOUT,
+        '        if more:\n            await conn.execute(\n                "INSERT INTO notice_fanouts"',
+        '        if more and False:\n            await conn.execute(\n                "INSERT INTO notice_fanouts"',
     ),
 ]
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.preferences import MAX_FILTERS
-from storage import Database, notices, outbox, sources, subscribers
+from storage import Database, fanout, notices, outbox, sources, subscribers
 from storage.models import AlertLevel, ChatType, Language, Priority, SourceState, Subscriber
 from storage.subscribers import Keyword
 
@@ -123,20 +123,32 @@ async def unsubscribe(db: Database, chat_id: int) -> bool:
     return await subscribers.deactivate(db, [chat_id], "unsubscribed") > 0
 
 
-async def queue_broadcast(db: Database, text: str, sender: Sender | None = None) -> int:
+async def queue_broadcast(
+    db: Database, text: str, sender: Sender | None = None, batch: int | None = None
+) -> int:
     """Queue `text` for every active subscriber through the alerts outbox, urgent; returns how
-    many chats it was queued for, and wakes `sender` so that it goes out at once.
+    many chats it is queued for (the active subscribers when the fan-out goes on past its
+    first batch), and wakes `sender` so that it goes out at once.
 
-    The notice and all its deliveries are one transaction: a failure queues it for nobody.
-    Raises BroadcastTooLong for a text over MAX_BROADCAST characters, before any write.
+    A fan-out in batches (storage.fanout): the notice, its first `batch` chats (the backend's
+    batch when None) and the cursor of the rest are one transaction, so a failure queues it
+    for nobody and a crash after it loses nobody; the leader's fan-out walker writes the rest
+    in short transactions, looking for it within a second (bot.alerts.fanout), so that no
+    /subscribe or settings change waits behind a whole audience. Raises BroadcastTooLong for
+    a text over MAX_BROADCAST characters, before any write.
     """
     if len(text) > MAX_BROADCAST:
         raise BroadcastTooLong(len(text))
+    rate = float(sender.settings.rate) if sender is not None else outbox.BROADCAST_RATE
     async with db.transaction():
         notice = await notices.create(db, "broadcast", text)
-        count = await outbox.enqueue_notice(db, notice, None, Priority.URGENT)
+        count = await outbox.enqueue_notice(
+            db, notice, None, Priority.URGENT, rate=rate, batch=batch
+        )
     if sender is not None:
         sender.wake()
+    if await fanout.unfinished_notice(db, notice):
+        return (await subscribers.count(db))[1]
     return count
 
 

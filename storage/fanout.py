@@ -18,6 +18,10 @@ deliveries over the sender's rate. The sender takes the pending deliveries by (p
 queue_at, id), so an alert arriving while another is still going out is not queued behind the
 other's tail: from its first batch on, the two share the sender in turns.
 
+A broadcast to every active subscriber (an admin's notice, `enqueue_broadcast`) walks the same
+way, its cursor in `notice_fanouts`: the first batch in the broadcast's transaction, the rest
+by `step`, which takes alerts and broadcasts in one order (urgent first, then `queue_at`).
+
 Who gets an alert is decided when the walk reaches the chat, by the subscriber's settings then
 (a chat that unsubscribed or added a keyword meanwhile is respected). The SQL is the one both
 SQLite and PostgreSQL read (`instr` is rewritten to `strpos` by the PostgreSQL backend).
@@ -180,6 +184,50 @@ async def enqueue_alert(
     return added
 
 
+async def enqueue_broadcast(
+    db: Database,
+    notice_id: int,
+    *,
+    priority: int,
+    now: datetime,
+    rate: float,
+    batch: int | None = None,
+) -> int:
+    """Start delivering notice `notice_id` to every active subscriber: its first `batch`
+    chats now, the rest by `step`. Returns how many deliveries the first batch added.
+
+    Joins the caller's transaction, so the notice, its first deliveries and its cursor
+    commit together. A chat is reached when active at the time the walk reaches it; a chat
+    that already has the notice is skipped (UNIQUE (chat_id, notice_id)), so starting the
+    same notice twice adds nothing. `priority`: the deliveries' (storage.models.Priority).
+    `rate`: the sender's messages per second, which spaces the batches' `queue_at`.
+    `batch`: chats in the first batch, the backend's `BATCH` when None."""
+    queue_at = round(now.timestamp() * 1000)
+    stamp = to_epoch(now)
+    async with db.transaction() as conn:
+        upto, more = await _upper_bound(conn, FIRST_CHAT, batch or batch_size(db))
+        added = await _walk_notice(conn, notice_id, priority, FIRST_CHAT, upto, queue_at, stamp)
+        if more:
+            await conn.execute(
+                "INSERT INTO notice_fanouts"
+                " (notice_id, priority, rate, after_chat, next_queue_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (notice_id) DO NOTHING",
+                (notice_id, priority, rate, upto, _next(queue_at, added, rate), stamp),
+            )
+    return added
+
+
+# Alerts' and broadcasts' unfinished fan-outs in the order `step` walks them: urgent first,
+# then the one whose next batch would go soonest; an alert before a broadcast at a tie.
+_NEXT = """
+    SELECT 0, item_id, urgent, next_queue_at FROM fanouts
+    UNION ALL
+    SELECT 1, notice_id, CASE WHEN priority = 0 THEN 1 ELSE 0 END, next_queue_at
+    FROM notice_fanouts
+    ORDER BY 3 DESC, 4, 1, 2 LIMIT 1
+"""
+
+
 async def step(
     db: Database,
     *,
@@ -214,9 +262,16 @@ async def step(
     async with db.transaction(serial=True) as conn:
         # A follower's poll may be writing an alert's first batch (bot.sharing).
         await one_news_writer(db)
+        cursor = await conn.execute(_NEXT)
+        first = await cursor.fetchone()
+        if first is None:
+            return None
+        if int(first[0]) == 1:
+            return await _step_notice(
+                conn, int(first[1]), stamp, batch or batch_size(db), fence, fenced
+            )
         cursor = await conn.execute(
-            f"SELECT {_FANOUT_COLUMNS} FROM fanouts"
-            " ORDER BY urgent DESC, next_queue_at, item_id LIMIT 1"
+            f"SELECT {_FANOUT_COLUMNS} FROM fanouts WHERE item_id = ?", (int(first[1]),)
         )
         row = await cursor.fetchone()
         if row is None:
@@ -256,19 +311,31 @@ async def step(
 
 
 async def unfinished(db: Database) -> int:
-    """How many alerts are still being fanned out."""
-    rows = await db.reader.execute_fetchall("SELECT count(*) FROM fanouts")
+    """How many alerts and broadcasts are still being fanned out."""
+    rows = await db.reader.execute_fetchall(
+        "SELECT (SELECT count(*) FROM fanouts) + (SELECT count(*) FROM notice_fanouts)"
+    )
     return int(rows[0][0])
 
 
+async def unfinished_notice(db: Database, notice_id: int) -> bool:
+    """Whether the broadcast of notice `notice_id` still has chats to walk."""
+    rows = await db.reader.execute_fetchall(
+        "SELECT count(*) FROM notice_fanouts WHERE notice_id = ?", (notice_id,)
+    )
+    return int(rows[0][0]) > 0
+
+
 async def progress(db: Database) -> FanOutProgress:
-    """The unfinished fan-outs and the chats they have left to walk, for /stats.
+    """The unfinished fan-outs (alerts' and broadcasts') and the chats they have left to walk, for /stats.
 
     A read (no writer waits for it) counting the subscribers past each cursor: 0.27-0.30 s an
     alert whose cursor is at the start or the middle of 1M subscribers on PostgreSQL, at load
     average 11 on 2 shared cores (psql, the bench's 1M schema): fine for an admin's /stats."""
     rows = await db.reader.execute_fetchall(
         "SELECT (SELECT count(*) FROM subscribers s WHERE s.chat_id > f.after_chat) FROM fanouts f"
+        " UNION ALL SELECT (SELECT count(*) FROM subscribers s WHERE s.chat_id > n.after_chat)"
+        " FROM notice_fanouts n"
     )
     return FanOutProgress(len(rows), sum(int(row[0]) for row in rows))
 
@@ -329,4 +396,71 @@ async def _walk(
         bound = "AND s.chat_id <= :upto"
     sql = _WALK.format(upto=bound, family=", ".join(marks))
     cursor = await conn.execute(sql, params)
+    return max(int(cursor.rowcount), 0)
+
+
+async def _step_notice(
+    conn: Any, notice_id: int, stamp: int, batch: int, fence: str, fenced: tuple[Any, ...]
+) -> FanOutStep:
+    """`step` for a broadcast's fan-out (`notice_fanouts`), inside its transaction: the
+    cursor moves (or the row goes, at the last batch) before the batch is written."""
+    cursor = await conn.execute(
+        "SELECT priority, rate, after_chat, next_queue_at FROM notice_fanouts WHERE notice_id = ?",
+        (notice_id,),
+    )
+    row = await cursor.fetchone()
+    priority, rate, after, queue_at = int(row[0]), float(row[1]), int(row[2]), int(row[3])
+    upto, more = await _upper_bound(conn, after, batch)
+    if not more:
+        cursor = await conn.execute(
+            f"DELETE FROM notice_fanouts WHERE notice_id = ? AND after_chat = ?{fence}",
+            (notice_id, after, *fenced),
+        )
+    else:
+        cursor = await conn.execute(
+            "UPDATE notice_fanouts SET after_chat = ?"
+            f" WHERE notice_id = ? AND after_chat = ?{fence}",
+            (upto, notice_id, after, *fenced),
+        )
+    if cursor.rowcount != 1:
+        return FanOutStep(notice_id, 0, done=False, refused=True, notice=True)
+    added = await _walk_notice(conn, notice_id, priority, after, upto, queue_at, stamp)
+    if more:
+        await conn.execute(
+            "UPDATE notice_fanouts SET next_queue_at = ? WHERE notice_id = ?",
+            (_next(queue_at, added, rate), notice_id),
+        )
+    return FanOutStep(notice_id, added, done=not more, notice=True)
+
+
+async def _walk_notice(
+    conn: Any,
+    notice_id: int,
+    priority: int,
+    after: int,
+    upto: int | None,
+    queue_at: int,
+    stamp: int,
+) -> int:
+    """Write the notice's deliveries to the active chats after `after` up to `upto` (None:
+    to the last); returns how many were added."""
+    bound = "" if upto is None else " AND chat_id <= ?"
+    cursor = await conn.execute(
+        "INSERT INTO deliveries (notice_id, chat_id, priority, queue_at, not_before,"
+        " created_at, updated_at)"
+        " SELECT CAST(? AS INTEGER), chat_id, CAST(? AS INTEGER), CAST(? AS INTEGER),"
+        " CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER) FROM subscribers"
+        f" WHERE chat_id > ?{bound} AND active = 1"
+        " ON CONFLICT (chat_id, notice_id) WHERE notice_id IS NOT NULL DO NOTHING",
+        (
+            notice_id,
+            priority,
+            queue_at,
+            stamp,
+            stamp,
+            stamp,
+            after,
+            *(() if upto is None else (upto,)),
+        ),
+    )
     return max(int(cursor.rowcount), 0)

@@ -111,19 +111,21 @@ class StoredItem:
 
 @dataclass(frozen=True)
 class FanOutStep:
-    """One batch of an alert's fan-out: its item, the deliveries it added, whether it was
-    the audience's last, and whether it was refused (nothing written: another walker took
-    the batch, or the walker's worker no longer leads)."""
+    """One batch of an alert's or a broadcast's fan-out: its item (the notice's id when
+    `notice`), the deliveries it added, whether it was the audience's last, and whether it
+    was refused (nothing written: another walker took the batch, or the walker's worker no
+    longer leads)."""
 
     item_id: int
     added: int
     done: bool
     refused: bool = False
+    notice: bool = False
 
 
 @dataclass(frozen=True)
 class FanOutProgress:
-    """The fan-outs not finished yet: how many alerts, and how many chats their walks have
+    """The fan-outs not finished yet: how many alerts and broadcasts, and how many chats their walks have
     still to reach (every chat past each one's cursor, active or not)."""
 
     alerts: int

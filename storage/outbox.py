@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
+from storage import fanout
 from storage.database import Database
 from storage.items import ITEM_COLUMNS, item_from_row
 from storage.models import (
@@ -55,21 +56,32 @@ async def record_outcomes(
         )
 
 
+# The sender's rate (messages per second) a broadcast's batches are spaced by when the caller
+# does not say: the default `[alerts] messages_per_second`.
+BROADCAST_RATE = 25.0
+
+
 async def enqueue_notice(
-    db: Database, notice_id: int, chat_ids: Sequence[int] | None, priority: int
+    db: Database,
+    notice_id: int,
+    chat_ids: Sequence[int] | None,
+    priority: int,
+    *,
+    rate: float = BROADCAST_RATE,
+    batch: int | None = None,
 ) -> int:
-    """Deliver a notice to these chats, or to every active subscriber when None."""
+    """Deliver a notice to these chats, or to every active subscriber when None; returns the
+    deliveries added now.
+
+    To every subscriber it is a fan-out in batches (storage.fanout.enqueue_broadcast): the
+    first `batch` chats in this transaction, the rest by the leader's walker, `rate` (the
+    sender's messages per second) spacing the batches' queue order."""
+    if chat_ids is None:
+        return await fanout.enqueue_broadcast(
+            db, notice_id, priority=priority, now=datetime.now(UTC), rate=rate, batch=batch
+        )
     now = int(time.time())
     async with db.transaction() as conn:
-        if chat_ids is None:
-            cursor = await conn.execute(
-                "INSERT INTO deliveries (notice_id, chat_id, priority, queue_at, not_before,"
-                " created_at, updated_at) SELECT ?, chat_id, ?, ?, ?, ?, ? FROM subscribers"
-                " WHERE active = 1"
-                " ON CONFLICT (chat_id, notice_id) WHERE notice_id IS NOT NULL DO NOTHING",
-                (notice_id, priority, now * 1000, now, now, now),
-            )
-            return max(cursor.rowcount, 0)
         return await conn.executemany(
             "INSERT INTO deliveries (notice_id, chat_id, priority, queue_at, not_before,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -214,15 +226,14 @@ async def break_notice(
     worker: str | None = None,
 ) -> int:
     """Stop every unsent delivery of the notices of this kind and text (a broadcast Telegram
-    refuses); how many were stopped. `refused`, `worker`: as for `break_item`."""
-    return await _break(
-        db,
-        "notice_id IN (SELECT id FROM notices WHERE kind = ? AND body = ?)",
-        (kind, body),
-        reason,
-        refused,
-        worker,
-    )
+    refuses), and the fan-out of those still being walked, so that no later batch queues the
+    refused text again; how many were stopped. `refused`, `worker`: as for `break_item`."""
+    notices = "SELECT id FROM notices WHERE kind = ? AND body = ?"
+    async with db.transaction() as conn:
+        await conn.execute(
+            f"DELETE FROM notice_fanouts WHERE notice_id IN ({notices})", (kind, body)
+        )
+        return await _break(db, f"notice_id IN ({notices})", (kind, body), reason, refused, worker)
 
 
 async def _break(
