@@ -6,7 +6,7 @@ and chat, levels, sources, keywords, quiet hours, what a claim takes, what an ou
 so each mutant below changes one clause the way a slip would, in a copy of the tree, and runs
 the chosen tests there. A mutant survives when every test still passes.
 
-    .venv/bin/python bench/sql_mutants.py [--rev=COMMIT] [TEST_FILE ...]
+    .venv/bin/python bench/sql_mutants.py [--rev=COMMIT] [--only=NAME_PREFIX] [TEST_FILE ...]
 
 --rev takes the tree (code and tests) of a commit instead of the working files: how the figures
 "before" in docs/TESTING.md were made. Default tests: tests/test_outbox_promises.py
@@ -254,16 +254,22 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     (
         "break: in flight kept",
         OUTBOX,
-        "WHERE item_id = ? AND state IN ('pending', 'sending')",
-        "WHERE item_id = ? AND state IN ('pending')",
+        " WHERE state IN ('pending', 'sending') AND {which}\"",
+        " WHERE state IN ('pending') AND {which}\"",
     ),
     (
         "break: other items",
         OUTBOX,
-        "WHERE item_id = ? AND state IN",
-        "WHERE item_id >= ? AND state IN",
+        'return await _break(db, "item_id = ?"',
+        'return await _break(db, "item_id >= ?"',
     ),
-    ("break: reason uncut", OUTBOX, "(reason[:300], now, item_id)", "(reason, now, item_id)"),
+    ("break: reason uncut", OUTBOX, "(reason[:300], now, *args)", "(reason, now, *args)"),
+    (
+        "break: fan-out walked on",
+        OUTBOX,
+        'await conn.execute("DELETE FROM fanouts WHERE item_id = ?", (item_id,))',
+        "pass",
+    ),
     (
         "backlog: sending left out",
         OUTBOX,
@@ -374,12 +380,14 @@ def _copy_tree(target: Path, rev: str | None) -> None:
 
 def main(argv: list[str]) -> int:
     rev = next((a.removeprefix("--rev=") for a in argv if a.startswith("--rev=")), None)
-    tests = [a for a in argv if not a.startswith("--rev=")] or DEFAULT_TESTS
+    only = next((a.removeprefix("--only=") for a in argv if a.startswith("--only=")), "")
+    tests = [a for a in argv if not a.startswith("--")] or DEFAULT_TESTS
+    mutants = [m for m in MUTANTS if m[0].startswith(only)]
     survivors = 0
     with tempfile.TemporaryDirectory(prefix="ajil-sql-mutants-") as tmp:
         tree = Path(tmp)
         _copy_tree(tree, rev)
-        for name, file, text, replacement in MUTANTS:
+        for name, file, text, replacement in mutants:
             path = tree / file
             original = path.read_text(encoding="utf-8")
             if original.count(text) != 1:
@@ -404,10 +412,10 @@ def main(argv: list[str]) -> int:
                 why = f"  (equivalent: {EQUIVALENT[name]})"
             verdict = "killed " if killed else "same   " if name in EQUIVALENT else "SURVIVED"
             print(f"{verdict} {name}{why}", flush=True)
-    total = len(MUTANTS) - len(EQUIVALENT)
+    total = len(mutants) - len({m[0] for m in mutants} & EQUIVALENT.keys())
     print(
         f"{total - survivors}/{total} killed ({100 * (total - survivors) / total:.0f} %),"
-        f" {len(EQUIVALENT)} equivalent"
+        f" {len(mutants) - total} equivalent"
     )
     return 1 if survivors else 0
 

@@ -212,9 +212,12 @@ async def break_item(
     `refused` is the outcome of the delivery Telegram refused (state broken, its attempts,
     Telegram's reason): it is written in the same transaction, as `record_outcomes` writes it
     (fenced by `worker`), so that row carries its own try rather than being swept with the
-    deliveries never tried, and it is not counted among the stopped.
+    deliveries never tried, and it is not counted among the stopped. The item's fan-out, if
+    its audience is still being walked, ends too: no later batch queues the refused message.
     """
-    return await _break(db, "item_id = ?", (item_id,), reason, refused, worker)
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM fanouts WHERE item_id = ?", (item_id,))
+        return await _break(db, "item_id = ?", (item_id,), reason, refused, worker)
 
 
 async def break_notice(

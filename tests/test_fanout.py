@@ -410,3 +410,19 @@ async def test_a_batch_that_cannot_be_written_is_tried_again(db: Database) -> No
         logging.getLogger("bot.alerts.fanout").removeHandler(handler)
     assert await _deliveries(db) == [(item, n) for n in range(1, 8)]
     assert await fanout.unfinished(db) == 0
+
+
+async def test_a_refused_alert_stops_its_walk(db: Database) -> None:
+    """Telegram refuses the alert's text (the sender breaks the item): the chats its fan-out
+    has not reached yet must not be queued the refused message by the walker's later batches."""
+    source = await _source(db)
+    await subscribers.add_many(db, [(c, "private", "ar") for c in range(1, 11)])
+    item = await _item(db, source, 1)
+    assert await _alert(db, item, source, batch=3) == 3
+    assert await outbox.break_item(db, item, "Bad Request: can't parse entities") == 3
+    assert await fanout.unfinished(db) == 0
+    assert await _walker(db, batch=3).drain() == 0
+    rows = await db.reader.execute_fetchall(
+        "SELECT state, count(*) FROM deliveries GROUP BY state ORDER BY state"
+    )
+    assert [(r[0], r[1]) for r in rows] == [("broken", 3)]
