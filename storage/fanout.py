@@ -333,11 +333,13 @@ async def progress(db: Database) -> FanOutProgress:
     alert whose cursor is at the start or the middle of 1M subscribers on PostgreSQL, at load
     average 11 on 2 shared cores (psql, the bench's 1M schema): fine for an admin's /stats."""
     rows = await db.reader.execute_fetchall(
-        "SELECT (SELECT count(*) FROM subscribers s WHERE s.chat_id > f.after_chat) FROM fanouts f"
-        " UNION ALL SELECT (SELECT count(*) FROM subscribers s WHERE s.chat_id > n.after_chat)"
+        "SELECT 0, (SELECT count(*) FROM subscribers s WHERE s.chat_id > f.after_chat)"
+        " FROM fanouts f"
+        " UNION ALL SELECT 1, (SELECT count(*) FROM subscribers s WHERE s.chat_id > n.after_chat)"
         " FROM notice_fanouts n"
     )
-    return FanOutProgress(len(rows), sum(int(row[0]) for row in rows))
+    broadcasts = sum(1 for row in rows if row[0])
+    return FanOutProgress(len(rows) - broadcasts, sum(int(row[1]) for row in rows), broadcasts)
 
 
 def batch_size(db: Database) -> int:

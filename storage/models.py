@@ -125,11 +125,12 @@ class FanOutStep:
 
 @dataclass(frozen=True)
 class FanOutProgress:
-    """The fan-outs not finished yet: how many alerts and broadcasts, and how many chats their walks have
-    still to reach (every chat past each one's cursor, active or not)."""
+    """The fan-outs not finished yet: how many alerts and how many broadcasts, and how many
+    chats their walks have still to reach (every chat past each one's cursor, active or not)."""
 
     alerts: int
     chats_left: int
+    broadcasts: int = 0
 
 
 @dataclass(frozen=True)

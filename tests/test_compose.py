@@ -292,3 +292,23 @@ def test_stats_show_the_fan_outs_still_walking_only_when_there_are_some() -> Non
         assert "📤" not in quiet.text
     one = views.stats(10, 9, {}, pending, [], config, "en", FanOutProgress(1, 1), NOW)
     assert "Being fanned out: 1 alert, 1 chat still to reach" in visible_text(one.text)
+
+
+def test_stats_name_broadcasts_being_fanned_out_apart_from_alerts() -> None:
+    config = _config_with_title("أخبار")
+    expected = {
+        # (alerts, broadcasts) → the counted part of the line
+        (0, 1): {"ar": "قيد التوزيع: رسالة جماعية واحدة،", "en": "Being fanned out: 1 broadcast,"},
+        (3, 2): {
+            "ar": "قيد التوزيع: 3 تنبيهات ورسالتان جماعيتان،",
+            "fr": "En cours de distribution : 3 alertes et 2 diffusions,",
+            "en": "Being fanned out: 3 alerts and 2 broadcasts,",
+        },
+    }
+    marks = str.maketrans("", "", "\u200e\u200f\u2066\u2067\u2068\u2069")
+    for (alerts, broadcasts), texts in expected.items():
+        walking = FanOutProgress(alerts=alerts, chats_left=10, broadcasts=broadcasts)
+        for language, part in texts.items():
+            shown = views.stats(10, 9, {}, (0, None), [], config, language, walking, NOW)
+            assert_accepted(shown)
+            assert part in visible_text(shown.text).translate(marks)

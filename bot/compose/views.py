@@ -237,9 +237,12 @@ def stats(
         ", ".join(f"{state.value} {count}" for state, count in outcomes.items() if count) or "0"
     )
     text = t("stats", total=total, active=active, outcomes=summary, pending=count, oldest=age)
-    if walking is not None and walking.alerts:
-        alerts = t.n("n-alerts", walking.alerts)
-        text += "\n" + t("stats-fanouts", alerts=alerts, chats=t.n("n-chats", walking.chats_left))
+    if walking is not None and (walking.alerts or walking.broadcasts):
+        what = [t.n("n-alerts", walking.alerts)] if walking.alerts else []
+        if walking.broadcasts:
+            what.append(t.n("n-broadcasts", walking.broadcasts))
+        both = what[0] if len(what) == 1 else t("fanouts-both", alerts=what[0], broadcasts=what[1])
+        text += "\n" + t("stats-fanouts", alerts=both, chats=t.n("n-chats", walking.chats_left))
     health = sources_status(config, states, set(), language, config.schedule.zone)
     return Outgoing(fit(lines(language, text) + "\n" + health.text), silent=True)
 
