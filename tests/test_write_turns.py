@@ -9,6 +9,7 @@ lease runs on an injected clock; the `until` guards only turn a hang into a fail
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -174,6 +175,49 @@ async def test_a_leader_whose_renewal_is_stuck_stops_before_its_lease_can_pass(
     # The renewal came back too late to lead on (its lease would end 2 s from now): no
     # second term started on it.
     assert duties.started == 1 and not leader.leading
+
+
+async def test_the_lease_is_renewed_while_the_event_loop_is_blocked(db: Database) -> None:
+    """A worker's event loop that runs nothing for a while (thousands of updates in flight,
+    a CPU-bound step) does not delay the lease's renewal: it is made in a thread of its own,
+    on a connection of its own. Here the loop is blocked outright, by a synchronous wait in
+    this coroutine that ends only once the database shows the renewal."""
+    duties = Duties()
+    leader = Leadership(db, duties, worker="A", renew_every=0.2, try_every=0.2)
+    stop = asyncio.Event()
+    run = asyncio.create_task(leader.run(stop))
+    observer = leases.Aside(db.target, name="observer")
+    await observer.open()
+
+    async def read(on: Database) -> tuple[str, int, int]:
+        rows = await on.reader.execute_fetchall(
+            "SELECT holder, expires_at, since FROM leases WHERE name = 'leader'"
+        )
+        return (str(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else ("", 0, 0)
+
+    try:
+        await until(lambda: leader.leading, 30, "the lead")
+        holder, expires, since = await asyncio.wrap_future(observer.run(read))
+        assert holder == "A"
+        renewed = None
+        for _ in range(300):  # a guard (30 s): the renewal comes within about a second
+            seen = observer.run(read).result(timeout=30)
+            if seen[1] > expires:
+                renewed = seen
+                break
+            time.sleep(0.1)  # noqa: ASYNC251 (on purpose: the event loop runs nothing meanwhile)
+        assert renewed is not None, "no renewal while the event loop was blocked"
+        assert renewed[0] == "A" and renewed[2] == since  # the same term, renewed
+        # Back on the loop, the renewals seen meanwhile keep the lead: it never flapped.
+        await until(lambda: leader.valid(), 30, "the fence")
+        assert leader.leading and duties.started == 1 and duties.stopped == 0
+    finally:
+        await observer.close()
+        stop.set()
+        await asyncio.wait_for(run, 60)
+    assert duties.stopped == 1
+    # The lease was given up at the stop.
+    assert await leases.holder(db, leases.LEADER, int(time.time())) is None
 
 
 async def test_independent_transactions_run_at_once_on_postgresql_only(db: Database) -> None:
