@@ -19,6 +19,7 @@ from bot.fleet import Leadership
 from bot.preferences import MAX_FILTERS
 from storage import Database, leases, meta, subscribers
 from storage.postgres import WRITERS
+from storage.sqlite import GATE as sqlite_gate
 from tests.live import until
 
 T0 = 1_800_000_000  # epoch seconds
@@ -218,6 +219,45 @@ async def test_the_lease_is_renewed_while_the_event_loop_is_blocked(db: Database
     assert duties.stopped == 1
     # The lease was given up at the stop.
     assert await leases.holder(db, leases.LEADER, int(time.time())) is None
+
+
+async def test_the_lease_on_its_own_sqlite_connection_goes_before_the_process_writes(
+    db: Database,
+) -> None:
+    """On SQLite the renewal's own connection would compete for the file's lock with the
+    process's back-to-back writes through the busy handler's sleeps; the process's writes
+    wait for it instead (storage.sqlite's gate)."""
+    if not db.one_writer:
+        pytest.skip("SQLite's file lock; PostgreSQL's lease has its own row and connection")
+    aside = leases.Aside(db.target)
+    await aside.open()
+    try:
+        async with Held(db, 1):  # a write in flight: the lease must wait for it
+            renewal = asyncio.wrap_future(
+                aside.run(
+                    lambda on: _renew_counting(on, leases.LEADER, "A", T0, 8),
+                )
+            )
+            key = str(db.target.resolve())  # type: ignore[union-attr]
+            await until(lambda: sqlite_gate.wanted(key), 30, "the renewal waiting")
+            writes = [asyncio.create_task(meta.put(db, f"queued{n}", "x")) for n in range(5)]
+            for _ in range(5):
+                await asyncio.sleep(0)
+        # The renewal saw none of the writes queued after it began to wait.
+        assert await renewal == 0
+        await asyncio.gather(*writes)
+    finally:
+        await aside.close()
+
+
+async def _renew_counting(db: Database, name: str, holder: str, now: int, ttl: int) -> int:
+    """The lease taken, and how many of the queued writes were in before it, in one
+    transaction."""
+    async with db.transaction(priority=True) as conn:
+        assert await leases.acquire(db, name, holder, now, ttl) is not None
+        rows = await conn.execute("SELECT count(*) FROM meta WHERE key LIKE 'queued%'")
+        (row,) = await rows.fetchall()
+        return int(row[0])
 
 
 async def test_independent_transactions_run_at_once_on_postgresql_only(db: Database) -> None:
