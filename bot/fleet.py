@@ -152,8 +152,8 @@ class Leadership:
             if lease is None and not holding:
                 lease = await self._take_from_the_dead(db, now)
         except Exception as exc:  # the database is away: the caller decides
-            return _Attempt(started, now, None, exc)
-        return _Attempt(started, now, lease, None)
+            return _Attempt(started, now, None, exc, self._clock())
+        return _Attempt(started, now, lease, None, self._clock())
 
     async def _apply(self, attempt: _Attempt) -> float:
         """Act on an attempt's outcome in this event loop; the seconds to the next attempt."""
@@ -169,9 +169,12 @@ class Leadership:
         # `now` was floored to whole seconds: count from it, so that the fence never outlives
         # the lease in the database.
         until = attempt.now + self.ttl - self.margin
-        took = self._clock() - attempt.started
-        if took >= self.renew_every:  # the sign of an overloaded worker or database
+        took = attempt.ended - attempt.started
+        if took >= self.renew_every:  # the sign of an overloaded database (or worker)
             log.warning("leadership: the lease took %.1f s to take or renew", took)
+        late = self._clock() - attempt.ended
+        if late >= self.renew_every:  # the event loop is that far behind: the fence's margin
+            log.warning("leadership: the event loop heard of the lease %.1f s late", late)
         if self._clock() >= until:  # it came back too late to act on: take it afresh
             if self.leading:
                 await self._lose("its lease was renewed too late")
@@ -315,12 +318,14 @@ class Leadership:
 @dataclass(frozen=True)
 class _Attempt:
     """One attempt to take or renew the lease: when it started (the clock's seconds, and
-    floored), the lease it got (None: another worker holds it), or the error it met."""
+    floored), the lease it got (None: another worker holds it), or the error it met, and
+    when it ended (the clock's seconds)."""
 
     started: float
     now: int
     lease: leases.Lease | None
     error: Exception | None
+    ended: float
 
 
 class LeaderDuties:
