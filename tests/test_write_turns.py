@@ -221,6 +221,52 @@ async def test_the_lease_is_renewed_while_the_event_loop_is_blocked(db: Database
     assert await leases.holder(db, leases.LEADER, int(time.time())) is None
 
 
+async def test_a_stuck_event_loop_stops_the_renewals(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A loop that runs nothing for `stalled_after` seconds is stuck, not busy: the lease's
+    thread stops renewing, so that the lease passes to a worker that can lead, and the
+    stuck one, once it runs again, finds its fence down and stops its duties."""
+    caplog.set_level("WARNING", logger="bot.fleet")
+    duties = Duties()
+    leader = Leadership(
+        db,
+        duties,
+        worker="A",
+        ttl=2,
+        margin=0.5,
+        renew_every=0.1,
+        try_every=0.1,
+        stalled_after=0.5,
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(leader.run(stop))
+    observer = leases.Aside(db.target, name="observer")
+    await observer.open()
+
+    async def expires(on: Database) -> int:
+        rows = await on.reader.execute_fetchall("SELECT expires_at FROM leases")
+        return int(rows[0][0])
+
+    try:
+        await until(lambda: leader.leading, 30, "the lead")
+        stuck = None
+        for _ in range(300):  # a guard (30 s); synchronous: the loop runs nothing meanwhile
+            if any("has been stuck" in r.getMessage() for r in caplog.records):
+                stuck = observer.run(expires).result(timeout=30)
+                break
+            time.sleep(0.1)  # noqa: ASYNC251 (on purpose)
+        assert stuck is not None, "the renewals went on while the event loop was stuck"
+        while time.time() < stuck + 1:  # past the lease's end, the loop still stuck
+            time.sleep(0.1)  # noqa: ASYNC251 (on purpose)
+        assert observer.run(expires).result(timeout=30) == stuck  # not renewed meanwhile
+        await until(lambda: duties.stopped >= 1, 30, "the duties stopped")
+    finally:
+        await observer.close()
+        stop.set()
+        await asyncio.wait_for(run, 60)
+
+
 async def test_the_lease_on_its_own_sqlite_connection_goes_before_the_process_writes(
     db: Database,
 ) -> None:
