@@ -248,7 +248,11 @@ class Leadership:
             quiet = False
             attempt = await self._try(db, holding)
             holding = attempt.lease is not None
-            report(attempt)
+            try:
+                report(attempt)
+            except RuntimeError:  # the worker's loop has closed (`run` was cancelled there)
+                log.warning("leadership: the event loop of %s is closed; renewals end", self.worker)
+                return
             await asyncio.sleep(self.renew_every if holding else self.try_every)
 
     async def run(self, stop: asyncio.Event) -> None:
