@@ -10,8 +10,12 @@ the dead leader's claimed deliveries back in the queue. A leader that cannot ren
 (paused, cut off from the database, its renewal stuck) stops acting MARGIN seconds before its
 lease can pass to another worker: `valid()` is the fence its sender and its fan-out walker
 check, and `run` stops every duty then, without waiting for the renewal to come back. The
-renewal itself never queues behind the worker's command writes (storage.leases: a priority
-transaction).
+renewal itself waits for nothing else the worker does: `run` takes and renews the lease in a
+thread of its own, with its own event loop and its own connection (storage.leases.Aside), and
+hands each outcome to the worker's event loop, which starts or stops the duties and moves the
+fence. A busy event loop (32 updates at once, a queue of webhook updates) so no longer makes
+the lease pass; a stuck one (no report run for `stalled_after` seconds, the lease's length)
+stops the renewals, so that a worker that can lead takes over.
 
 On PostgreSQL an advisory lock held by a session could replace the lease row; the lease keeps
 one mechanism for both backends and a fence the sender can check without a round trip.
@@ -27,6 +31,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -108,6 +113,7 @@ class Leadership:
         try_every: float = TRY_EVERY,
         margin: float = MARGIN,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        stalled_after: float | None = None,
     ) -> None:
         self.db = db
         self.duties = duties
@@ -121,35 +127,54 @@ class Leadership:
         self._until: float | None = None  # when this worker must stop acting as the leader
         self.leading = False
         self.terms = 0  # how many times this worker took the lead
+        # `run`: main loop stuck this long (no report run): the renewals pause (see `_keep`).
+        self.stalled_after = float(ttl) if stalled_after is None else stalled_after
+        self._heard = time.monotonic()  # when the main loop last ran a report of `_keep`
+        self._aside: leases.Aside | None = None
 
     def valid(self) -> bool:
         """Whether this worker may still act as the leader now (the sender's fence)."""
         return self._until is not None and self._clock() < self._until
 
     async def step(self) -> float:
-        """One attempt to take or renew the lease, starting or stopping the duties as it goes;
-        returns the seconds to wait before the next attempt."""
+        """One attempt to take or renew the lease on `db`, in this event loop, starting or
+        stopping the duties as it goes; returns the seconds to wait before the next attempt.
+        (`run` makes its attempts in its own thread instead: see `_keep`.)"""
+        return await self._apply(await self._try(self.db, self.leading))
+
+    async def _try(self, db: Database, holding: bool) -> _Attempt:
+        """Take or renew the lease on `db` (`holding`: whether the last attempt had it, so
+        a dead holder of this machine is not looked for); never raises."""
         started = self._clock()
         now = int(started)
         try:
-            lease = await leases.acquire(self.db, leases.LEADER, self.worker, now, self.ttl)
-            if lease is None and not self.leading:
-                lease = await self._take_from_the_dead(now)
-        except Exception as exc:  # the database is away: keep the lead only while it is valid
-            log.warning("leadership: cannot reach the lease (%s)", exc)
+            lease = await leases.acquire(db, leases.LEADER, self.worker, now, self.ttl)
+            if lease is None and not holding:
+                lease = await self._take_from_the_dead(db, now)
+        except Exception as exc:  # the database is away: the caller decides
+            return _Attempt(started, now, None, exc, self._clock())
+        return _Attempt(started, now, lease, None, self._clock())
+
+    async def _apply(self, attempt: _Attempt) -> float:
+        """Act on an attempt's outcome in this event loop; the seconds to the next attempt."""
+        if attempt.error is not None:  # keep the lead only while it is valid
+            log.warning("leadership: cannot reach the lease (%s)", attempt.error)
             if self.leading and not self.valid():
                 await self._lose("its lease could not be renewed in time")
             return self.try_every
-        if lease is None:
+        if attempt.lease is None:
             if self.leading:
                 await self._lose("another worker holds the lease")
             return self.try_every
         # `now` was floored to whole seconds: count from it, so that the fence never outlives
         # the lease in the database.
-        until = now + self.ttl - self.margin
-        took = self._clock() - started
-        if took >= self.renew_every:  # the sign of an overloaded worker or database
+        until = attempt.now + self.ttl - self.margin
+        took = attempt.ended - attempt.started
+        if took >= self.renew_every:  # the sign of an overloaded database (or worker)
             log.warning("leadership: the lease took %.1f s to take or renew", took)
+        late = self._clock() - attempt.ended
+        if late >= self.renew_every:  # the event loop is that far behind: the fence's margin
+            log.warning("leadership: the event loop heard of the lease %.1f s late", late)
         if self._clock() >= until:  # it came back too late to act on: take it afresh
             if self.leading:
                 await self._lose("its lease was renewed too late")
@@ -158,23 +183,24 @@ class Leadership:
         if not self.leading:
             self.leading = True
             self.terms += 1
-            gone = [name for name in (lease.previous, self.worker) if name]
-            log.info("leadership: %s leads (after %s)", self.worker, lease.previous or "nobody")
+            previous = attempt.lease.previous
+            gone = [name for name in (previous, self.worker) if name]
+            log.info("leadership: %s leads (after %s)", self.worker, previous or "nobody")
             try:
                 await self.duties.start(gone)
             except Exception as exc:  # half-started duties are no leader: hand over, try again
                 log.error("leadership: %s cannot start leading (%s); hands over", self.worker, exc)
                 await self._lose("its duties could not start")
                 with suppress(Exception):
-                    await leases.release(self.db, leases.LEADER, self.worker)
+                    await self._release()
                 return self.try_every
         return self.renew_every
 
-    async def _take_from_the_dead(self, now: int) -> leases.Lease | None:
-        holder = await leases.holder(self.db, leases.LEADER, now)
+    async def _take_from_the_dead(self, db: Database, now: int) -> leases.Lease | None:
+        holder = await leases.holder(db, leases.LEADER, now)
         if holder is None or not gone_here(holder):
             return None
-        if not await leases.take_from(self.db, leases.LEADER, self.worker, holder, now, self.ttl):
+        if not await leases.take_from(db, leases.LEADER, self.worker, holder, now, self.ttl):
             return None
         log.info(
             "leadership: %s is gone (its process has ended); not waiting for its lease", holder
@@ -187,44 +213,123 @@ class Leadership:
         self._until = None
         await self.duties.stop()
 
-    async def _attempt(self) -> float:
-        """One `step`; while it runs, a leader whose fence falls (the renewal has not come
-        back) stops its duties at once, before its lease can pass to another worker."""
-        attempt = asyncio.ensure_future(self.step())
-        try:
-            while self.leading and self._until is not None:
-                left = self._until - self._clock()
-                if left <= 0:
-                    await self._lose("its lease could not be renewed in time")
-                    break
-                timer = asyncio.ensure_future(self._sleep(left))
-                await asyncio.wait({attempt, timer}, return_when=asyncio.FIRST_COMPLETED)
-                timer.cancel()
-                if attempt.done():
-                    break
-            return await attempt
-        finally:
-            attempt.cancel()  # when this is cancelled itself; a no-op once the step is done
+    async def _release(self) -> None:
+        """Give the lease up: through the renewals' own connection while `run` has one."""
+        aside = self._aside
+        if aside is not None and aside.db is not None:
+            await asyncio.wrap_future(
+                aside.run(lambda db: leases.release(db, leases.LEADER, self.worker))
+            )
+        else:
+            await leases.release(self.db, leases.LEADER, self.worker)
+
+    async def _keep(self, db: Database, report: Callable[[_Attempt], object]) -> None:
+        """The renewals, in the lease's own thread and loop (storage.leases.Aside): take or
+        renew every `renew_every` seconds while the last attempt had the lease, every
+        `try_every` while not, and `report` each outcome to the main loop. While the main
+        loop has run none of the reports for `stalled_after` seconds (it is stuck, not just
+        busy), no renewal is made: the lease passes to a worker that can use it, and this
+        one's fence (on the main loop) has fallen by the time it runs again."""
+        holding = False
+        quiet = False
+        while True:
+            if time.monotonic() - self._heard > self.stalled_after:
+                if not quiet:
+                    log.warning(
+                        "leadership: the event loop of %s has been stuck for %.0f s; "
+                        "the lease is not renewed",
+                        self.worker,
+                        time.monotonic() - self._heard,
+                    )
+                    quiet = True
+                holding = False
+                await asyncio.sleep(self.try_every)
+                continue
+            quiet = False
+            attempt = await self._try(db, holding)
+            holding = attempt.lease is not None
+            try:
+                report(attempt)
+            except RuntimeError:  # the worker's loop has closed (`run` was cancelled there)
+                log.warning("leadership: the event loop of %s is closed; renewals end", self.worker)
+                return
+            await asyncio.sleep(self.renew_every if holding else self.try_every)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lead or wait until `stop`; then stop the duties and give the lease up at once, so
-        that another worker leads without waiting it out. Raises when a duty dies."""
+        that another worker leads without waiting it out. The lease is taken and renewed in
+        a thread of its own, on a connection of its own (`_keep`); this loop acts on each
+        outcome, and a leader whose fence falls before a renewal comes back stops its duties
+        at once, before its lease can pass to another worker. Raises when a duty dies, and
+        StorageError when the lease's connection cannot be opened."""
+        loop = asyncio.get_running_loop()
+        outcomes: asyncio.Queue[_Attempt] = asyncio.Queue()
+
+        def heard(attempt: _Attempt) -> None:  # in this loop
+            self._heard = time.monotonic()
+            outcomes.put_nowait(attempt)
+
+        def report(attempt: _Attempt) -> None:  # in the lease's thread
+            loop.call_soon_threadsafe(heard, attempt)
+
+        aside = leases.Aside(self.db.target)
+        await aside.open()
+        self._aside = aside
+        self._heard = time.monotonic()
+        keeping = asyncio.wrap_future(aside.run(lambda db: self._keep(db, report)))
+        stopping = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
-                wait = await self._attempt()
+                waits: set[asyncio.Future[Any]] = {keeping, stopping}
+                if self.leading and self._until is not None:
+                    left = self._until - self._clock()
+                    if left <= 0:
+                        await self._lose("its lease could not be renewed in time")
+                        continue
+                    waits.add(asyncio.ensure_future(self._sleep(left)))
+                getting = asyncio.ensure_future(outcomes.get())
+                waits.add(getting)
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for waiting in waits - {keeping, stopping}:
+                        if not waiting.done():
+                            waiting.cancel()
+                if keeping.done():  # the renewals ended: their error, or a bug
+                    keeping.result()
+                    raise RuntimeError("the lease's renewals stopped")
+                if getting.done() and not getting.cancelled():
+                    await self._apply(getting.result())
                 if self.leading:
                     self.duties.check()
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), wait)
         finally:
-            if self.leading:
-                self.leading = False
-                self._until = None
-                await self.duties.stop()
-                try:
-                    await leases.release(self.db, leases.LEADER, self.worker)
-                except Exception as exc:  # the lease then expires on its own
-                    log.warning("leadership: cannot give the lease up (%s)", exc)
+            stopping.cancel()
+            keeping.cancel()  # no renewal after this
+            try:
+                if self.leading:
+                    self.leading = False
+                    self._until = None
+                    await self.duties.stop()
+                    try:
+                        await self._release()
+                    except Exception as exc:  # the lease then expires on its own
+                        log.warning("leadership: cannot give the lease up (%s)", exc)
+            finally:
+                self._aside = None
+                await aside.close()
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One attempt to take or renew the lease: when it started (the clock's seconds, and
+    floored), the lease it got (None: another worker holds it), or the error it met, and
+    when it ended (the clock's seconds)."""
+
+    started: float
+    now: int
+    lease: leases.Lease | None
+    error: Exception | None
+    ended: float
 
 
 class LeaderDuties:

@@ -8,14 +8,25 @@ callers' clocks, so the workers' clocks must agree to within the margin the call
 
 The leader lease's writes are `priority` transactions (storage.database): a renewal must not
 queue behind the process's backlog of command writes, or the lease passes while its holder
-is alive and leadership flaps under load.
+is alive and leadership flaps under load. A running worker goes further: it renews through
+`Aside`, a connection of its own in a thread with its own event loop, so that a renewal
+waits neither for the writes nor for the worker's event loop (thousands of updates in
+flight make each await of the main loop a turn of every task ready to run).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
 from storage.database import Database
+
+T = TypeVar("T")
 
 LEADER = "leader"
 
@@ -88,3 +99,67 @@ async def holder(db: Database, name: str, now: int) -> str | None:
     )
     row = await cursor.fetchone()
     return str(row[0]) if row else None
+
+
+class Aside:
+    """A `Database` of its own, opened on `target` (the same SQLite file, with its busy
+    timeout and WAL, or the same PostgreSQL URL: its own connections), used only from a
+    thread of its own that runs its own event loop: what runs there never waits for the
+    caller's event loop, however busy that is.
+
+    `open` (raises StorageError like `Database.open`), then `run` jobs, then `close`.
+    """
+
+    def __init__(self, target: Path | str, name: str = "ajil-lease") -> None:
+        self.target = target
+        self.loop = asyncio.new_event_loop()
+        self.db: Database | None = None
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.close()
+
+    async def open(self) -> None:
+        """Start the thread and open the database there."""
+        self._thread.start()
+        try:
+            self.db = await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(Database.open(self.target), self.loop)
+            )
+        except BaseException:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            raise
+
+    def run(self, job: Callable[[Database], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        """Run `job(db)` in the thread's loop; its future, for any thread (wrap it with
+        asyncio.wrap_future to await it)."""
+        db = self.db
+        if db is None:
+            raise RuntimeError("Aside.run before open")
+
+        async def call() -> T:
+            return await job(db)
+
+        return asyncio.run_coroutine_threadsafe(call(), self.loop)
+
+    async def close(self) -> None:
+        """Close the database (what runs there first ends or is cancelled) and the thread."""
+        if self.db is not None:
+            db, self.db = self.db, None
+
+            async def shut() -> None:
+                current = asyncio.current_task()
+                others = [task for task in asyncio.all_tasks() if task is not current]
+                for task in others:
+                    task.cancel()
+                await asyncio.gather(*others, return_exceptions=True)
+                await db.close()
+
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(shut(), self.loop))
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            await asyncio.to_thread(self._thread.join)

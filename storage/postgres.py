@@ -226,7 +226,9 @@ class PostgresDatabase(Database):
             async with pool.acquire() as conn:
                 await _migrate(conn, where, migrations)
             # A pool of one rather than a bare connection: it reconnects after a lost one.
-            lease_pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+            # Opened at its first use: a running worker renews its lease through a Database
+            # of its own (storage.leases.Aside), whose lease pool is the one that connects.
+            lease_pool = await asyncpg.create_pool(url, min_size=0, max_size=1)
         except StorageError:
             await pool.close()
             raise

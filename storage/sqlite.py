@@ -8,8 +8,10 @@ connection serves queries without waiting behind writes, which WAL allows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +36,36 @@ BUSY_TIMEOUT_MS = 5000
 # same file, an operator's sqlite3 shell) before it gives up with StorageError: each attempt
 # waits BUSY_TIMEOUT_MS inside SQLite, then the next is tried.
 LOCK_PATIENCE_S = 120.0
+# How often a write waits to look again while a `priority` transaction of this process wants
+# the file's lock (see Gate).
+GATE_POLL_S = 0.005
+
+
+class Gate:
+    """The `priority` transactions of this process waiting for, or holding, a file's write
+    lock, counted across threads: the lease renews from a thread and a connection of its
+    own (storage.leases.Aside), and SQLite's busy handler only sleeps and tries again (1 to
+    100 ms apart), so against the main connection's back-to-back writes it could lose every
+    time. While the count is above zero the process's other connections start no write
+    transaction: the lease waits for the one open, then takes the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wanting: dict[str, int] = {}
+
+    def want(self, key: str, delta: int) -> None:
+        with self._lock:
+            left = self._wanting.get(key, 0) + delta
+            if left > 0:
+                self._wanting[key] = left
+            else:
+                self._wanting.pop(key, None)
+
+    def wanted(self, key: str) -> bool:
+        return key in self._wanting
+
+
+GATE = Gate()
 
 
 class SqliteConnection:
@@ -94,6 +126,8 @@ class SqliteDatabase(Database):
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         super().__init__(path, str(path))
         self.path = path
+        self._wanting = False  # this connection's open transaction counts in GATE
+        self._gate_key = str(path.resolve())
         self.writer = writer
         self._connection = SqliteConnection(writer)
         self.reader = SqliteReader(reader)
@@ -136,6 +170,21 @@ class SqliteDatabase(Database):
         """BEGIN IMMEDIATE, waiting for another process's write lock (LOCK_PATIENCE_S at most).
 
         Raises StorageError when the lock is still held after that."""
+        if priority:
+            GATE.want(self._gate_key, 1)
+            self._wanting = True
+        else:
+            # The lease goes first (see Gate). Polled: it is set from another thread and
+            # loop, which cannot wake this loop's waiters without it.
+            while GATE.wanted(self._gate_key):  # noqa: ASYNC110
+                await asyncio.sleep(GATE_POLL_S)
+        try:
+            return await self._begin_immediate()
+        except BaseException:
+            self._ungate()
+            raise
+
+    async def _begin_immediate(self) -> Connection:
         started = time.monotonic()
         warned = False
         while True:
@@ -161,11 +210,22 @@ class SqliteDatabase(Database):
                 log.info("%s: the database lock was released after %.1f s", self.path, waited)
             return self._connection
 
+    def _ungate(self) -> None:
+        if self._wanting:
+            self._wanting = False
+            GATE.want(self._gate_key, -1)
+
     async def _commit(self, conn: Connection) -> None:
-        await self.writer.execute("COMMIT")
+        try:
+            await self.writer.execute("COMMIT")
+        finally:
+            self._ungate()
 
     async def _rollback(self, conn: Connection) -> None:
-        await self.writer.execute("ROLLBACK")
+        try:
+            await self.writer.execute("ROLLBACK")
+        finally:
+            self._ungate()
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:

@@ -9,6 +9,7 @@ lease runs on an injected clock; the `until` guards only turn a hang into a fail
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -18,6 +19,7 @@ from bot.fleet import Leadership
 from bot.preferences import MAX_FILTERS
 from storage import Database, leases, meta, subscribers
 from storage.postgres import WRITERS
+from storage.sqlite import GATE as sqlite_gate
 from tests.live import until
 
 T0 = 1_800_000_000  # epoch seconds
@@ -174,6 +176,134 @@ async def test_a_leader_whose_renewal_is_stuck_stops_before_its_lease_can_pass(
     # The renewal came back too late to lead on (its lease would end 2 s from now): no
     # second term started on it.
     assert duties.started == 1 and not leader.leading
+
+
+async def test_the_lease_is_renewed_while_the_event_loop_is_blocked(db: Database) -> None:
+    """A worker's event loop that runs nothing for a while (thousands of updates in flight,
+    a CPU-bound step) does not delay the lease's renewal: it is made in a thread of its own,
+    on a connection of its own. Here the loop is blocked outright, by a synchronous wait in
+    this coroutine that ends only once the database shows the renewal."""
+    duties = Duties()
+    leader = Leadership(db, duties, worker="A", renew_every=0.2, try_every=0.2)
+    stop = asyncio.Event()
+    run = asyncio.create_task(leader.run(stop))
+    observer = leases.Aside(db.target, name="observer")
+    await observer.open()
+
+    async def read(on: Database) -> tuple[str, int, int]:
+        rows = await on.reader.execute_fetchall(
+            "SELECT holder, expires_at, since FROM leases WHERE name = 'leader'"
+        )
+        return (str(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else ("", 0, 0)
+
+    try:
+        await until(lambda: leader.leading, 30, "the lead")
+        holder, expires, since = await asyncio.wrap_future(observer.run(read))
+        assert holder == "A"
+        renewed = None
+        for _ in range(300):  # a guard (30 s): the renewal comes within about a second
+            seen = observer.run(read).result(timeout=30)
+            if seen[1] > expires:
+                renewed = seen
+                break
+            time.sleep(0.1)  # noqa: ASYNC251 (on purpose: the event loop runs nothing meanwhile)
+        assert renewed is not None, "no renewal while the event loop was blocked"
+        assert renewed[0] == "A" and renewed[2] == since  # the same term, renewed
+        # Back on the loop, the renewals seen meanwhile keep the lead: it never flapped.
+        await until(lambda: leader.valid(), 30, "the fence")
+        assert leader.leading and duties.started == 1 and duties.stopped == 0
+    finally:
+        await observer.close()
+        stop.set()
+        await asyncio.wait_for(run, 60)
+    assert duties.stopped == 1
+    # The lease was given up at the stop.
+    assert await leases.holder(db, leases.LEADER, int(time.time())) is None
+
+
+async def test_a_stuck_event_loop_stops_the_renewals(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A loop that runs nothing for `stalled_after` seconds is stuck, not busy: the lease's
+    thread stops renewing, so that the lease passes to a worker that can lead, and the
+    stuck one, once it runs again, finds its fence down and stops its duties."""
+    caplog.set_level("WARNING", logger="bot.fleet")
+    duties = Duties()
+    leader = Leadership(
+        db,
+        duties,
+        worker="A",
+        ttl=2,
+        margin=0.5,
+        renew_every=0.1,
+        try_every=0.1,
+        stalled_after=0.5,
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(leader.run(stop))
+    observer = leases.Aside(db.target, name="observer")
+    await observer.open()
+
+    async def expires(on: Database) -> int:
+        rows = await on.reader.execute_fetchall("SELECT expires_at FROM leases")
+        return int(rows[0][0])
+
+    try:
+        await until(lambda: leader.leading, 30, "the lead")
+        stuck = None
+        for _ in range(300):  # a guard (30 s); synchronous: the loop runs nothing meanwhile
+            if any("has been stuck" in r.getMessage() for r in caplog.records):
+                stuck = observer.run(expires).result(timeout=30)
+                break
+            time.sleep(0.1)  # noqa: ASYNC251 (on purpose)
+        assert stuck is not None, "the renewals went on while the event loop was stuck"
+        while time.time() < stuck + 1:  # past the lease's end, the loop still stuck
+            time.sleep(0.1)  # noqa: ASYNC251 (on purpose)
+        assert observer.run(expires).result(timeout=30) == stuck  # not renewed meanwhile
+        await until(lambda: duties.stopped >= 1, 30, "the duties stopped")
+    finally:
+        await observer.close()
+        stop.set()
+        await asyncio.wait_for(run, 60)
+
+
+async def test_the_lease_on_its_own_sqlite_connection_goes_before_the_process_writes(
+    db: Database,
+) -> None:
+    """On SQLite the renewal's own connection would compete for the file's lock with the
+    process's back-to-back writes through the busy handler's sleeps; the process's writes
+    wait for it instead (storage.sqlite's gate)."""
+    if not db.one_writer:
+        pytest.skip("SQLite's file lock; PostgreSQL's lease has its own row and connection")
+    aside = leases.Aside(db.target)
+    await aside.open()
+    try:
+        async with Held(db, 1):  # a write in flight: the lease must wait for it
+            renewal = asyncio.wrap_future(
+                aside.run(
+                    lambda on: _renew_counting(on, leases.LEADER, "A", T0, 8),
+                )
+            )
+            key = str(db.target.resolve())  # type: ignore[union-attr]
+            await until(lambda: sqlite_gate.wanted(key), 30, "the renewal waiting")
+            writes = [asyncio.create_task(meta.put(db, f"queued{n}", "x")) for n in range(5)]
+            for _ in range(5):
+                await asyncio.sleep(0)
+        # The renewal saw none of the writes queued after it began to wait.
+        assert await renewal == 0
+        await asyncio.gather(*writes)
+    finally:
+        await aside.close()
+
+
+async def _renew_counting(db: Database, name: str, holder: str, now: int, ttl: int) -> int:
+    """The lease taken, and how many of the queued writes were in before it, in one
+    transaction."""
+    async with db.transaction(priority=True) as conn:
+        assert await leases.acquire(db, name, holder, now, ttl) is not None
+        rows = await conn.execute("SELECT count(*) FROM meta WHERE key LIKE 'queued%'")
+        (row,) = await rows.fetchall()
+        return int(row[0])
 
 
 async def test_independent_transactions_run_at_once_on_postgresql_only(db: Database) -> None:
