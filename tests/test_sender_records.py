@@ -544,6 +544,31 @@ async def test_answers_for_deliveries_another_worker_took_over_are_not_written(
     assert len(run.texts(2)) == 1
 
 
+async def test_a_late_refusal_of_a_broadcast_another_worker_took_over_is_not_written(
+    db: Database,
+) -> None:
+    """As for an alert: the broadcast's refused row, claimed meanwhile by another worker, is
+    stopped with the rest of that text's deliveries but keeps that worker's attempts (the stop
+    writes the refused try fenced by this worker); the other broadcast sent stays theirs."""
+    async with running(db) as run:
+        run.emulator.faults.latency = 1.0
+        run.emulator.faults.refuse_texts.append("كلمة-مرفوضة")
+        await _users(db, run.emulator, [1, 2])
+        notice = await notices.create(db, "broadcast", LONG_BROADCAST)
+        fine_notice = await notices.create(db, "broadcast", "تحديث: الخدمة تعود غدا")
+        refused = await _deliveries(db, [1], notice_id=notice)
+        fine = await _deliveries(db, [2], notice_id=fine_notice)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sending" for s in r.values()))
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE deliveries SET claimed_by = 'sender/other'")
+        await _until(db, lambda r: r[refused[1]][0] == "broken")
+    rows = await _rows(db)  # the sender has stopped: every outcome it had is flushed
+    assert rows[fine[2]][:2] == ("sending", 0)
+    assert rows[refused[1]][:3] == ("broken", 0, CANT_PARSE)
+    assert len(run.texts(2)) == 1
+
+
 async def test_an_outage_is_logged_once_and_its_end_once(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
