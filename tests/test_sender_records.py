@@ -239,6 +239,32 @@ async def test_what_a_send_asks_of_telegram(db: Database) -> None:
     assert all(m.paid and not m.link_preview for m in (urgent, normal, topic))
 
 
+async def test_a_fenced_sender_sends_only_while_its_lease_holds_at_the_step_and_the_send(
+    db: Database,
+) -> None:
+    """The fence (the fleet's leader lease) is asked before a send is started and again at the
+    last moment before it goes: here it says no at the first step, then yes at the step and no
+    at the send (the lease lapsed in between), then yes. The delivery is put back each time,
+    untried, and goes once, with one attempt, when the lease holds at both checks."""
+    item = await _item(db)
+    await leases.acquire(db, "leader", "sender/test", int(time.time()), 600)
+    script = [False, True, False]
+    answers: list[bool] = []
+
+    def fence() -> bool:
+        answers.append(script.pop(0) if script else True)
+        return answers[-1]
+
+    async with running(db, fence=fence) as run:
+        await _users(db, run.emulator, [1])
+        ids = await _deliveries(db, [1], item_id=item)
+        run.sender.wake()
+        rows = await _until(db, lambda r: r[ids[1]][0] == "sent")
+    assert rows[ids[1]][:2] == ("sent", 1)
+    assert answers[:5] == [False, True, False, True, True]  # step, step, send, step, send
+    assert len(run.texts(1)) == 1
+
+
 # -- Telegram down: retried with backoff while still news, then expired ----------------------
 
 
