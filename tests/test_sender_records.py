@@ -265,6 +265,37 @@ async def test_a_fenced_sender_sends_only_while_its_lease_holds_at_the_step_and_
     assert len(run.texts(1)) == 1
 
 
+async def test_the_sender_never_holds_more_than_its_window_claimed(db: Database) -> None:
+    """Forty chats, each answer taking a second: the queue runs low while the first sends are
+    in flight, and the sender claims again only the room its window leaves (queued, in flight,
+    answered but not yet written all count). Each send sees at most `window` rows claimed, so a
+    crash can re-send at most that many (the module's promise); the first sees the window full."""
+    item = await _item(db)
+    seen: list[int] = []
+
+    class Counting(BotApiClient):
+        async def send_message(
+            self, params: dict[str, Any], on_wire: Callable[[], None] | None = None
+        ) -> int:
+            if params["chat_id"] != ADMIN:
+                rows = await db.reader.execute_fetchall(
+                    "SELECT count(*) FROM deliveries WHERE state = 'sending'"
+                )
+                seen.append(rows[0][0])
+            return await super().send_message(params, on_wire)
+
+    chats = list(range(1, 41))
+    async with running(db, client_type=Counting) as run:
+        run.emulator.faults.latency = 1.0
+        await _users(db, run.emulator, chats)
+        await _deliveries(db, chats, item_id=item)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    window = run.sender.settings.window
+    assert len(seen) == len(chats)
+    assert seen[0] == window and max(seen) == window
+
+
 # -- Telegram down: retried with backoff while still news, then expired ----------------------
 
 
