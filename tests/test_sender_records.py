@@ -467,6 +467,48 @@ async def test_a_refused_alert_is_stopped_and_its_own_try_counted(db: Database) 
     assert run.sender.sent == 1
 
 
+async def test_a_claimed_delivery_of_a_refused_alert_waiting_for_its_chat_is_stopped_untried(
+    db: Database,
+) -> None:
+    """One claim holds another alert for chat 2, then the refused alert for chats 1 and 2.
+    The refused alert's turn for chat 2 comes while chat 1's answer is on its way (0.3 s): chat
+    2's own limit (1 s) sends it back to wait, and it is still waiting when the refusal comes
+    (the sender's clock stands still half a second after chat 2's first message until the test
+    has seen the refusal). Once the chat is ready again, that delivery is
+    not sent but stopped, untried (attempts as before), and the chat got one message, not two."""
+    bad = await _item(db)
+    fine = await _item(db, 2, "حريق محدود في مستودع للأخشاب")
+    await _users(db, None, [1, 2])
+    first = await _deliveries(db, [2], item_id=fine, due_in=timedelta(seconds=-1))
+    held = await _deliveries(db, [1, 2], item_id=bad)
+    senders: list[Sender] = []
+    released = False
+
+    def clock() -> float:
+        now = time.monotonic()
+        if senders and not released and (to_2 := senders[0].chats.sent_times(2)):
+            return min(now, to_2[0] + 0.5)
+        return now
+
+    def setup(emulator: Emulator) -> None:
+        for user_id in (1, 2):
+            emulator.world.add_user(user_id, f"u{user_id}", language_code="ar")
+        emulator.faults.button_url_refusals["site.ma/1"] = BUTTON_URL_WORDINGS[1]
+        emulator.faults.latency = 0.3  # the refusal comes after the next claim's turn
+
+    async with running(db, clock=clock, before=setup) as run:
+        senders.append(run.sender)  # before the sender's first step
+        rows = await _until(db, lambda r: r[held[1]][0] == "broken" and r[first[2]][0] == "sent")
+        assert rows[held[1]][:3] == ("broken", 1, BUTTON_REFUSED)
+        assert len(run.sender.chats.sent_times(2)) == 1  # the refused alert waits for chat 2
+        released = True
+        rows = await _until(db, lambda r: r[held[2]][2] == "the alert's content was refused")
+    assert rows[held[2]][:4] == ("broken", 0, "the alert's content was refused", None)
+    assert rows[first[2]][:2] == ("sent", 1)
+    assert len(run.sender.chats.sent_times(2)) == 1
+    assert len(run.texts(2)) == 1 and run.texts(1) == []
+
+
 async def test_a_refused_broadcast_is_stopped_for_the_chats_not_yet_due(db: Database) -> None:
     """As for an alert: the broadcast's deliveries the sender has not claimed are stopped in
     the database (after a restart they are not tried); a broadcast of another text goes on."""
