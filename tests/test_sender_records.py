@@ -265,6 +265,39 @@ async def test_a_fenced_sender_sends_only_while_its_lease_holds_at_the_step_and_
     assert len(run.texts(1)) == 1
 
 
+async def test_a_fenced_sender_claims_nothing_while_another_worker_holds_the_lease(
+    db: Database,
+) -> None:
+    """Its fence says yes (a clock that ran late), but the database's lease is another
+    worker's: the sender's claims ask for the lease, so it takes nothing. Witness: the sender
+    stepped (it reads its clock after each claim) three times after the deliveries were due;
+    then, once the lease is its own, the same deliveries go."""
+    item = await _item(db)
+    await leases.acquire(db, "leader", "sender/other", int(time.time()), 600)
+    reads = [0]
+
+    def clock() -> float:
+        reads[0] += 1
+        return time.monotonic()
+
+    async with running(db, clock=clock, fence=lambda: True) as run:
+        await _users(db, run.emulator, [1, 2])
+        ids = await _deliveries(db, [1, 2], item_id=item)
+        after = reads[0]
+        run.sender.wake()
+        for _ in range(300):
+            if reads[0] >= after + 3:
+                break
+            await asyncio.sleep(0.05)
+        assert reads[0] >= after + 3, "the sender did not step"
+        assert set(_states(await _rows(db), ids).values()) == {"pending"}
+        await leases.release(db, "leader", "sender/other")
+        await leases.acquire(db, "leader", "sender/test", int(time.time()), 600)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    assert len(run.texts(1)) == len(run.texts(2)) == 1
+
+
 async def test_the_sender_never_holds_more_than_its_window_claimed(db: Database) -> None:
     """Forty chats, each answer taking a second: the queue runs low while the first sends are
     in flight, and the sender claims again only the room its window leaves (queued, in flight,
