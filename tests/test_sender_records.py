@@ -265,6 +265,43 @@ async def test_a_fenced_sender_sends_only_while_its_lease_holds_at_the_step_and_
     assert len(run.texts(1)) == 1
 
 
+async def test_claims_waiting_for_their_chats_go_each_after_its_chats_second(
+    db: Database,
+) -> None:
+    """Two alerts for each of five private chats, claimed at once: each chat's first goes, the
+    five seconds wait their chat's second (more waiting than the low mark of the queue, so the
+    step does not claim meanwhile), then go; in the sender's own decisions, each chat's two
+    sends are a second apart or more; and the step slept while they waited."""
+    first, second = await _item(db, 1), await _item(db, 2, "حريق محدود في مستودع للأخشاب")
+    chats = [1, 2, 3, 4, 5]
+    await _users(db, None, chats)
+    ids = await _deliveries(db, chats, item_id=first, due_in=timedelta(seconds=-1))
+    later = await _deliveries(db, chats, item_id=second)
+
+    def setup(emulator: Emulator) -> None:
+        for user_id in chats:
+            emulator.world.add_user(user_id, f"u{user_id}", language_code="ar")
+
+    reads = [0]
+
+    def clock() -> float:
+        reads[0] += 1
+        return time.monotonic()
+
+    async with running(db, clock=clock, before=setup) as run:
+        run.sender.wake()
+        rows = await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+        times = {chat: run.sender.chats.sent_times(chat) for chat in chats}
+    # While claims wait for their chats the step sleeps until the first is due (0.25 s at
+    # most), never spins: a spinning step starves the event loop (the bot's commands too). A
+    # step reads the clock a few times; even 15 s of steps every 0.05 s stay far below this,
+    # and a step spinning for the one second of waiting reads it tens of thousands of times.
+    assert reads[0] < 3000, reads
+    assert all(rows[i][:2] == ("sent", 1) for i in [*ids.values(), *later.values()])
+    assert all(len(t) == 2 and t[1] - t[0] >= 1.0 for t in times.values()), times
+    assert all(len(run.texts(chat)) == 2 for chat in chats)
+
+
 async def test_a_fenced_sender_claims_nothing_while_another_worker_holds_the_lease(
     db: Database,
 ) -> None:
