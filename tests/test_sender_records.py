@@ -688,6 +688,16 @@ async def test_refusals_in_flight_at_once_stop_the_alert_once(db: Database) -> N
     assert _count(run.metrics, "broken") == 2
 
 
+async def _taken_over_while_answered(run: Run, refused: int) -> None:
+    """Let the sender claim every row, then hand them all to another worker while the answers
+    are on their way; return once the `refused` delivery reads broken."""
+    run.sender.wake()
+    await _until(run.db, lambda r: all(s[0] == "sending" for s in r.values()))
+    async with run.db.transaction() as conn:
+        await conn.execute("UPDATE deliveries SET claimed_by = 'sender/other'")
+    await _until(run.db, lambda r: r[refused][0] == "broken")
+
+
 async def test_answers_for_deliveries_another_worker_took_over_are_not_written(
     db: Database,
 ) -> None:
@@ -702,11 +712,7 @@ async def test_answers_for_deliveries_another_worker_took_over_are_not_written(
         await _users(db, run.emulator, [1, 2])
         refused = await _deliveries(db, [1], item_id=item)
         fine = await _deliveries(db, [2], item_id=other)
-        run.sender.wake()
-        await _until(db, lambda r: all(s[0] == "sending" for s in r.values()))
-        async with db.transaction() as conn:
-            await conn.execute("UPDATE deliveries SET claimed_by = 'sender/other'")
-        await _until(db, lambda r: r[refused[1]][0] == "broken")
+        await _taken_over_while_answered(run, refused[1])
     rows = await _rows(db)  # the sender has stopped: every outcome it had is flushed
     assert rows[fine[2]][:2] == ("sending", 0)
     assert rows[refused[1]][:3] == ("broken", 0, BUTTON_REFUSED)
@@ -727,11 +733,7 @@ async def test_a_late_refusal_of_a_broadcast_another_worker_took_over_is_not_wri
         fine_notice = await notices.create(db, "broadcast", "تحديث: الخدمة تعود غدا")
         refused = await _deliveries(db, [1], notice_id=notice)
         fine = await _deliveries(db, [2], notice_id=fine_notice)
-        run.sender.wake()
-        await _until(db, lambda r: all(s[0] == "sending" for s in r.values()))
-        async with db.transaction() as conn:
-            await conn.execute("UPDATE deliveries SET claimed_by = 'sender/other'")
-        await _until(db, lambda r: r[refused[1]][0] == "broken")
+        await _taken_over_while_answered(run, refused[1])
     rows = await _rows(db)  # the sender has stopped: every outcome it had is flushed
     assert rows[fine[2]][:2] == ("sending", 0)
     assert rows[refused[1]][:3] == ("broken", 0, CANT_PARSE)
