@@ -239,6 +239,133 @@ async def test_what_a_send_asks_of_telegram(db: Database) -> None:
     assert all(m.paid and not m.link_preview for m in (urgent, normal, topic))
 
 
+async def test_a_fenced_sender_sends_only_while_its_lease_holds_at_the_step_and_the_send(
+    db: Database,
+) -> None:
+    """The fence (the fleet's leader lease) is asked before a send is started and again at the
+    last moment before it goes: here it says no at the first step, then yes at the step and no
+    at the send (the lease lapsed in between), then yes. The delivery is put back each time,
+    untried, and goes once, with one attempt, when the lease holds at both checks."""
+    item = await _item(db)
+    await leases.acquire(db, "leader", "sender/test", int(time.time()), 600)
+    script = [False, True, False]
+    answers: list[bool] = []
+
+    def fence() -> bool:
+        answers.append(script.pop(0) if script else True)
+        return answers[-1]
+
+    async with running(db, fence=fence) as run:
+        await _users(db, run.emulator, [1])
+        ids = await _deliveries(db, [1], item_id=item)
+        run.sender.wake()
+        rows = await _until(db, lambda r: r[ids[1]][0] == "sent")
+    assert rows[ids[1]][:2] == ("sent", 1)
+    assert answers[:5] == [False, True, False, True, True]  # step, step, send, step, send
+    assert len(run.texts(1)) == 1
+
+
+async def test_claims_waiting_for_their_chats_go_each_after_its_chats_second(
+    db: Database,
+) -> None:
+    """Two alerts for each of five private chats, claimed at once: each chat's first goes, the
+    five seconds wait their chat's second (more waiting than the low mark of the queue, so the
+    step does not claim meanwhile), then go; in the sender's own decisions, each chat's two
+    sends are a second apart or more; and the step slept while they waited."""
+    first, second = await _item(db, 1), await _item(db, 2, "حريق محدود في مستودع للأخشاب")
+    chats = [1, 2, 3, 4, 5]
+    await _users(db, None, chats)
+    ids = await _deliveries(db, chats, item_id=first, due_in=timedelta(seconds=-1))
+    later = await _deliveries(db, chats, item_id=second)
+
+    def setup(emulator: Emulator) -> None:
+        for user_id in chats:
+            emulator.world.add_user(user_id, f"u{user_id}", language_code="ar")
+
+    reads = [0]
+
+    def clock() -> float:
+        reads[0] += 1
+        return time.monotonic()
+
+    async with running(db, clock=clock, before=setup) as run:
+        run.sender.wake()
+        rows = await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+        times = {chat: run.sender.chats.sent_times(chat) for chat in chats}
+    # While claims wait for their chats the step sleeps until the first is due (0.25 s at
+    # most), never spins: a spinning step starves the event loop (the bot's commands too). A
+    # step reads the clock a few times; even 15 s of steps every 0.05 s stay far below this,
+    # and a step spinning for the one second of waiting reads it tens of thousands of times.
+    assert reads[0] < 3000, reads
+    assert all(rows[i][:2] == ("sent", 1) for i in [*ids.values(), *later.values()])
+    assert all(len(t) == 2 and t[1] - t[0] >= 1.0 for t in times.values()), times
+    assert all(len(run.texts(chat)) == 2 for chat in chats)
+
+
+async def test_a_fenced_sender_claims_nothing_while_another_worker_holds_the_lease(
+    db: Database,
+) -> None:
+    """Its fence says yes (a clock that ran late), but the database's lease is another
+    worker's: the sender's claims ask for the lease, so it takes nothing. Witness: the sender
+    stepped (it reads its clock after each claim) three times after the deliveries were due;
+    then, once the lease is its own, the same deliveries go."""
+    item = await _item(db)
+    await leases.acquire(db, "leader", "sender/other", int(time.time()), 600)
+    reads = [0]
+
+    def clock() -> float:
+        reads[0] += 1
+        return time.monotonic()
+
+    async with running(db, clock=clock, fence=lambda: True) as run:
+        await _users(db, run.emulator, [1, 2])
+        ids = await _deliveries(db, [1, 2], item_id=item)
+        after = reads[0]
+        run.sender.wake()
+        for _ in range(300):
+            if reads[0] >= after + 3:
+                break
+            await asyncio.sleep(0.05)
+        assert reads[0] >= after + 3, "the sender did not step"
+        assert set(_states(await _rows(db), ids).values()) == {"pending"}
+        await leases.release(db, "leader", "sender/other")
+        await leases.acquire(db, "leader", "sender/test", int(time.time()), 600)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    assert len(run.texts(1)) == len(run.texts(2)) == 1
+
+
+async def test_the_sender_never_holds_more_than_its_window_claimed(db: Database) -> None:
+    """Forty chats, each answer taking a second: the queue runs low while the first sends are
+    in flight, and the sender claims again only the room its window leaves (queued, in flight,
+    answered but not yet written all count). Each send sees at most `window` rows claimed, so a
+    crash can re-send at most that many (the module's promise); the first sees the window full."""
+    item = await _item(db)
+    seen: list[int] = []
+
+    class Counting(BotApiClient):
+        async def send_message(
+            self, params: dict[str, Any], on_wire: Callable[[], None] | None = None
+        ) -> int:
+            if params["chat_id"] != ADMIN:
+                rows = await db.reader.execute_fetchall(
+                    "SELECT count(*) FROM deliveries WHERE state = 'sending'"
+                )
+                seen.append(rows[0][0])
+            return await super().send_message(params, on_wire)
+
+    chats = list(range(1, 41))
+    async with running(db, client_type=Counting) as run:
+        run.emulator.faults.latency = 1.0
+        await _users(db, run.emulator, chats)
+        await _deliveries(db, chats, item_id=item)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    window = run.sender.settings.window
+    assert len(seen) == len(chats)
+    assert seen[0] == window and max(seen) == window
+
+
 # -- Telegram down: retried with backoff while still news, then expired ----------------------
 
 
@@ -410,6 +537,48 @@ async def test_a_refused_alert_is_stopped_and_its_own_try_counted(db: Database) 
     assert run.sender.sent == 1
 
 
+async def test_a_claimed_delivery_of_a_refused_alert_waiting_for_its_chat_is_stopped_untried(
+    db: Database,
+) -> None:
+    """One claim holds another alert for chat 2, then the refused alert for chats 1 and 2.
+    The refused alert's turn for chat 2 comes while chat 1's answer is on its way (0.3 s): chat
+    2's own limit (1 s) sends it back to wait, and it is still waiting when the refusal comes
+    (the sender's clock stands still half a second after chat 2's first message until the test
+    has seen the refusal). Once the chat is ready again, that delivery is
+    not sent but stopped, untried (attempts as before), and the chat got one message, not two."""
+    bad = await _item(db)
+    fine = await _item(db, 2, "حريق محدود في مستودع للأخشاب")
+    await _users(db, None, [1, 2])
+    first = await _deliveries(db, [2], item_id=fine, due_in=timedelta(seconds=-1))
+    held = await _deliveries(db, [1, 2], item_id=bad)
+    senders: list[Sender] = []
+    released = False
+
+    def clock() -> float:
+        now = time.monotonic()
+        if senders and not released and (to_2 := senders[0].chats.sent_times(2)):
+            return min(now, to_2[0] + 0.5)
+        return now
+
+    def setup(emulator: Emulator) -> None:
+        for user_id in (1, 2):
+            emulator.world.add_user(user_id, f"u{user_id}", language_code="ar")
+        emulator.faults.button_url_refusals["site.ma/1"] = BUTTON_URL_WORDINGS[1]
+        emulator.faults.latency = 0.3  # the refusal comes after the next claim's turn
+
+    async with running(db, clock=clock, before=setup) as run:
+        senders.append(run.sender)  # before the sender's first step
+        rows = await _until(db, lambda r: r[held[1]][0] == "broken" and r[first[2]][0] == "sent")
+        assert rows[held[1]][:3] == ("broken", 1, BUTTON_REFUSED)
+        assert len(run.sender.chats.sent_times(2)) == 1  # the refused alert waits for chat 2
+        released = True
+        rows = await _until(db, lambda r: r[held[2]][2] == "the alert's content was refused")
+    assert rows[held[2]][:4] == ("broken", 0, "the alert's content was refused", None)
+    assert rows[first[2]][:2] == ("sent", 1)
+    assert len(run.sender.chats.sent_times(2)) == 1
+    assert len(run.texts(2)) == 1 and run.texts(1) == []
+
+
 async def test_a_refused_broadcast_is_stopped_for_the_chats_not_yet_due(db: Database) -> None:
     """As for an alert: the broadcast's deliveries the sender has not claimed are stopped in
     the database (after a restart they are not tried); a broadcast of another text goes on."""
@@ -519,6 +688,16 @@ async def test_refusals_in_flight_at_once_stop_the_alert_once(db: Database) -> N
     assert _count(run.metrics, "broken") == 2
 
 
+async def _taken_over_while_answered(run: Run, refused: int) -> None:
+    """Let the sender claim every row, then hand them all to another worker while the answers
+    are on their way; return once the `refused` delivery reads broken."""
+    run.sender.wake()
+    await _until(run.db, lambda r: all(s[0] == "sending" for s in r.values()))
+    async with run.db.transaction() as conn:
+        await conn.execute("UPDATE deliveries SET claimed_by = 'sender/other'")
+    await _until(run.db, lambda r: r[refused][0] == "broken")
+
+
 async def test_answers_for_deliveries_another_worker_took_over_are_not_written(
     db: Database,
 ) -> None:
@@ -533,14 +712,31 @@ async def test_answers_for_deliveries_another_worker_took_over_are_not_written(
         await _users(db, run.emulator, [1, 2])
         refused = await _deliveries(db, [1], item_id=item)
         fine = await _deliveries(db, [2], item_id=other)
-        run.sender.wake()
-        await _until(db, lambda r: all(s[0] == "sending" for s in r.values()))
-        async with db.transaction() as conn:
-            await conn.execute("UPDATE deliveries SET claimed_by = 'sender/other'")
-        await _until(db, lambda r: r[refused[1]][0] == "broken")
+        await _taken_over_while_answered(run, refused[1])
     rows = await _rows(db)  # the sender has stopped: every outcome it had is flushed
     assert rows[fine[2]][:2] == ("sending", 0)
     assert rows[refused[1]][:3] == ("broken", 0, BUTTON_REFUSED)
+    assert len(run.texts(2)) == 1
+
+
+async def test_a_late_refusal_of_a_broadcast_another_worker_took_over_is_not_written(
+    db: Database,
+) -> None:
+    """As for an alert: the broadcast's refused row, claimed meanwhile by another worker, is
+    stopped with the rest of that text's deliveries but keeps that worker's attempts (the stop
+    writes the refused try fenced by this worker); the other broadcast sent stays theirs."""
+    async with running(db) as run:
+        run.emulator.faults.latency = 1.0
+        run.emulator.faults.refuse_texts.append("كلمة-مرفوضة")
+        await _users(db, run.emulator, [1, 2])
+        notice = await notices.create(db, "broadcast", LONG_BROADCAST)
+        fine_notice = await notices.create(db, "broadcast", "تحديث: الخدمة تعود غدا")
+        refused = await _deliveries(db, [1], notice_id=notice)
+        fine = await _deliveries(db, [2], notice_id=fine_notice)
+        await _taken_over_while_answered(run, refused[1])
+    rows = await _rows(db)  # the sender has stopped: every outcome it had is flushed
+    assert rows[fine[2]][:2] == ("sending", 0)
+    assert rows[refused[1]][:3] == ("broken", 0, CANT_PARSE)
     assert len(run.texts(2)) == 1
 
 
