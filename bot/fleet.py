@@ -1,7 +1,9 @@
 """Several workers, one bot: which worker leads.
 
-Every `ajil run` on one database answers updates; exactly one at a time is the leader, which
-polls the sources, runs the digests and admins' incident checks, walks the alerts' fan-outs,
+Every `ajil run` on one database answers updates and polls its share of the sources
+(bot.sharing); exactly one at a time is the leader, which polls the `pusher` sources (with
+their live channels), runs the digests and admins' incident checks, walks the alerts' and
+broadcasts' fan-outs,
 drives the paced sender (so that Telegram's per-token limit holds for the whole fleet) and,
 without a webhook, is the one that asks Telegram for updates (getUpdates takes one consumer
 per token). Leadership is a lease row (storage.leases) renewed every RENEW_EVERY seconds; a
@@ -333,7 +335,8 @@ class _Attempt:
 
 
 class LeaderDuties:
-    """The leader's work in `ajil run`: the watcher's polls and digests and the admins'
+    """The leader's work in `ajil run`: the watcher's polls of the sources bot.sharing does
+    not spread (the `pusher` ones, with their channels), the digests and the admins'
     incident checks (jobs on PTB's JobQueue), the paced sender, the fan-out walker (which
     first carries on the fan-outs a previous leader left unfinished, from their cursors),
     and, without a webhook, the getUpdates loop (`receive`: start and stop it)."""
