@@ -102,7 +102,7 @@ async def test_eastern_arabic_digits_are_numbers(live: Live) -> None:
     assert "الاستعمال" not in (await live.say(user, "/urgent ٢")).text
 
 
-def test_a_users_url_is_checked_against_a_policy_made_once_per_set_of_sources() -> None:
+async def test_a_users_url_is_checked_against_a_policy_made_once_per_set_of_sources() -> None:
     from bot.config import Config, SourceConfig
     from bot.reading import _policy, allowed_url
 
