@@ -67,6 +67,7 @@ async def running(
     fence: Callable[[], bool] | None = None,
     client_type: type[BotApiClient] = BotApiClient,
     before: Callable[[Emulator], None] = lambda emulator: None,
+    source_titles: dict[str, str] | None = None,
 ) -> AsyncIterator[Run]:
     """A sender draining `db`'s outbox into a fresh emulator until the block ends; then it
     stops as `ajil run` stops it (shutdown puts back what it holds)."""
@@ -80,6 +81,7 @@ async def running(
         zone=ZoneInfo("Africa/Casablanca"),
         expire_after=expire_after,
         admins=(ADMIN,),
+        source_titles=source_titles,
     )
     client = client_type(emulator.api_url, token, connections=8)
     metrics = Metrics()
@@ -102,9 +104,11 @@ async def _users(db: Database, emulator: Emulator | None, ids: list[int]) -> Non
     await subscribers.add_many(db, [(i, "private", "ar") for i in ids])
 
 
-async def _item(db: Database, n: int = 1, title: str = TITLE, url: str | None = None) -> int:
+async def _item(
+    db: Database, n: int = 1, title: str = TITLE, url: str | None = None, at: datetime | None = None
+) -> int:
     (state,) = await sources.sync(db, [SourceSpec("site", "https://site.ma/", "rss")])
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     (item_id,) = await items.insert_new(
         db,
         [
@@ -213,6 +217,24 @@ async def test_a_send_records_its_message_id_and_one_more_attempt(db: Database) 
     assert one.disable_notification is False and not one.paid and one.thread_id is None
     assert run.sender.sent == 2
     assert _count(run.metrics, "sent") == 2
+
+
+async def test_an_alert_shows_the_sources_title_and_the_time_in_the_bots_zone(
+    db: Database,
+) -> None:
+    """The sender composes with its settings: the configured title of the source (not its
+    name) and the item's time in the configured zone (Africa/Casablanca, UTC+01 outside
+    Ramadan), not the machine's."""
+    item = await _item(db, at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    casablanca, utc = "10:30", "09:30"  # Morocco is at UTC+01 outside Ramadan
+    async with running(db, source_titles={"site": "جريدة الموقع"}) as run:
+        await _users(db, run.emulator, [1])
+        await _deliveries(db, [1], item_id=item)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    (message,) = run.emulator.world.bot_messages(1)
+    assert "جريدة الموقع" in message.text and "site" not in message.text.replace("site.ma", "")
+    assert casablanca in message.text and utc not in message.text
 
 
 async def test_what_a_send_asks_of_telegram(db: Database) -> None:
