@@ -68,6 +68,7 @@ async def running(
     client_type: type[BotApiClient] = BotApiClient,
     before: Callable[[Emulator], None] = lambda emulator: None,
     source_titles: dict[str, str] | None = None,
+    gone: tuple[str, ...] = (),
 ) -> AsyncIterator[Run]:
     """A sender draining `db`'s outbox into a fresh emulator until the block ends; then it
     stops as `ajil run` stops it (shutdown puts back what it holds)."""
@@ -87,7 +88,7 @@ async def running(
     metrics = Metrics()
     sender = Sender(db, client, settings, clock, metrics=metrics, worker="sender/test", fence=fence)
     stop = asyncio.Event()
-    task = asyncio.create_task(sender.run(stop))
+    task = asyncio.create_task(sender.run(stop, gone))
     try:
         yield Run(db, emulator, sender, metrics)
     finally:
@@ -235,6 +236,34 @@ async def test_an_alert_shows_the_sources_title_and_the_time_in_the_bots_zone(
     (message,) = run.emulator.world.bot_messages(1)
     assert "جريدة الموقع" in message.text and "site" not in message.text.replace("site.ma", "")
     assert casablanca in message.text and utc not in message.text
+
+
+async def test_a_dead_senders_claims_are_sent_at_once_not_when_their_claim_runs_out(
+    db: Database,
+) -> None:
+    """A new leader's sender puts back at its start the deliveries the workers named gone
+    had claimed (their claims would last another hour), then sends them; another worker's
+    live claim stays its own."""
+    item = await _item(db)
+    await _users(db, None, [1, 2])
+    ids = await _deliveries(db, [1, 2], item_id=item)
+    held_until = int(time.time()) + 3600
+    async with db.transaction() as conn:
+        for chat, worker in ((1, "sender/dead"), (2, "sender/alive")):
+            await conn.execute(
+                "UPDATE deliveries SET state = 'sending', claimed_by = ?, claim_expires_at = ?"
+                " WHERE id = ?",
+                (worker, held_until, ids[chat]),
+            )
+
+    def users(emulator: Emulator) -> None:
+        for user_id in (1, 2):
+            emulator.world.add_user(user_id, f"u{user_id}", language_code="ar")
+
+    async with running(db, gone=("sender/dead",), before=users) as run:
+        rows = await _until(db, lambda r: r[ids[1]][0] == "sent")
+    assert len(run.emulator.world.bot_messages(1)) == 1
+    assert rows[ids[2]][0] == "sending" and run.emulator.world.bot_messages(2) == []
 
 
 async def test_what_a_send_asks_of_telegram(db: Database) -> None:
