@@ -266,6 +266,25 @@ async def test_a_dead_senders_claims_are_sent_at_once_not_when_their_claim_runs_
     assert rows[ids[2]][0] == "sending" and run.emulator.world.bot_messages(2) == []
 
 
+async def test_a_broadcast_is_sent_in_each_chats_language_with_its_text(db: Database) -> None:
+    body = "تحديث: الخدمة تعود غدا"
+    notice = await notices.create(db, "broadcast", body)
+    await subscribers.add_many(db, [(1, "private", "ar"), (2, "private", "fr")])
+
+    def users(emulator: Emulator) -> None:
+        emulator.world.add_user(1, "u1", language_code="ar")
+        emulator.world.add_user(2, "u2", language_code="fr")
+
+    async with running(db, before=users) as run:
+        await _deliveries(db, [1, 2], notice_id=notice)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    for chat, language in ((1, "ar"), (2, "fr")):
+        (message,) = run.emulator.world.bot_messages(chat)
+        header = translator(language)("broadcast-header")
+        assert body in message.text and header in message.text, (language, message.text)
+
+
 async def test_what_a_send_asks_of_telegram(db: Database) -> None:
     """An urgent alert rings, another is silent; no link preview; a forum's chosen topic; paid
     broadcast when set. The sender leads the fleet here (a fence that holds): it sends."""
