@@ -285,6 +285,30 @@ async def test_a_broadcast_is_sent_in_each_chats_language_with_its_text(db: Data
         assert body in message.text and header in message.text, (language, message.text)
 
 
+async def test_a_digest_is_sent_in_the_chats_language_with_times_in_the_bots_zone(
+    db: Database,
+) -> None:
+    entry = {
+        "title": TITLE,
+        "url": "https://site.ma/1",
+        "source": "site",
+        "at": "2026-11-02T09:30:00+00:00",
+    }
+    notice = await notices.create(db, "digest", json.dumps([entry], ensure_ascii=False))
+    await subscribers.add_many(db, [(1, "private", "fr")])
+
+    def user(emulator: Emulator) -> None:
+        emulator.world.add_user(1, "u1", language_code="fr")
+
+    async with running(db, before=user) as run:
+        await _deliveries(db, [1], notice_id=notice)
+        run.sender.wake()
+        await _until(db, lambda r: all(s[0] == "sent" for s in r.values()))
+    (message,) = run.emulator.world.bot_messages(1)
+    assert translator("fr")("digest-title") in message.text and TITLE in message.text
+    assert "10:30" in message.text and "09:30" not in message.text  # Casablanca, UTC+01
+
+
 async def test_what_a_send_asks_of_telegram(db: Database) -> None:
     """An urgent alert rings, another is silent; no link preview; a forum's chosen topic; paid
     broadcast when set. The sender leads the fleet here (a fence that holds): it sends."""
